@@ -1,0 +1,30 @@
+"""Callback: one callback exactly as it will be delivered (wire fields already signed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from emulator.wire import Encoding, encode
+
+Tamper = Literal["none", "bad_signature", "stale_timestamp", "missing_signature"]
+TAMPERS: tuple[Tamper, ...] = get_args(Tamper)
+
+
+@dataclass
+class Callback:
+    """A callback ready to send: its id, event, task id and signed wire fields."""
+
+    callback_id: str
+    event: str
+    task_id: str
+    fields: dict[str, str]
+    encoding: Encoding = "form"
+    tamper: Tamper = "none"
+    _body: tuple[str, bytes] | None = field(default=None, repr=False, compare=False)
+
+    def body(self) -> tuple[str, bytes]:
+        """``(content_type, body_bytes)`` in this callback's encoding (computed once)."""
+        if self._body is None:
+            self._body = encode(self.fields, self.encoding)
+        return self._body

@@ -1,0 +1,368 @@
+"""The ``zego-emulator`` command line: argument parsing only.
+
+Each command has an ``_add_<name>`` that declares its flags and a ``_cmd_<name>`` that
+packs them into keyword arguments for a plain function in the module that does the work.
+Heavy modules are imported inside the handlers so ``--help`` stays fast.
+
+Exit codes (CONTRACT.md): 0 ran and every expectation held; 1 an expectation failed (or,
+for ``verify``, the signature is wrong); 2 bad input — one line on stderr, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from emulator import __version__
+from emulator.errors import EmulatorError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+ENCODING_CHOICES = ("form", "json", "json-urlencoded")
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the hand-wrapped descriptions and shows defaults."""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of 0 or more, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+# --- flag groups shared by several commands -------------------------------------------
+
+
+def _add_secret_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--secret",
+        metavar="S",
+        help="callback secret (prefer env ZEGO_CALLBACK_SECRET; without either the "
+        "documented development secret is used)",
+    )
+
+
+def _add_payload_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--app-id", metavar="ID", help="appid field (default: faked)")
+    parser.add_argument(
+        "--encoding", choices=ENCODING_CHOICES, help="body encoding (default: form)"
+    )
+    parser.add_argument("--seed", type=_int, metavar="N", help="seed for fake data")
+
+
+def _add_delivery_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", metavar="URL", help="the receiver URL to POST to")
+    parser.add_argument(
+        "--speed",
+        type=_positive_float,
+        metavar="X",
+        help="divide every wait by X (10 runs the 62 s schedule in 6.2 s)",
+    )
+    parser.add_argument(
+        "--virtual",
+        action="store_true",
+        help="virtual time: no waiting at all, schedules complete instantly",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="per-request timeout in real seconds (default 5)",
+    )
+    parser.add_argument(
+        "--concurrency", type=_positive_int, metavar="N", help="requests in flight at most"
+    )
+    parser.add_argument(
+        "--record", metavar="PATH", help="record file (default runs/<UTC time>-<name>.jsonl)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--ca-bundle", metavar="FILE", help="trust this CA file for HTTPS")
+    parser.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
+    parser.add_argument(
+        "--no-live", action="store_true", help="no live view while running (plain lines)"
+    )
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "run",
+        help="deliver the callbacks of scenario files with ZEGO's retry schedule",
+        formatter_class=_Formatter,
+        description="Load scenario files, generate, sign and encode their callbacks, deliver\n"
+        "them to the target with ZEGO's retry schedule (2, 4, 8, 16, 32 s), record every\n"
+        "attempt and check the scenario's expectations. Exit 0 when every expectation held,\n"
+        "1 when one failed, 2 on bad input.",
+    )
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files")
+    _add_secret_flag(parser)
+    _add_payload_flags(parser)
+    _add_delivery_flags(parser)
+    parser.add_argument(
+        "--builtin-receiver",
+        action="store_true",
+        help="start the scenario's own receiver (its receiver: section) and target it",
+    )
+    parser.set_defaults(handler=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    raise EmulatorError("run is not implemented yet")
+
+
+def _add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "send",
+        help="deliver one callback built from flags (no scenario file)",
+        formatter_class=_Formatter,
+        description="Build one callback from flags, like `stripe trigger`, and deliver it with\n"
+        "the same retry schedule and recording as `run`.",
+    )
+    parser.set_defaults(handler=_cmd_send)
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    raise EmulatorError("send is not implemented yet")
+
+
+def _add_show(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "show",
+        help="dry run: print the exact requests `run` would send, with curl lines",
+        formatter_class=_Formatter,
+    )
+    parser.set_defaults(handler=_cmd_show)
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    raise EmulatorError("show is not implemented yet")
+
+
+def _add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "receive",
+        help="a local receiver that verifies, decodes and prints callbacks",
+        formatter_class=_Formatter,
+    )
+    parser.set_defaults(handler=_cmd_receive)
+
+
+def _cmd_receive(args: argparse.Namespace) -> int:
+    raise EmulatorError("receive is not implemented yet")
+
+
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "demo", help="the whole flow offline: receiver + scenario + retry timeline"
+    )
+    parser.set_defaults(handler=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    raise EmulatorError("demo is not implemented yet")
+
+
+def _add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "api", help="a mock of ZEGO's server API that fires the matching callbacks"
+    )
+    parser.set_defaults(handler=_cmd_api)
+
+
+def _cmd_api(args: argparse.Namespace) -> int:
+    raise EmulatorError("api is not implemented yet")
+
+
+def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("report", help="summarise record files; HTML timeline, JUnit XML")
+    parser.set_defaults(handler=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    raise EmulatorError("report is not implemented yet")
+
+
+def _add_resume(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "resume", help="continue the pending schedules of an interrupted run's record"
+    )
+    parser.set_defaults(handler=_cmd_resume)
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    raise EmulatorError("resume is not implemented yet")
+
+
+def _add_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "sign",
+        help="compute a callback signature (or, with --api, a server-API signature)",
+        formatter_class=_Formatter,
+        description="Callback signature (spec §2):\n"
+        "  sha1_hex(join(sorted([secret, timestamp, nonce])))\n"
+        "  zego-emulator sign --secret secret --timestamp 1470820198 --nonce 123412\n"
+        "Server-API signature, version 2.0 (spec §5), with --api:\n"
+        "  md5_hex(AppId + SignatureNonce + ServerSecret + Timestamp)\n"
+        "  zego-emulator sign --api --app-id 12345 --nonce 4fd24687296dd9f3 \\\n"
+        "      --secret 9193cc662a4c0ec135ec71fb57194b38 --timestamp 1615186943\n"
+        "The secret may come from env ZEGO_CALLBACK_SECRET (ZEGO_SERVER_SECRET with --api).",
+    )
+    parser.add_argument("--secret", metavar="S", help="callback secret (server secret with --api)")
+    parser.add_argument("--timestamp", required=True, metavar="T", help="Unix seconds")
+    parser.add_argument(
+        "--nonce", required=True, metavar="N", help="nonce (SignatureNonce with --api)"
+    )
+    parser.add_argument("--api", action="store_true", help="server-API signature (md5, v2.0)")
+    parser.add_argument("--app-id", metavar="ID", help="AppId (with --api)")
+    parser.set_defaults(handler=_cmd_sign)
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    from emulator import config, signing
+    from emulator.errors import UsageError
+
+    if args.api:
+        if not args.app_id:
+            raise UsageError("sign --api needs --app-id")
+        secret = config.resolve_secret(
+            args.secret, config.SERVER_SECRET_ENV, config.DEV_SERVER_SECRET
+        )
+        print(signing.api_signature(args.app_id, args.nonce, secret.value, args.timestamp))
+        return EXIT_OK
+    secret = config.resolve_secret(args.secret)
+    print(signing.callback_signature(secret.value, args.timestamp, args.nonce))
+    return EXIT_OK
+
+
+def _add_verify(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "verify",
+        help="decode a captured callback body and check its signature",
+        formatter_class=_Formatter,
+        description="Decode a captured callback body (form, json or json-urlencoded), check its\n"
+        "signature and print the callback. Exit 0 when the signature is valid, 1 when it\n"
+        "is wrong or missing, 2 when the body cannot be decoded.",
+    )
+    parser.add_argument(
+        "body", nargs="?", default="-", metavar="FILE", help="the body file, or - for stdin"
+    )
+    _add_secret_flag(parser)
+    parser.add_argument(
+        "--content-type",
+        metavar="CT",
+        help="the request's Content-Type (default: judged from the body)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(handler=_cmd_verify)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from emulator import config
+    from emulator.inspect import verify_body_file
+
+    secret = config.resolve_secret(args.secret)
+    valid = verify_body_file(args.body, secret.value, args.content_type, as_json=args.json)
+    return EXIT_OK if valid else EXIT_FAILED
+
+
+def _add_schema(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    parser.set_defaults(handler=_cmd_schema)
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from emulator.scenario import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+COMMANDS = (
+    _add_run,
+    _add_send,
+    _add_show,
+    _add_receive,
+    _add_demo,
+    _add_api,
+    _add_report,
+    _add_resume,
+    _add_sign,
+    _add_verify,
+    _add_schema,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zego-emulator",
+        formatter_class=_Formatter,
+        description="Plays ZEGO's servers on your machine: signed, URL-encoded server callbacks\n"
+        "delivered with ZEGO's exact retry schedule (2, 4, 8, 16, 32 s), every attempt\n"
+        "recorded. Start with `zego-emulator demo`.",
+        epilog="Exit codes: 0 ok, 1 an expectation failed, 2 bad input, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return handler(args)
+    except EmulatorError as exc:
+        print(f"zego-emulator {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"zego-emulator {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def console_main() -> None:
+    """Entry point of the ``zego-emulator`` console script."""
+    sys.exit(main())

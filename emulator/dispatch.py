@@ -1,0 +1,263 @@
+"""The Dispatcher: sends each callback with ZEGO's retry schedule on one aiohttp session.
+
+    async with Dispatcher(policy=RetryPolicy(), clock=ScaledClock(10)) as dispatcher:
+        outcome = await dispatcher.deliver(Delivery(callback, "http://127.0.0.1:8080/cb"))
+
+Per callback: up to ``policy.max_attempts`` requests; each retry ``retry_gap`` emulated
+seconds after the previous request *started*, never before it finished. Success is any
+2xx; redirects are not followed. ``concurrency`` bounds requests in flight across all
+callbacks (schedules waiting for a retry hold no slot). Every attempt goes to the
+recorder and the listeners the moment it finishes. Nothing the receiver does raises out
+of here: failures become the attempt's ``error`` (see :func:`classify_error`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+import aiohttp
+
+from emulator import __version__
+from emulator.callback import Callback
+from emulator.record import Recorder
+from emulator.results import Attempt, AttemptError, Outcome
+from emulator.retry import Clock, RetryPolicy, ScaledClock
+
+RESPONSE_READ_CAP = 64 * 1024  # bytes of a response body we read at most
+RESPONSE_EXCERPT = 1024  # bytes of it kept in the record
+USER_AGENT = f"zego-callback-emulator/{__version__}"
+
+
+@dataclass
+class Delivery:
+    """One callback to deliver to ``target``, ``delay`` emulated seconds from now."""
+
+    callback: Callback
+    target: str
+    delay: float = 0.0
+    resign: Callable[[Callback], Callback] | None = None  # fresh timestamp/nonce per retry
+
+
+class DispatchListener:
+    """Hooks a live view or test can override; the dispatcher calls them as things happen."""
+
+    def attempt_started(self, callback: Callback, attempt: int) -> None:
+        """Request ``attempt`` of ``callback`` is about to go out."""
+
+    def attempt_finished(self, attempt: Attempt) -> None:
+        """A request finished (whatever the result)."""
+
+    def retry_scheduled(self, callback: Callback, attempt: int, at: float) -> None:
+        """Request ``attempt`` of ``callback`` will go out at emulated time ``at``."""
+
+    def delivery_finished(self, outcome: Outcome) -> None:
+        """The callback was delivered or lost."""
+
+
+def classify_error(exc: BaseException) -> AttemptError:
+    """The record's ``error`` value for an exception raised while sending (one boundary)."""
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return "timeout"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return "tls"
+    if isinstance(exc, ssl.SSLError):
+        return "tls"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "dns"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_error = exc.os_error
+        if isinstance(os_error, ssl.SSLError):
+            return "tls"
+        if isinstance(os_error, ConnectionRefusedError):
+            return "connection_refused"
+        if os_error.__class__.__name__ == "gaierror":
+            return "dns"
+        return "connection_refused"
+    if isinstance(exc, aiohttp.ClientResponseError) and "too long" in str(exc.message).lower():
+        return "too_large"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return "connection_reset"
+    if isinstance(exc, aiohttp.ClientOSError | ConnectionError | OSError):
+        return "connection_reset"
+    return "protocol"
+
+
+def ssl_context(ca_bundle: str | None = None, insecure: bool = False) -> ssl.SSLContext | bool:
+    """What aiohttp's ``ssl=`` gets: verification on by default, a CA file, or off."""
+    if insecure:
+        return False
+    if ca_bundle:
+        return ssl.create_default_context(cafile=ca_bundle)
+    return True
+
+
+class Dispatcher:
+    """Delivers callbacks with the retry policy on one shared ``ClientSession``."""
+
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        recorder: Recorder | None = None,
+        run_id: str = "",
+        concurrency: int = 100,
+        ssl: ssl.SSLContext | bool = True,
+        listeners: Sequence[DispatchListener] = (),
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.policy = policy or RetryPolicy()
+        self.clock: Clock = clock or ScaledClock()
+        self.recorder = recorder
+        self.run_id = run_id
+        self.concurrency = concurrency
+        self.listeners = list(listeners)
+        self._ssl = ssl
+        self._slots = asyncio.Semaphore(concurrency)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Dispatcher:
+        connector = aiohttp.TCPConnector(limit=self.concurrency, ssl=self._ssl)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            headers={"User-Agent": USER_AGENT},
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def deliver_all(self, deliveries: Iterable[Delivery]) -> list[Outcome]:
+        """Deliver every callback concurrently; outcomes in the order given."""
+        tasks = [asyncio.ensure_future(self.deliver(delivery)) for delivery in deliveries]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def deliver(self, delivery: Delivery) -> Outcome:
+        """Send one callback until a 2xx or the retries run out; the Outcome says which."""
+        clock = self.clock
+        callback = delivery.callback
+        outcome = Outcome(callback.callback_id, callback.event, callback.task_id, False)
+        outcome.run_id = self.run_id
+        async with clock.participant():
+            scheduled = clock.now() + max(0.0, delivery.delay)
+            first_sent: float | None = None
+            previous_sent: float | None = None
+            for number in range(1, self.policy.max_attempts + 1):
+                self._notify_scheduled(callback, number, scheduled)
+                await clock.sleep_until(scheduled)
+                if number > 1 and delivery.resign is not None:
+                    callback = delivery.resign(callback)
+                async with self._slots:
+                    sent = clock.now()
+                    for listener in self.listeners:
+                        listener.attempt_started(callback, number)
+                    status, error, excerpt, latency_ms = await self._post(callback, delivery.target)
+                first_sent = sent if first_sent is None else first_sent
+                attempt = Attempt(
+                    callback_id=callback.callback_id,
+                    event=callback.event,
+                    task_id=callback.task_id,
+                    attempt=number,
+                    scheduled_at=clock.epoch(scheduled),
+                    sent_at=clock.epoch(sent),
+                    offset_s=sent - first_sent,
+                    gap_s=None if previous_sent is None else sent - previous_sent,
+                    status=status,
+                    error=error,
+                    latency_ms=latency_ms,
+                    response_excerpt=excerpt,
+                    run_id=self.run_id,
+                )
+                previous_sent = sent
+                outcome.history.append(attempt)
+                self._notify_attempt(attempt)
+                if attempt.ok:
+                    outcome.delivered = True
+                    break
+                gap = self.policy.retry_gap(number)
+                if gap is None:
+                    break
+                scheduled = sent + gap
+        if self.recorder is not None:
+            self.recorder.outcome(outcome)
+        for listener in self.listeners:
+            listener.delivery_finished(outcome)
+        return outcome
+
+    def _notify_scheduled(self, callback: Callback, number: int, at: float) -> None:
+        for listener in self.listeners:
+            listener.retry_scheduled(callback, number, at)
+
+    def _notify_attempt(self, attempt: Attempt) -> None:
+        if self.recorder is not None:
+            self.recorder.attempt(attempt)
+        for listener in self.listeners:
+            listener.attempt_finished(attempt)
+
+    async def _post(
+        self, callback: Callback, target: str
+    ) -> tuple[int | None, AttemptError | None, str, float]:
+        """One request: ``(status, error, response_excerpt, latency_ms)``; never raises."""
+        if self._session is None:
+            raise RuntimeError("Dispatcher is not open: use 'async with Dispatcher(...)'")
+        content_type, body = callback.body()
+        status: int | None = None
+        error: AttemptError | None = None
+        excerpt = b""
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.policy.timeout):
+                async with self._session.post(
+                    target,
+                    data=body,
+                    headers={"Content-Type": content_type},
+                    allow_redirects=False,
+                ) as response:
+                    status = response.status
+                    excerpt = await _read_capped(response, RESPONSE_READ_CAP)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every receiver failure becomes an outcome
+            error = classify_error(exc)
+        latency_ms = (time.perf_counter() - started) * 1000
+        text = excerpt[:RESPONSE_EXCERPT].decode("utf-8", errors="replace")
+        return status, error, text, latency_ms
+
+
+async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """Up to ``cap`` bytes of the body; a longer body is cut off and its connection closed."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < cap:
+        chunk = await response.content.read(cap - size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    if not response.content.at_eof():
+        response.close()
+    return b"".join(chunks)

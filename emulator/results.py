@@ -1,0 +1,95 @@
+"""What a delivery produces: one Attempt per request, one Outcome per callback.
+
+Their ``to_record()`` dicts are exactly the ``attempt`` and ``outcome`` lines of
+CONTRACT.md's record format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+AttemptError = Literal[
+    "timeout", "connection_refused", "connection_reset", "dns", "tls", "protocol", "too_large"
+]
+ATTEMPT_ERRORS: tuple[AttemptError, ...] = get_args(AttemptError)
+
+
+@dataclass
+class Attempt:
+    """One HTTP request of one callback, and what came back."""
+
+    callback_id: str
+    event: str
+    task_id: str
+    attempt: int  # 1 = first request, 2..6 = retries
+    scheduled_at: float  # Unix time the schedule asked for
+    sent_at: float  # Unix time the request started
+    offset_s: float  # emulated seconds since this callback's first request
+    gap_s: float | None  # emulated seconds since the previous request (None on the first)
+    status: int | None
+    error: AttemptError | None
+    latency_ms: float
+    response_excerpt: str
+    run_id: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the receiver accepted (2xx, and no error reading the answer)."""
+        return self.error is None and self.status is not None and 200 <= self.status <= 299
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "type": "attempt",
+            "run_id": self.run_id,
+            "callback_id": self.callback_id,
+            "event": self.event,
+            "task_id": self.task_id,
+            "attempt": self.attempt,
+            "scheduled_at": round(self.scheduled_at, 6),
+            "sent_at": round(self.sent_at, 6),
+            "offset_s": round(self.offset_s, 6),
+            "gap_s": None if self.gap_s is None else round(self.gap_s, 6),
+            "status": self.status,
+            "error": self.error,
+            "latency_ms": round(self.latency_ms, 3),
+            "response_excerpt": self.response_excerpt,
+        }
+
+
+@dataclass
+class Outcome:
+    """The fate of one callback: delivered on some attempt, or lost after the last."""
+
+    callback_id: str
+    event: str
+    task_id: str
+    delivered: bool
+    history: list[Attempt] = field(default_factory=list)
+    run_id: str = ""
+
+    @property
+    def lost(self) -> bool:
+        return not self.delivered
+
+    @property
+    def attempts(self) -> int:
+        """How many requests were made (1..6)."""
+        return len(self.history)
+
+    @property
+    def final_status(self) -> int | None:
+        return self.history[-1].status if self.history else None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "type": "outcome",
+            "run_id": self.run_id,
+            "callback_id": self.callback_id,
+            "event": self.event,
+            "task_id": self.task_id,
+            "delivered": self.delivered,
+            "lost": self.lost,
+            "attempts": self.attempts,
+            "final_status": self.final_status,
+        }

@@ -1,0 +1,177 @@
+"""ZEGO's retry policy and the clocks the schedule runs on.
+
+Policy (spec §1): after a failed request ZEGO retries at most 5 times, each retry
+2, 4, 8, 16, 32 s after the *start* of the request before it, never overlapping it (if that
+request is still waiting when the gap ends, the retry waits for it). Lost after the 5th
+retry fails: at most 6 requests, at t = 0, 2, 6, 14, 30, 62 s against an instant failure.
+
+Clocks measure *emulated* seconds. Every wait in the emulator goes through one:
+
+* :class:`ScaledClock` — real time divided by ``speed`` (``speed=1`` is real time);
+* :class:`VirtualClock` — no real waiting at all: time jumps to the next deadline as soon
+  as every participant is asleep on the clock. Requests in flight take zero virtual time
+  (their per-request timeout stays in real seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+ZEGO_INTERVALS: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0, 32.0)
+DEFAULT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often, how far apart, and how long each request may take."""
+
+    intervals: tuple[float, ...] = ZEGO_INTERVALS
+    timeout: float = DEFAULT_TIMEOUT  # per request, real seconds
+    resign_each_attempt: bool = False
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.intervals) + 1
+
+    def retry_gap(self, attempt: int) -> float | None:
+        """Emulated seconds between request ``attempt`` (1-based) and the next; None = give up."""
+        if attempt < 1 or attempt > len(self.intervals):
+            return None
+        return self.intervals[attempt - 1]
+
+    def offsets(self) -> list[float]:
+        """Start offsets of every request against an instant failure: 0, 2, 6, 14, 30, 62."""
+        starts = [0.0]
+        for gap in self.intervals:
+            starts.append(starts[-1] + gap)
+        return starts
+
+
+class Clock(Protocol):
+    """Emulated time. ``now()`` is emulated seconds since the clock started."""
+
+    speed: float
+
+    def now(self) -> float: ...
+
+    def epoch(self, emulated: float) -> float:
+        """Unix time of an emulated instant (what the record stores)."""
+        ...
+
+    async def sleep_until(self, emulated: float) -> None: ...
+
+    def participant(self) -> AbstractAsyncContextManager[None]:
+        """Held by each concurrent schedule while it runs (virtual time needs to know)."""
+        ...
+
+
+class ScaledClock:
+    """Real time divided by ``speed``: ``speed=10`` runs the 62 s schedule in 6.2 s."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be greater than 0")
+        self.speed = speed
+        self._start_mono = time.monotonic()
+        self._start_epoch = time.time()
+
+    def now(self) -> float:
+        return (time.monotonic() - self._start_mono) * self.speed
+
+    def epoch(self, emulated: float) -> float:
+        return self._start_epoch + emulated / self.speed
+
+    async def sleep_until(self, emulated: float) -> None:
+        remaining = (emulated - self.now()) / self.speed
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+
+    @asynccontextmanager
+    async def participant(self) -> AsyncIterator[None]:
+        yield
+
+
+class VirtualClock:
+    """Time that jumps: when every participant sleeps, ``now`` moves to the earliest deadline.
+
+    Deterministic and instant. ``epoch()`` maps virtual seconds onto the wall time at
+    which the clock was made, so records look like a real run that started then.
+    """
+
+    speed = float("inf")
+
+    def __init__(self, start_epoch: float | None = None) -> None:
+        self._now = 0.0
+        self._start_epoch = time.time() if start_epoch is None else start_epoch
+        self._running = 0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    def epoch(self, emulated: float) -> float:
+        return self._start_epoch + emulated
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by hand (for code that does not sleep on the clock)."""
+        self._now += max(0.0, seconds)
+        self._wake_due()
+
+    async def sleep_until(self, emulated: float) -> None:
+        if emulated <= self._now:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (emulated, next(self._order), future))
+        self._running -= 1
+        try:
+            self._maybe_advance()
+            await future
+        except BaseException:
+            if not future.done():
+                future.cancel()
+                self._running += 1
+            raise
+
+    @asynccontextmanager
+    async def participant(self) -> AsyncIterator[None]:
+        self._running += 1
+        try:
+            yield
+        finally:
+            self._running -= 1
+            self._maybe_advance()
+
+    def _maybe_advance(self) -> None:
+        while self._running <= 0 and self._sleepers:
+            self._drop_cancelled()
+            if not self._sleepers:
+                return
+            self._now = max(self._now, self._sleepers[0][0])
+            self._wake_due()
+
+    def _drop_cancelled(self) -> None:
+        while self._sleepers and self._sleepers[0][2].done():
+            heapq.heappop(self._sleepers)
+
+    def _wake_due(self) -> None:
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, future = heapq.heappop(self._sleepers)
+            if not future.done():
+                future.set_result(None)
+                self._running += 1
+
+
+def make_clock(speed: float | None = None, virtual: bool = False) -> Clock:
+    """The clock for a run: virtual, or real time divided by ``speed`` (default 1)."""
+    if virtual:
+        return VirtualClock()
+    return ScaledClock(speed or 1.0)

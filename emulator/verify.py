@@ -1,0 +1,75 @@
+"""How a receiver should check a ZEGO callback: decode, verify the signature, check freshness.
+
+    verdict = verify_callback(body, content_type, callback_secret, max_age=300)
+    if not verdict.ok: answer 401 with verdict.reason
+
+This is the reference the ``receive`` command and the ``verify`` command both use.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from emulator.errors import DecodeError
+from emulator.signing import verify_fields
+from emulator.wire import Encoding, decode, sniff_encoding
+
+
+@dataclass
+class Verdict:
+    """What checking one callback found."""
+
+    fields: dict[str, str]
+    encoding: Encoding
+    signature_ok: bool
+    fresh: bool = True
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.signature_ok and self.fresh
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons) if self.reasons else "ok"
+
+
+def verify_callback(
+    body: bytes,
+    content_type: str | None,
+    callback_secret: str,
+    max_age: float | None = None,
+    now: float | None = None,
+) -> Verdict:
+    """Decode ``body`` and check its signature (and, with ``max_age``, its timestamp's age).
+
+    Raises DecodeError when the body is not a callback in any of the three encodings.
+    """
+    encoding = sniff_encoding(body, content_type)
+    fields = decode(body, content_type)
+    reasons: list[str] = []
+    if "signature" not in fields:
+        signature_ok = False
+        reasons.append("missing signature")
+    else:
+        signature_ok = verify_fields(fields, callback_secret)
+        if not signature_ok:
+            reasons.append("signature does not match")
+    fresh = True
+    if max_age is not None:
+        stamp = fields.get("timestamp", "")
+        current = time.time() if now is None else now
+        try:
+            age = current - float(stamp)
+        except ValueError:
+            fresh = False
+            reasons.append(f"timestamp {stamp!r} is not Unix seconds")
+        else:
+            if abs(age) > max_age:
+                fresh = False
+                reasons.append(f"timestamp is {age:.0f} s old (more than {max_age:g} s)")
+    return Verdict(fields, encoding, signature_ok, fresh, reasons)
+
+
+__all__ = ["DecodeError", "Verdict", "verify_callback"]
