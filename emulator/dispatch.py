@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 
@@ -162,6 +163,8 @@ class Dispatcher:
         callback = delivery.callback
         outcome = Outcome(callback.callback_id, callback.event, callback.task_id, False)
         outcome.run_id = self.run_id
+        if self.recorder is not None:
+            self.recorder.callback(callback_record(callback, delivery, self.run_id))
         async with clock.participant():
             scheduled = clock.now() + max(0.0, delivery.delay)
             first_sent: float | None = None
@@ -246,6 +249,24 @@ class Dispatcher:
         latency_ms = (time.perf_counter() - started) * 1000
         text = excerpt[:RESPONSE_EXCERPT].decode("utf-8", errors="replace")
         return status, error, text, latency_ms
+
+
+def callback_record(callback: Callback, delivery: Delivery, run_id: str) -> dict[str, Any]:
+    """The record's ``callback`` line: enough to re-send the exact bytes later."""
+    content_type, body = callback.body()
+    return {
+        "type": "callback",
+        "run_id": run_id,
+        "callback_id": callback.callback_id,
+        "event": callback.event,
+        "task_id": callback.task_id,
+        "target": delivery.target,
+        "delay": delivery.delay,
+        "encoding": callback.encoding,
+        "tamper": callback.tamper,
+        "content_type": content_type,
+        "body": body.decode("utf-8"),
+    }
 
 
 async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:

@@ -1,7 +1,9 @@
 """Record files: JSON Lines, one object a line, appended and flushed as things happen.
 
-Line types (CONTRACT.md): ``run``, ``attempt``, ``outcome``, ``summary``. A record never
-contains a secret. The reader tolerates a torn last line (a run killed mid-write).
+Line types (CONTRACT.md): ``run``, ``attempt``, ``outcome``, ``summary``; we add
+``callback`` (written before a callback's first request: its id, target, delay, encoding,
+content type and exact body text) so that ``resume`` and ``run --replay`` can re-send the
+very same bytes. A record never contains a secret (a body carries only the signature). The reader tolerates a torn last line (a run killed mid-write).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class Recorder:
             raise ValueError(f"record {self.path} is closed")
         self._file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
+
+    def callback(self, line: dict[str, Any]) -> None:
+        self.write(line)
 
     def attempt(self, attempt: Attempt) -> None:
         self.write(attempt.to_record())
