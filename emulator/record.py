@@ -3,7 +3,8 @@
 Line types (CONTRACT.md): ``run``, ``attempt``, ``outcome``, ``summary``; we add
 ``callback`` (written before a callback's first request: its id, target, delay, encoding,
 content type and exact body text) so that ``resume`` and ``run --replay`` can re-send the
-very same bytes. A record never contains a secret (a body carries only the signature). The reader tolerates a torn last line (a run killed mid-write).
+very same bytes. A record never contains a secret (a body carries only the signature).
+The reader tolerates a torn last line (a run killed mid-write).
 """
 
 from __future__ import annotations
