@@ -142,7 +142,9 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    raise EmulatorError("run is not implemented yet")
+    from emulator.runner import RunOptions, run_command
+
+    return run_command(args.scenarios, RunOptions.from_args(args))
 
 
 def _add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -151,13 +153,66 @@ def _add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="deliver one callback built from flags (no scenario file)",
         formatter_class=_Formatter,
         description="Build one callback from flags, like `stripe trigger`, and deliver it with\n"
-        "the same retry schedule and recording as `run`.",
+        "the same retry schedule and recording as `run`. Exit 0 when it was delivered,\n"
+        "1 when it was lost.\n"
+        "  zego-emulator send --target http://127.0.0.1:8080/zego/callback \\\n"
+        "      --status SUCCESS --resolution 540p --resolution 720p",
     )
+    parser.add_argument(
+        "--event",
+        default="procedure",
+        choices=("procedure", "compose", "snapshot"),
+        help="callback event",
+    )
+    parser.add_argument("--status", metavar="S", help="procedure status: SUCCESS or FAILED")
+    parser.add_argument(
+        "--resolution",
+        action="append",
+        default=[],
+        choices=("360p", "540p", "720p"),
+        help="a transcoded output (repeat for several)",
+    )
+    parser.add_argument("--task-id", metavar="ID", help="task_id (default: faked)")
+    parser.add_argument("--file-id", metavar="ID", help="file_id (default: faked)")
+    parser.add_argument(
+        "--tamper",
+        default="none",
+        choices=("none", "bad_signature", "stale_timestamp", "missing_signature"),
+        help="deliberate defect",
+    )
+    parser.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="add or replace a top-level wire field after signing (repeatable)",
+    )
+    _add_secret_flag(parser)
+    _add_payload_flags(parser)
+    _add_delivery_flags(parser)
     parser.set_defaults(handler=_cmd_send)
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
-    raise EmulatorError("send is not implemented yet")
+    from emulator.errors import UsageError
+    from emulator.runner import RunOptions, SendSpec, send_command
+
+    fields: dict[str, str] = {}
+    for item in args.field:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--field {item!r}: expected KEY=VALUE")
+        fields[name] = value
+    spec = SendSpec(
+        event=args.event,
+        status=args.status,
+        resolutions=list(args.resolution),
+        task_id=args.task_id,
+        file_id=args.file_id,
+        tamper=args.tamper,
+        fields=fields,
+    )
+    return send_command(spec, RunOptions.from_args(args))
 
 
 def _add_show(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -165,12 +220,22 @@ def _add_show(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "show",
         help="dry run: print the exact requests `run` would send, with curl lines",
         formatter_class=_Formatter,
+        description="Dry run, no network: print each request `run` would send (method, URL,\n"
+        "headers, body as sent, decoded fields) and a ready curl line for it. The secret is\n"
+        "only used to sign; it is never printed.",
     )
+    parser.add_argument("scenario", metavar="SCENARIO", help="scenario file")
+    parser.add_argument("--target", metavar="URL", help="the receiver URL to show")
+    _add_secret_flag(parser)
+    _add_payload_flags(parser)
+    parser.add_argument("--json", action="store_true", help="print the requests as JSON")
     parser.set_defaults(handler=_cmd_show)
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    raise EmulatorError("show is not implemented yet")
+    from emulator.runner import RunOptions, show_command
+
+    return show_command(args.scenario, RunOptions.from_args(args))
 
 
 def _add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -178,12 +243,74 @@ def _add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "receive",
         help="a local receiver that verifies, decodes and prints callbacks",
         formatter_class=_Formatter,
+        description="A local ZEGO callback receiver. Decodes all three encodings, verifies the\n"
+        "signature, rejects stale timestamps (401), replays of an accepted callback (409),\n"
+        "undecodable bodies (400) and bodies over 1 MiB (413); prints each callback and\n"
+        "answers from a script. Runs until Ctrl-C.\n"
+        "  zego-emulator receive --port 8080 --respond 500,500,200",
     )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument(
+        "--port", type=_int, default=8080, metavar="N", help="port to bind (0: any free port)"
+    )
+    parser.add_argument(
+        "--path", default="/zego/callback", help="callback path shown (POST on any path works)"
+    )
+    _add_secret_flag(parser)
+    parser.add_argument(
+        "--max-age",
+        type=_non_negative_float,
+        default=300.0,
+        metavar="SECONDS",
+        help="reject timestamps older than this (0: no freshness check)",
+    )
+    parser.add_argument(
+        "--respond",
+        default="200",
+        metavar="CODES",
+        help="statuses to answer in order, the last one repeating (e.g. 500,500,200)",
+    )
+    parser.add_argument(
+        "--delay", type=_non_negative_float, default=0.0, metavar="S", help="wait S s to answer"
+    )
+    answer = parser.add_mutually_exclusive_group()
+    answer.add_argument("--hang", action="store_true", help="never answer")
+    answer.add_argument("--reset", action="store_true", help="close the connection, no answer")
+    parser.add_argument("--record", metavar="PATH", help="append what is received (JSON Lines)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per callback")
     parser.set_defaults(handler=_cmd_receive)
 
 
 def _cmd_receive(args: argparse.Namespace) -> int:
-    raise EmulatorError("receive is not implemented yet")
+    from emulator import config
+    from emulator.errors import UsageError
+    from emulator.receiver import parse_responses, run_receiver
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
+    try:
+        responses = parse_responses(args.respond)
+    except ValueError as exc:
+        raise UsageError(f"--respond: {exc}") from None
+    secret = config.resolve_secret(args.secret)
+    try:
+        run_receiver(
+            secret.value,
+            host=args.host,
+            port=args.port,
+            path=args.path,
+            max_age=args.max_age or None,
+            responses=responses,
+            delay=args.delay,
+            hang=args.hang,
+            reset=args.reset,
+            record=args.record,
+            as_json=args.json,
+        )
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
+    return EXIT_OK
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -199,13 +326,105 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
-        "api", help="a mock of ZEGO's server API that fires the matching callbacks"
+        "api",
+        help="a mock of ZEGO's server API that fires the matching callbacks",
+        formatter_class=_Formatter,
+        description="A mock of ZEGO's server API (GET /?Action=...): checks the md5 v2.0\n"
+        "signature like rtc-api.zego.im, answers TranscodeMedia, MergeMedia and\n"
+        "DescribeMediaTask, and when a task finishes fires its procedure/compose callback at\n"
+        "--callback-url with ZEGO's retry schedule. Prints its URL first; runs until Ctrl-C.\n"
+        "  ZEGO_SERVER_SECRET=... zego-emulator api --app-id 1234567890 \\\n"
+        "      --callback-url http://127.0.0.1:8080/zego/callback --fail-file-ids 5285890",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument(
+        "--port", type=_int, default=8090, metavar="N", help="port to bind (0: any free port)"
+    )
+    parser.add_argument(
+        "--app-id", metavar="ID", help="the only AppId accepted (default: any uint32 AppId)"
+    )
+    parser.add_argument(
+        "--server-secret",
+        metavar="S",
+        help="ServerSecret the md5 signature uses (prefer env ZEGO_SERVER_SECRET; without "
+        "either the documented development secret is used)",
+    )
+    parser.add_argument(
+        "--callback-url", metavar="URL", help="where finished tasks' callbacks are POSTed"
+    )
+    parser.add_argument(
+        "--callback-secret",
+        metavar="S",
+        help="callback secret (prefer env ZEGO_CALLBACK_SECRET; else the development secret)",
+    )
+    parser.add_argument(
+        "--encoding", choices=ENCODING_CHOICES, default="form", help="callback body encoding"
+    )
+    parser.add_argument(
+        "--processing-time",
+        type=_non_negative_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="emulated seconds from the API call to the task's callback",
+    )
+    parser.add_argument(
+        "--fail-file-ids",
+        default="",
+        metavar="A,B",
+        help="source FileIds whose tasks fail (procedure FAILED, compose code 60000)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=_positive_float,
+        default=1.0,
+        metavar="X",
+        help="divide processing time and retry gaps by X",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="per-request callback timeout in real seconds (default 5)",
+    )
+    parser.add_argument("--seed", type=_int, metavar="N", help="seed for fake data")
+    parser.add_argument(
+        "--record", metavar="PATH", help="record every callback attempt here (JSON Lines)"
     )
     parser.set_defaults(handler=_cmd_api)
 
 
 def _cmd_api(args: argparse.Namespace) -> int:
-    raise EmulatorError("api is not implemented yet")
+    from emulator import config
+    from emulator.api import run_api
+    from emulator.errors import UsageError
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
+    server_secret = config.resolve_secret(
+        args.server_secret, config.SERVER_SECRET_ENV, config.DEV_SERVER_SECRET, "--server-secret"
+    )
+    callback_secret = config.resolve_secret(
+        args.callback_secret,
+        config.CALLBACK_SECRET_ENV,
+        config.DEV_CALLBACK_SECRET,
+        "--callback-secret",
+        quiet=args.callback_url is None,
+    )
+    return run_api(
+        host=args.host,
+        port=args.port,
+        app_id=args.app_id,
+        server_secret=server_secret,
+        callback_url=args.callback_url,
+        callback_secret=callback_secret,
+        speed=args.speed,
+        record=args.record,
+        processing_time=args.processing_time,
+        fail_file_ids=[f for f in (part.strip() for part in args.fail_file_ids.split(",")) if f],
+        encoding=args.encoding,
+        seed=args.seed,
+        timeout=args.timeout,
+    )
 
 
 def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -219,13 +438,54 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _add_resume(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
-        "resume", help="continue the pending schedules of an interrupted run's record"
+        "resume",
+        help="continue the pending schedules of an interrupted run's record",
+        formatter_class=_Formatter,
+        description="Pick up a run that was killed or stopped mid-schedule: every callback of\n"
+        "RECORD without an outcome gets its next attempt when it falls due (last request +\n"
+        "the retry gap, at the run's speed), then the rest of its schedule. New attempt,\n"
+        "outcome and summary lines are appended to the same record (same run id). The\n"
+        "recorded bodies are re-sent as they are: no secret is needed.\n"
+        "  zego-emulator resume runs/20240501T120000Z-retry-then-success.jsonl",
     )
+    parser.add_argument("record", metavar="RECORD", help="the record file of the run")
+    parser.add_argument("--target", metavar="URL", help="send here instead of the recorded target")
+    parser.add_argument(
+        "--speed",
+        type=_positive_float,
+        metavar="X",
+        help="divide every wait by X (default: the run's)",
+    )
+    parser.add_argument("--virtual", action="store_true", help="virtual time: no waiting at all")
+    parser.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="per-request timeout in real seconds (default: the run's)",
+    )
+    parser.add_argument(
+        "--concurrency", type=_positive_int, metavar="N", help="requests in flight at most"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--ca-bundle", metavar="FILE", help="trust this CA file for HTTPS")
+    parser.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
     parser.set_defaults(handler=_cmd_resume)
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    raise EmulatorError("resume is not implemented yet")
+    from emulator.resume import ResumeOptions, resume_command
+
+    options = ResumeOptions(
+        target=args.target,
+        speed=args.speed,
+        virtual=args.virtual,
+        timeout=args.timeout,
+        concurrency=args.concurrency,
+        json=args.json,
+        ca_bundle=args.ca_bundle,
+        insecure=args.insecure,
+    )
+    return resume_command(args.record, options)
 
 
 def _add_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -287,16 +547,25 @@ def _add_verify(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="CT",
         help="the request's Content-Type (default: judged from the body)",
     )
+    parser.add_argument(
+        "--max-age",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="also fail (exit 1) when the timestamp is more than this far from now",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=_cmd_verify)
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from emulator import config
-    from emulator.inspect import verify_body_file
+    from emulator.capture import verify_body_file
 
-    secret = config.resolve_secret(args.secret)
-    valid = verify_body_file(args.body, secret.value, args.content_type, as_json=args.json)
+    secret = config.resolve_secret(args.secret, quiet=True)
+    valid = verify_body_file(
+        args.body, secret.value, args.content_type, as_json=args.json, max_age=args.max_age
+    )
+    config.resolve_secret(args.secret)  # the secret hint/note only once the body decoded
     return EXIT_OK if valid else EXIT_FAILED
 
 

@@ -17,8 +17,8 @@ import asyncio
 import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from types import TracebackType
+from dataclasses import dataclass, field
+from types import SimpleNamespace, TracebackType
 from typing import Any
 
 import aiohttp
@@ -42,6 +42,20 @@ class Delivery:
     target: str
     delay: float = 0.0
     resign: Callable[[Callback], Callback] | None = None  # fresh timestamp/nonce per retry
+    resumed: Resumed | None = None  # picked up from a record: continue, do not restart
+
+
+@dataclass
+class Resumed:
+    """Where an interrupted delivery stood (``zego-emulator resume``).
+
+    Its ``callback`` line is already in the record; ``history`` are the attempts already
+    made (in order, maybe none) and ``since_last`` the emulated seconds from the last of
+    them to now. Numbering, offsets and the next gap continue from them.
+    """
+
+    history: list[Attempt] = field(default_factory=list)
+    since_last: float = 0.0
 
 
 class DispatchListener:
@@ -79,13 +93,19 @@ def classify_error(exc: BaseException) -> AttemptError:
         if os_error.__class__.__name__ == "gaierror":
             return "dns"
         return "connection_refused"
-    if isinstance(exc, aiohttp.ClientResponseError) and "too long" in str(exc.message).lower():
-        return "too_large"
+    if isinstance(exc, aiohttp.ClientResponseError) and _is_oversized(str(exc.message)):
+        return "too_large"  # status line or headers beyond aiohttp's limits (8190 B, 128)
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
         return "connection_reset"
     if isinstance(exc, aiohttp.ClientOSError | ConnectionError | OSError):
         return "connection_reset"
     return "protocol"
+
+
+def _is_oversized(message: str) -> bool:
+    """aiohttp's parser refused the response head for its size (its wording varies)."""
+    text = message.lower()
+    return any(words in text for words in ("got more than", "too long", "too many headers"))
 
 
 def ssl_context(ca_bundle: str | None = None, insecure: bool = False) -> ssl.SSLContext | bool:
@@ -125,11 +145,17 @@ class Dispatcher:
 
     async def __aenter__(self) -> Dispatcher:
         connector = aiohttp.TCPConnector(limit=self.concurrency, ssl=self._ssl)
+        reuse_trace = aiohttp.TraceConfig()
+        reuse_trace.on_connection_reuseconn.append(_mark_reused)
         self._session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             headers={"User-Agent": USER_AGENT},
+            trace_configs=[reuse_trace],
+            # no aiohttp timers (its default is 300 s total): _post's asyncio.timeout is the
+            # one per-request timeout, and one timer less per request is ~6% of a request's CPU
+            timeout=aiohttp.ClientTimeout(),
         )
         return self
 
@@ -159,52 +185,77 @@ class Dispatcher:
 
     async def deliver(self, delivery: Delivery) -> Outcome:
         """Send one callback until a 2xx or the retries run out; the Outcome says which."""
+        async with self.clock.participant():
+            return await self._deliver_held(delivery)
+
+    async def deliver_in_turn(self, deliveries: Iterable[Delivery]) -> list[Outcome]:
+        """Deliver one after another, each starting as the previous one finishes.
+
+        (Duplicates of a callback go this way.) The chain holds its place on the clock
+        throughout, so virtual time cannot jump between one delivery and the next.
+        """
+        async with self.clock.participant():
+            return [await self._deliver_held(delivery) for delivery in deliveries]
+
+    async def _deliver_held(self, delivery: Delivery) -> Outcome:
+        """:meth:`deliver`, for a caller that already holds a clock participant."""
         clock = self.clock
         callback = delivery.callback
         outcome = Outcome(callback.callback_id, callback.event, callback.task_id, False)
         outcome.run_id = self.run_id
-        if self.recorder is not None:
+        if self.recorder is not None and delivery.resumed is None:
             self.recorder.callback(callback_record(callback, delivery, self.run_id))
-        async with clock.participant():
-            scheduled = clock.now() + max(0.0, delivery.delay)
-            first_sent: float | None = None
-            previous_sent: float | None = None
-            for number in range(1, self.policy.max_attempts + 1):
-                self._notify_scheduled(callback, number, scheduled)
-                await clock.sleep_until(scheduled)
-                if number > 1 and delivery.resign is not None:
-                    callback = delivery.resign(callback)
-                async with self._slots:
-                    sent = clock.now()
-                    for listener in self.listeners:
-                        listener.attempt_started(callback, number)
-                    status, error, excerpt, latency_ms = await self._post(callback, delivery.target)
-                first_sent = sent if first_sent is None else first_sent
-                attempt = Attempt(
-                    callback_id=callback.callback_id,
-                    event=callback.event,
-                    task_id=callback.task_id,
-                    attempt=number,
-                    scheduled_at=clock.epoch(scheduled),
-                    sent_at=clock.epoch(sent),
-                    offset_s=sent - first_sent,
-                    gap_s=None if previous_sent is None else sent - previous_sent,
-                    status=status,
-                    error=error,
-                    latency_ms=latency_ms,
-                    response_excerpt=excerpt,
-                    run_id=self.run_id,
-                )
-                previous_sent = sent
-                outcome.history.append(attempt)
-                self._notify_attempt(attempt)
-                if attempt.ok:
-                    outcome.delivered = True
-                    break
-                gap = self.policy.retry_gap(number)
-                if gap is None:
-                    break
-                scheduled = sent + gap
+        scheduled = clock.now() + max(0.0, delivery.delay)
+        first_sent: float | None = None
+        previous_sent: float | None = None
+        numbers = range(1, self.policy.max_attempts + 1)
+        resumed = delivery.resumed
+        if resumed is not None and resumed.history:  # carry on after the attempts made
+            done = resumed.history
+            outcome.history.extend(done)
+            outcome.delivered = done[-1].ok
+            previous_sent = clock.now() - resumed.since_last
+            first_sent = previous_sent - done[-1].offset_s
+            gap = self.policy.retry_gap(len(done))
+            finished = gap is None or outcome.delivered
+            numbers = range(len(done) + 1, 1 if finished else self.policy.max_attempts + 1)
+            scheduled = previous_sent + (gap or 0.0)
+        for number in numbers:
+            self._notify_scheduled(callback, number, scheduled)
+            await clock.sleep_until(scheduled)
+            if number > 1 and delivery.resign is not None:
+                callback = delivery.resign(callback)
+            async with self._slots:
+                sent = clock.now()
+                for listener in self.listeners:
+                    listener.attempt_started(callback, number)
+                status, error, excerpt, latency_ms = await self._post(callback, delivery.target)
+            first_sent = sent if first_sent is None else first_sent
+            attempt = Attempt(
+                callback_id=callback.callback_id,
+                event=callback.event,
+                task_id=callback.task_id,
+                attempt=number,
+                scheduled_at=clock.epoch(scheduled),
+                sent_at=clock.epoch(sent),
+                offset_s=sent - first_sent,
+                gap_s=None if previous_sent is None else sent - previous_sent,
+                status=status,
+                error=error,
+                latency_ms=latency_ms,
+                response_excerpt=excerpt,
+                run_id=self.run_id,
+            )
+            previous_sent = sent
+            outcome.history.append(attempt)
+            self._notify_attempt(attempt)
+            if attempt.ok:
+                outcome.delivered = True
+                break
+            gap = self.policy.retry_gap(number)
+            if gap is None:
+                break
+            scheduled = sent + gap
         if self.recorder is not None:
             self.recorder.outcome(outcome)
         for listener in self.listeners:
@@ -228,27 +279,66 @@ class Dispatcher:
         if self._session is None:
             raise RuntimeError("Dispatcher is not open: use 'async with Dispatcher(...)'")
         content_type, body = callback.body()
-        status: int | None = None
+        answer = _Answer()
         error: AttemptError | None = None
-        excerpt = b""
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.policy.timeout):
-                async with self._session.post(
-                    target,
-                    data=body,
-                    headers={"Content-Type": content_type},
-                    allow_redirects=False,
-                ) as response:
-                    status = response.status
-                    excerpt = await _read_capped(response, RESPONSE_READ_CAP)
+                await self._exchange(self._session, target, content_type, body, answer)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every receiver failure becomes an outcome
             error = classify_error(exc)
         latency_ms = (time.perf_counter() - started) * 1000
-        text = excerpt[:RESPONSE_EXCERPT].decode("utf-8", errors="replace")
-        return status, error, text, latency_ms
+        text = answer.body[:RESPONSE_EXCERPT].decode("utf-8", errors="replace")
+        return answer.status, error, text, latency_ms
+
+    @staticmethod
+    async def _exchange(
+        session: aiohttp.ClientSession, target: str, content_type: str, body: bytes, answer: _Answer
+    ) -> None:
+        """POST ``body`` and read the answer into ``answer``.
+
+        A pooled keep-alive connection the receiver had already closed (HTTP lets it, any
+        time the connection is idle) gets one more try on a fresh connection, so the record
+        shows what the receiver did rather than a race on a stale socket.
+        """
+        for last_try in (False, True):
+            answer.reused = False
+            try:
+                async with session.post(
+                    target,
+                    data=body,
+                    headers={"Content-Type": content_type},
+                    allow_redirects=False,
+                    trace_request_ctx=answer,
+                ) as response:
+                    answer.status = response.status
+                    answer.body = await _read_capped(response, RESPONSE_READ_CAP)
+                    return
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                if last_try or not answer.reused or answer.status is not None:
+                    raise
+
+
+@dataclass
+class _Answer:
+    """What one request got back so far (filled in as it arrives)."""
+
+    status: int | None = None
+    body: bytes = b""
+    reused: bool = False  # the request went out on a pooled keep-alive connection
+
+
+async def _mark_reused(
+    session: aiohttp.ClientSession,
+    context: SimpleNamespace,
+    params: aiohttp.TraceConnectionReuseconnParams,
+) -> None:
+    """aiohttp trace hook: the request is going out on a pooled connection."""
+    answer = context.trace_request_ctx
+    if isinstance(answer, _Answer):
+        answer.reused = True
 
 
 def callback_record(callback: Callback, delivery: Delivery, run_id: str) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from typing import IO, Any
 from emulator.results import Attempt, Outcome
 
 RECORD_DIR = "runs"
+# one encoder for every line: json.dumps with options builds a new one per call
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def default_record_path(scenario_name: str, now: float | None = None) -> Path:
@@ -42,7 +44,7 @@ class Recorder:
         """Append one JSON object as a line and flush it to the OS."""
         if self._file is None:
             raise ValueError(f"record {self.path} is closed")
-        self._file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.write(_LINE_ENCODER.encode(line) + "\n")
         self._file.flush()
 
     def callback(self, line: dict[str, Any]) -> None:

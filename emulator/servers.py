@@ -9,6 +9,7 @@ Binds 127.0.0.1 unless told otherwise; port 0 means "any free port", read back a
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -24,11 +25,12 @@ class RunningServer:
     runner: web.AppRunner
     host: str
     port: int
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     async def stop(self) -> None:
         await self.runner.cleanup()
@@ -51,11 +53,12 @@ async def start_server(
     port: int = 0,
     *,
     shutdown_timeout: float = 0.5,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> RunningServer:
     """Start ``app`` on ``host:port`` (``port=0``: a free one) and return where it listens."""
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=2048)
+    site = web.TCPSite(runner, host, port, backlog=2048, ssl_context=ssl_context)
     try:
         await site.start()
     except BaseException:
@@ -66,4 +69,4 @@ async def start_server(
         if isinstance(address, tuple) and len(address) >= 2:
             bound_port = int(address[1])
             break
-    return RunningServer(runner, host, bound_port)
+    return RunningServer(runner, host, bound_port, "https" if ssl_context else "http")

