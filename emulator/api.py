@@ -16,7 +16,7 @@ missing, repeated or malformed common parameter       2
 unknown ``Action``                                    2
 more than 20 calls in one second for this Action      6
 bad action parameter / ``Vendor`` not ``Tencent``     2 / 4
-unknown ``TaskId``                                    1000
+unknown ``TaskId``, a FileId that cannot be one      1000
 ====================================================  ==========
 
 Every answer is HTTP 200 with ``{"Code", "Message", "RequestId", "Data"}`` (wrong method:
@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import signal
 import time
 import uuid
 from collections import deque
@@ -83,6 +84,7 @@ RESOLUTIONS = ("360p", "540p", "720p")
 MERGE_FORMATS = ("mp4", "mp3", "m3u8")
 ACTIONS = ("TranscodeMedia", "DescribeMediaTask", "MergeMedia")
 UINT32_MAX = 4_294_967_295
+FILE_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 TaskEvent = Literal["transcode", "compose"]
 TaskStatus = Literal["WAITING", "PROCESSING", "FINISH", "FAIL"]
@@ -112,6 +114,7 @@ class MediaTask:
     replay_url: str
     message: str
     fired: bool = False
+    callback_id: str | None = None  # set when its callback starts going out
     outcome: Outcome | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -174,6 +177,21 @@ def _param(query: Query, name: str, required: bool = True) -> str | None:
     return value
 
 
+def _is_uint32(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 0 < int(text) <= UINT32_MAX
+
+
+def _file_id(value: str, name: str) -> str:
+    """A FileId that could name a VOD file; code 1000 (ZEGO's "wrong FileId") otherwise."""
+    if not FILE_ID.fullmatch(value):
+        raise ApiRefusal(
+            REQUEST_FAILED,
+            f"request failed: {name} {_quoted(value)} is not a file id "
+            "(expected up to 64 letters, digits, '-' or '_')",
+        )
+    return value
+
+
 def _required(query: Query, name: str) -> str:
     value = _param(query, name)
     assert value is not None
@@ -205,7 +223,7 @@ class CommonParams:
     def parse(cls, query: Query) -> CommonParams:
         action = _required(query, "Action")
         app_id = _required(query, "AppId")
-        if not app_id.isascii() or not app_id.isdigit() or not 0 < int(app_id) <= UINT32_MAX:
+        if not _is_uint32(app_id):
             raise ApiRefusal(BAD_PARAMETERS, f"AppId {_quoted(app_id)} is not a uint32 number")
         nonce = _required(query, "SignatureNonce")
         if not nonce.isascii() or not nonce.isprintable() or len(nonce) > 64:
@@ -283,7 +301,7 @@ class MockApi:
         listeners: Sequence[DispatchListener] = (),
         log: Callable[[str], None] | None = None,
     ) -> None:
-        if app_id is not None and not (app_id.isdigit() and 0 < int(app_id) <= UINT32_MAX):
+        if app_id is not None and not _is_uint32(app_id):
             raise ValueError(f"app_id must be a uint32 number, got {app_id!r}")
         if processing_time < 0:
             raise ValueError("processing_time must be 0 or more")
@@ -425,7 +443,7 @@ class MockApi:
     def transcode_media(self, common: CommonParams, query: Query) -> dict[str, Any]:
         """Start a transcoding task; its ``procedure`` callback fires when it finishes."""
         _vendor(query, "TranscodeMedia")
-        file_id = _required(query, "FileId")
+        file_id = _file_id(_required(query, "FileId"), "FileId")
         resolution = _required(query, "Resolution")
         if resolution not in RESOLUTIONS:
             raise ApiRefusal(
@@ -462,8 +480,10 @@ class MockApi:
             raise ApiRefusal(
                 BAD_PARAMETERS, "missing parameter InputFileId[] (one per source file)"
             )
-        if len(inputs) > 100 or any(len(value) > MAX_VALUE_LENGTH for value in inputs):
+        if len(inputs) > 100:
             raise ApiRefusal(BAD_PARAMETERS, "InputFileId[] takes at most 100 file ids")
+        for value in inputs:
+            _file_id(value, "InputFileId[]")
         name = _required(query, "OutputFileName")
         if len(name) > 200 or re.search(r"[/\\\x00-\x1f]", name):
             raise ApiRefusal(BAD_PARAMETERS, f"OutputFileName {_quoted(name)} is not a file name")
@@ -569,6 +589,7 @@ class MockApi:
                 self._say(f"task {task.task_id} finished; no --callback-url, no callback sent")
                 return
             delivery = Delivery(self._callback(task), self.callback_url)
+            task.callback_id = delivery.callback.callback_id
             task.outcome = await self._dispatcher.deliver(delivery)
         finally:
             task.done.set()
@@ -590,11 +611,12 @@ def run_line(run_id: str, target: str | None, encoding: str, speed: float) -> di
 
 def summary_line(run_id: str, tasks: Iterable[MediaTask]) -> dict[str, Any]:
     """The record's ``summary`` line: the callbacks fired so far and their fate."""
+    tasks = list(tasks)
     outcomes = [task.outcome for task in tasks if task.outcome is not None]
     return {
         "type": "summary",
         "run_id": run_id,
-        "callbacks": len(outcomes),
+        "callbacks": sum(1 for task in tasks if task.callback_id is not None),
         "delivered": sum(1 for o in outcomes if o.delivered),
         "lost": sum(1 for o in outcomes if o.lost),
         "attempts": sum(o.attempts for o in outcomes),
@@ -602,13 +624,29 @@ def summary_line(run_id: str, tasks: Iterable[MediaTask]) -> dict[str, Any]:
     }
 
 
-async def serve(api: MockApi, host: str, port: int, on_ready: Callable[[str], None]) -> None:
-    """Run ``api`` on ``host:port`` until cancelled (Ctrl-C); ``on_ready(url)`` once listening."""
+async def serve(
+    api: MockApi,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], None],
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run ``api`` on ``host:port`` until ``stop`` is set, SIGTERM arrives or the task is
+    cancelled (Ctrl-C); ``on_ready(url)`` once listening."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        on_sigterm = True
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+        on_sigterm = False
     server = await api.start(host, port)
     try:
         on_ready(server.url)
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
+        if on_sigterm:
+            loop.remove_signal_handler(signal.SIGTERM)
         await server.stop()
 
 
@@ -634,7 +672,7 @@ def run_api(
     out: Callable[[str], None] | None = None,
 ) -> int:
     """``zego-emulator api``: serve until Ctrl-C, printing the URL first, then each call."""
-    if app_id is not None and not (app_id.isdigit() and 0 < int(app_id) <= UINT32_MAX):
+    if app_id is not None and not _is_uint32(app_id):
         raise UsageError(f"--app-id must be a uint32 number, got {app_id!r}")
     if callback_url is not None and not re.match(r"https?://[^/?#\s]+", callback_url):
         raise UsageError(f"--callback-url must be an http:// or https:// URL, got {callback_url!r}")
@@ -684,11 +722,17 @@ def run_api(
             recorder.write(summary_line(run_id, api.tasks.values()))
             recorder.close()
     summary = summary_line(run_id, api.tasks.values())
+    pending = summary["callbacks"] - summary["delivered"] - summary["lost"]
     out(
-        f"stopped: {len(api.tasks)} tasks, {summary['callbacks']} callbacks fired, "
-        f"{summary['delivered']} delivered, {summary['lost']} lost"
+        f"stopped: {_count(len(api.tasks), 'task')} started, "
+        f"{_count(summary['callbacks'], 'callback')} fired ({summary['delivered']} delivered, "
+        f"{summary['lost']} lost, {pending} still retrying)"
     )
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 __all__ = [

@@ -194,7 +194,6 @@ class LineLog(RunListener):
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self.max_attempts = 6
 
     def run_started(self, info: RunInfo) -> None:
         self._print(f"run {info.scenario} -> {info.target} ({len(info.deliveries)} callbacks)")

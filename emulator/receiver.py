@@ -12,8 +12,9 @@ goes through these steps; the first that fails decides the answer:
 2. body not a callback in any of the three encodings    -> 400 (never 500)
 3. signature wrong or missing, timestamp older than
    ``max_age`` (see :func:`emulator.verify.verify_callback`) -> 401
-4. replay: a callback with the same ``timestamp`` and ``nonce`` was already *accepted*
-   (answered 2xx)                                       -> 409
+4. replay: the ``timestamp`` and ``nonce`` of a callback already *accepted* (answered
+   2xx) with a different body (a forgery: the signature never covers the body) -> 409;
+   the same body again (a duplicate delivery)           -> ``replay_status`` (409)
 5. otherwise the script answers: the next status of the callback's per-task script (by
    ``task_id``) or of the receiver's script (the last status repeats), after ``delay``
    seconds; or it never answers (``hang``) or drops the connection (``reset``).
@@ -21,12 +22,13 @@ goes through these steps; the first that fails decides the answer:
 On replays: ZEGO's retries re-send the identical body (same timestamp, nonce and
 signature) after a failed attempt, so a body this receiver answered with a non-2xx is
 *not* a replay when it comes again — only a second delivery of a callback already
-accepted is. The signature covers only secret, timestamp and nonce, never the body, so
-the check is on ``(timestamp, nonce)`` whatever the body says. Nonces are forgotten once
-their timestamp is older than ``max_age`` (such a callback is rejected as stale anyway).
-A consequence worth knowing: when the sender gave up waiting (its timeout) on a request
-this receiver answered 2xx, its retries are answered 409 — the callback was processed
-once, the sender counts it lost. ``replay_status=None`` turns the check off.
+accepted is. By default that duplicate is refused (409), which makes a sender retry it
+until it is lost; an idempotent receiver acknowledges it instead: with a 2xx
+``replay_status`` (e.g. 200) the duplicate is answered that status without reaching the
+script and counted as ``duplicate``, not as a problem. The same timestamp and nonce with
+a *different* body is always refused. Nonces are forgotten once their timestamp is older
+than ``max_age`` (such a callback is rejected as stale anyway). ``replay_status=None``
+turns the replay check off (every request goes to the script).
 
 Rejections (steps 1-4) answer at once and do not use up the script. Nothing is raised
 inside the request handler (the pytest-httpserver habit): what went wrong is recorded
@@ -36,6 +38,7 @@ and :meth:`Receiver.check` raises it as one readable AssertionError.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -73,6 +76,7 @@ class Received:
     status: int | None  # the status answered; None when it hung or reset the connection
     answer: Answer = "answered"
     rejection: Rejection | None = None  # why it was refused before the script answered
+    duplicate: bool = False  # an accepted callback delivered again, acknowledged (2xx)
     problem: str = ""  # one sentence when something went wrong ("" when fine)
 
     @property
@@ -103,6 +107,7 @@ class Received:
             "status": self.status,
             "answer": self.answer,
             "rejection": self.rejection,
+            "duplicate": self.duplicate,
             "problem": self.problem,
             "fields": self.fields,
         }
@@ -134,7 +139,8 @@ class Receiver:
 
     ``per_task_responses`` maps a callback's ``task_id`` to its own status script; other
     callbacks use ``responses``. ``max_age=None`` turns the freshness check off;
-    ``replay_status=None`` turns the replay check off (duplicates go to the script).
+    ``replay_status`` answers a duplicate of an accepted callback (2xx: acknowledged, e.g.
+    by an idempotent receiver); ``None`` turns the replay check off.
     ``on_received`` is called with every :class:`Received` as it is answered (or hangs).
     """
 
@@ -169,7 +175,7 @@ class Receiver:
         self._task_scripts: dict[str, StatusScript] = {}
         for task_id, statuses in (per_task_responses or {}).items():
             self.respond_for(task_id, *statuses)
-        self._accepted_nonces: dict[tuple[str, str], float] = {}
+        self._accepted_nonces: dict[tuple[str, str], tuple[float, str]] = {}
         self._record_path = Path(record) if record is not None else None
         self._recorder: Recorder | None = None
         self._closing: asyncio.Event | None = None
@@ -324,14 +330,32 @@ class Receiver:
             return self._reject(item, 401, "unauthorized", verdict.reason)
         key = (item.fields.get("timestamp", ""), item.fields.get("nonce", ""))
         self._forget_old_nonces()
-        if self.replay_status is not None and key in self._accepted_nonces:
+        accepted = self._accepted_nonces.get(key)
+        if self.replay_status is not None and accepted is not None:
+            return self._replayed(item, same_body=accepted[1] == _fingerprint(item.fields))
+        return await self._scripted(request, item, key)
+
+    def _replayed(self, item: Received, same_body: bool) -> web.Response:
+        """A callback whose timestamp and nonce were already accepted."""
+        status = self.replay_status or 409
+        if not same_body:
             return self._reject(
                 item,
-                self.replay_status,
+                409,
                 "replay",
-                "replayed callback: this timestamp and nonce were already accepted",
+                "replayed timestamp and nonce with a different body (the signature does not "
+                "cover the body)",
             )
-        return await self._scripted(request, item, key)
+        if 200 <= status <= 299:
+            item.status, item.duplicate = status, True
+            self._finish(item)
+            return web.Response(status=status, text="duplicate: already processed\n")
+        return self._reject(
+            item,
+            status,
+            "replay",
+            "replayed callback: this timestamp and nonce were already accepted",
+        )
 
     async def _read_body(self, request: web.Request) -> bytes | None:
         """The request body, or None when it is larger than the cap."""
@@ -369,7 +393,7 @@ class Receiver:
             return web.Response(status=503)
         item.status = status
         if item.accepted:
-            self._accepted_nonces[key] = _timestamp(key[0])
+            self._accepted_nonces[key] = (_timestamp(key[0]), _fingerprint(item.fields))
         self._finish(item)
         return web.Response(status=status, text="ok\n" if item.accepted else "scripted failure\n")
 
@@ -381,7 +405,7 @@ class Receiver:
         if self.max_age is None or len(self._accepted_nonces) < 1024:
             return
         oldest = time.time() - self.max_age
-        for key, stamp in list(self._accepted_nonces.items()):
+        for key, (stamp, _) in list(self._accepted_nonces.items()):
             if stamp < oldest:
                 del self._accepted_nonces[key]
 
@@ -401,6 +425,12 @@ def _abort(request: web.Request) -> None:
     transport = request.transport
     if transport is not None:
         transport.abort()
+
+
+def _fingerprint(fields: Mapping[str, str]) -> str:
+    """A digest of a callback's fields (same fields in any order or encoding, same digest)."""
+    text = json.dumps(sorted(fields.items()), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _timestamp(text: str) -> float:
@@ -444,6 +474,8 @@ def answer_text(item: Received) -> str:
         return "-> connection reset (--reset)"
     if item.rejection is not None:
         return f"-> {item.status} rejected: {item.problem}"
+    if item.duplicate:
+        return f"-> {item.status} duplicate of an accepted callback (acknowledged, not processed)"
     return f"-> {item.status} {'accepted' if item.accepted else 'scripted failure'}"
 
 
@@ -484,6 +516,7 @@ def run_receiver(
     reset: bool = False,
     record: str | Path | None = None,
     as_json: bool = False,
+    replay_status: int | None = 409,
 ) -> None:
     """The ``receive`` command: serve until Ctrl-C, printing every callback as it arrives."""
 
@@ -503,6 +536,7 @@ def run_receiver(
         path=path,
         record=record,
         on_received=show,
+        replay_status=replay_status,
     )
     asyncio.run(serve_until_interrupted(receiver, host, port, as_json))
 

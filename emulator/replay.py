@@ -135,13 +135,48 @@ def resign_callback(
     )
 
 
+def recorded_policy(
+    lines: Iterable[dict[str, Any]], run_ids: Sequence[str] | None = None
+) -> RetryPolicy | None:
+    """The retry policy the recorded runs used (their ``run`` lines), if they agree on one."""
+    found: set[tuple[tuple[float, ...], float]] = set()
+    for line in lines:
+        if line.get("type") != "run" or (run_ids is not None and line.get("run_id") not in run_ids):
+            continue
+        intervals, timeout = line.get("intervals"), line.get("timeout")
+        if not isinstance(intervals, list) or not all(
+            isinstance(gap, int | float) and gap >= 0 for gap in intervals
+        ):
+            return None
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            timeout = RetryPolicy().timeout
+        found.add((tuple(float(gap) for gap in intervals), float(timeout)))
+    if len(found) != 1:
+        return None
+    intervals, timeout = found.pop()
+    return RetryPolicy(intervals, timeout)
+
+
+def read_lines(record_paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """Every line of the record files; UsageError for a missing or unreadable one."""
+    lines: list[dict[str, Any]] = []
+    for path in record_paths:
+        lines.extend(_read(Path(path)))
+    return lines
+
+
 def load_callbacks(
     record_paths: Sequence[str | os.PathLike[str]], run_ids: Sequence[str] | None = None
 ) -> list[RecordedCallback]:
     """The callbacks to replay from record files; UsageError when there are none."""
-    lines: list[dict[str, Any]] = []
-    for path in record_paths:
-        lines.extend(_read(Path(path)))
+    return _callbacks_or_error(read_lines(record_paths), record_paths, run_ids)
+
+
+def _callbacks_or_error(
+    lines: list[dict[str, Any]],
+    record_paths: Sequence[str | os.PathLike[str]],
+    run_ids: Sequence[str] | None,
+) -> list[RecordedCallback]:
     callbacks = recorded_callbacks(lines, run_ids)
     if not callbacks:
         names = ", ".join(str(p) for p in record_paths)
@@ -184,11 +219,13 @@ async def replay(
     """Re-send the recorded callbacks to ``target``; one Outcome per callback, in order.
 
     ``resign_secret`` re-signs every body once before sending (``resign_each_attempt``:
-    before every retry too); without it the recorded bytes go out unchanged.
+    before every retry too); without it the recorded bytes go out unchanged. ``policy``
+    defaults to the one the recorded run used (its ``run`` line), else ZEGO's.
     """
     check_target(target)
-    callbacks = load_callbacks(record_paths, run_ids)
-    policy = policy or RetryPolicy()
+    lines = read_lines(record_paths)
+    callbacks = _callbacks_or_error(lines, record_paths, run_ids)
+    policy = policy or recorded_policy(lines, run_ids) or RetryPolicy()
     clock = clock or make_clock(1.0)
     run_id = f"replay-{uuid.uuid4().hex[:12]}"
     path = Path(record_path) if record_path else default_record_path("replay")
@@ -213,6 +250,11 @@ async def replay(
                 "encoding": _encoding_of(callbacks),
                 "speed": None if clock.speed == float("inf") else clock.speed,
                 "version": __version__,
+                "virtual": clock.speed == float("inf"),
+                "callbacks": len(deliveries),
+                "intervals": list(policy.intervals),
+                "timeout": policy.timeout,
+                "concurrency": concurrency,
                 "replay_of": [str(p) for p in record_paths],
                 "resigned": bool(resign_secret),
             }
@@ -280,7 +322,9 @@ def replay_command(
     if secret and not resign:
         raise UsageError("--secret with --replay is used only with --resign")
     callback_secret = config.resolve_secret(secret).value if resign else None
-    policy = RetryPolicy(timeout=timeout) if timeout else RetryPolicy()
+    policy = recorded_policy(read_lines(record_paths)) or RetryPolicy()
+    if timeout:
+        policy = RetryPolicy(policy.intervals, timeout, policy.resign_each_attempt)
     path = Path(record) if record else default_record_path("replay")
     outcomes = asyncio.run(
         replay(

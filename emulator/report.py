@@ -47,11 +47,13 @@ from emulator.retry import ZEGO_INTERVALS
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 AGGREGATE_OVER = 200  # callbacks; more than this and the HTML shows the aggregate view
 DETAIL_LIMIT = 50  # callbacks shown in detail in the aggregate view
 EXCERPT_IN_TITLE = 160  # characters of a response excerpt in a hover tooltip
 EXPECTATIONS_ON_DELIVERY = ("delivered", "lost")
+TERMINAL_EXPECTATIONS = 12  # more than this: the terminal lists only the failed ones
 
 State = Literal["delivered", "lost", "pending"]
 RecordSource = str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Iterable[dict[str, Any]]
@@ -350,41 +352,90 @@ def report_data(runs: Sequence[RunView]) -> dict[str, Any]:
 
 
 def render_terminal(data: Mapping[str, Any], console: Console) -> None:
-    """Print ``report_data`` as rich tables: runs side by side, then histograms, expectations."""
-    from rich.table import Table
-    from rich.text import Text
+    """Print ``report_data`` as rich tables: delivery, attempts per callback, expectations.
 
+    One run: a metric per row. Several runs: a run per row, the totals in the footer.
+    """
     runs: list[dict[str, Any]] = list(data["runs"])
-    columns: list[tuple[str, dict[str, Any]]] = [
-        (f"{run['scenario']}\n{run['run_id'] or '(no run id)'}", run["stats"]) for run in runs
-    ]
-    if len(runs) > 1:
-        columns.append(("all runs", data["total"]))
-    table = Table(title="Callback delivery", title_justify="left", show_lines=False)
-    table.add_column("")
-    for header, _ in columns:
-        table.add_column(Text(header), justify="right")
-    rows: list[tuple[str, Any]] = [
-        ("callbacks", lambda s: str(s["callbacks"])),
-        ("delivered", lambda s: Text(str(s["delivered"]), style="green")),
-        ("lost", lambda s: Text(str(s["lost"]), style="red" if s["lost"] else "")),
-        ("attempts", lambda s: str(s["attempts"])),
-        ("status codes", lambda s: _counts(s["status_codes"])),
-        ("errors", lambda s: _counts(s["errors"]) or "-"),
-        ("latency p50/p95/p99 ms", lambda s: _triple(s["latency_ms"], ("p50", "p95", "p99"))),
-        ("schedule lateness p50/p99 ms", lambda s: _triple(s["lateness_ms"], ("p50", "p99"))),
-    ]
-    if any(s["pending"] for _, s in columns):
-        rows.insert(3, ("no outcome (interrupted)", lambda s: str(s["pending"])))
-    for label, cell in rows:
-        table.add_row(label, *[cell(s) for _, s in columns])
-    if len(runs) == 1 and runs[0]["target"]:
-        table.caption = f"target {runs[0]['target']}"
-    console.print(table)
+    if len(runs) == 1:
+        console.print(_single_run_table(runs[0]))
+    else:
+        console.print(_runs_table(runs, data["total"]))
     console.print(_histogram_table(data["total"]))
     expectations = [(run, e) for run in runs for e in run["expectations"]]
     if expectations:
-        console.print(_expectation_table(expectations, show_run=len(runs) > 1))
+        console.print(_expectation_table(expectations, runs))
+
+
+def _single_run_table(run: Mapping[str, Any]) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    stats = run["stats"]
+    title = Text("Callback delivery — ")
+    title.append(run["scenario"], style="bold")
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("")
+    table.add_column("", justify="right")
+    rows: list[tuple[str, Text | str]] = [
+        ("callbacks", str(stats["callbacks"])),
+        ("delivered", Text(str(stats["delivered"]), style="green")),
+        ("lost", Text(str(stats["lost"]), style="red" if stats["lost"] else "")),
+        ("attempts", str(stats["attempts"])),
+        ("status codes", _counts(stats["status_codes"]) or "-"),
+        ("errors", _counts(stats["errors"]) or "-"),
+        ("latency p50/p95/p99 ms", _triple(stats["latency_ms"], ("p50", "p95", "p99"))),
+        ("schedule lateness p50/p99 ms", _triple(stats["lateness_ms"], ("p50", "p99"))),
+    ]
+    if stats["pending"]:
+        rows.insert(3, ("no outcome (interrupted)", Text(str(stats["pending"]), style="yellow")))
+    for label, value in rows:
+        table.add_row(label, Text(value) if isinstance(value, str) else value)
+    bits = [f"run {run['run_id']}"] if run["run_id"] else []
+    if run["target"]:
+        bits.append(f"target {run['target']}")
+    table.caption = Text(" · ".join(bits)) if bits else None
+    return table
+
+
+def _runs_table(runs: Sequence[Mapping[str, Any]], total: Mapping[str, Any]) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title="Callback delivery", title_justify="left", show_footer=True, box=box.SIMPLE_HEAD
+    )
+    headers = ("callbacks", "delivered", "lost", "attempts", "ms p50/p99", "late p99")
+    footer = _run_cells(total)
+    table.add_column("run", footer="all runs", ratio=1, min_width=10)
+    for header, foot in zip(headers, footer, strict=True):
+        table.add_column(header, footer=foot, justify="right", no_wrap=True)
+    for run in runs:
+        table.add_row(Text(_run_label(run, runs)), *_run_cells(run["stats"]))
+    answers = _counts(total["status_codes"]) + "  " + _counts(total["errors"])
+    table.caption = Text(f"answers: {answers.strip()}")
+    return table
+
+
+def _run_cells(stats: Mapping[str, Any]) -> list[Text]:
+    from rich.text import Text
+
+    lost = stats["lost"]
+    return [
+        Text(str(stats["callbacks"])),
+        Text(str(stats["delivered"]), style="green"),
+        Text(str(lost), style="red" if lost else ""),
+        Text(str(stats["attempts"])),
+        Text(_triple(stats["latency_ms"], ("p50", "p99"))),
+        Text(_ms(stats["lateness_ms"]["p99"])),
+    ]
+
+
+def _run_label(run: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> str:
+    """The scenario name; with the run id when two runs share it."""
+    shared = sum(1 for other in runs if other["scenario"] == run["scenario"]) > 1
+    return f"{run['scenario']} ({run['run_id']})" if shared else str(run["scenario"])
 
 
 def _histogram_table(total: Mapping[str, Any]) -> Any:
@@ -408,24 +459,36 @@ def _histogram_table(total: Mapping[str, Any]) -> Any:
 
 
 def _expectation_table(
-    expectations: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], show_run: bool
+    expectations: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    runs: Sequence[Mapping[str, Any]],
 ) -> Any:
+    """Every expectation; with many runs only the failed ones and a count of the rest."""
     from rich.table import Table
     from rich.text import Text
 
+    show_run = len(runs) > 1
+    shown = list(expectations)
+    held = 0
+    if len(shown) > TERMINAL_EXPECTATIONS:
+        shown = [(run, item) for run, item in expectations if not item.get("ok")]
+        held = len(expectations) - len(shown)
+        if not shown:
+            return Text(f"Expectations: all {held} held", style="green")
     table = Table(title="Expectations", title_justify="left")
     for header in ("run", "expectation", "expected", "observed", "")[0 if show_run else 1 :]:
         table.add_column(header)
-    for run, item in expectations:
+    for run, item in shown:
         ok = bool(item.get("ok"))
         cells = [
-            Text(f"{run['scenario']} {run['run_id']}"),
+            Text(_run_label(run, runs)),
             Text(_text(item.get("name"))),
             Text(_text(item.get("expected"))),
             Text(_text(item.get("observed"))),
             Text("ok", style="green") if ok else Text("FAILED", style="bold red"),
         ]
         table.add_row(*cells[0 if show_run else 1 :])
+    if held:
+        table.caption = Text(f"{held} more expectation(s) held", style="green")
     return table
 
 
@@ -519,9 +582,13 @@ def _junit_suite(run: RunView) -> ET.Element:
 def _attempt_log(cb: CallbackView) -> str:
     lines = [f"{cb.callback_id}: {_state_text(cb)} (target {cb.target or '?'})"]
     for attempt in cb.attempts:
+        excerpt = " ".join(_text(attempt.get("response_excerpt")).split())
+        if len(excerpt) > EXCERPT_IN_TITLE:
+            excerpt = excerpt[:EXCERPT_IN_TITLE] + "…"
         lines.append(
             f"  attempt {attempt.get('attempt')} at +{_num(attempt.get('offset_s')) or 0:.2f} s: "
             f"{attempt_result(attempt)} in {_ms(_num(attempt.get('latency_ms')))} ms"
+            + (f": {excerpt}" if excerpt else "")
         )
     return "\n".join(lines)
 
@@ -550,18 +617,30 @@ TRACK_W, TRACK_H, PAD_L, PAD_R = 900, 34, 16, 28
 AXIS_SLACK = 1.08  # offsets up to 8 % past the last tick are drawn in the right margin
 
 
-def schedule_ticks(max_offset: float) -> list[float]:
-    """ZEGO's request offsets (0, 2, 6, 14, 30, 62) and, past them, the same doubling.
+def schedule_ticks(max_offset: float, intervals: Sequence[float] = ZEGO_INTERVALS) -> list[float]:
+    """The schedule's request offsets (ZEGO: 0, 2, 6, 14, 30, 62) and, past them, doubling gaps.
 
     The axis grows only when an offset lies clearly past the last tick (a custom schedule);
     a request a little late for +62 s still fits the ZEGO axis.
     """
     ticks = [0.0]
-    gaps = list(ZEGO_INTERVALS)
-    while ticks[-1] * AXIS_SLACK < max_offset or len(ticks) < len(ZEGO_INTERVALS) + 1:
+    gaps = [gap for gap in intervals if gap > 0] or list(ZEGO_INTERVALS)
+    wanted = len(gaps) + 1
+    while ticks[-1] * AXIS_SLACK < max_offset or len(ticks) < wanted:
         gap = gaps.pop(0) if gaps else (ticks[-1] - ticks[-2]) * 2
         ticks.append(ticks[-1] + gap)
     return ticks
+
+
+def recorded_intervals(runs: Sequence[RunView]) -> tuple[float, ...]:
+    """The retry intervals every run's ``run`` line names, when they agree; else ZEGO's."""
+    found = set()
+    for run in runs:
+        intervals = (run.run or {}).get("intervals")
+        if not isinstance(intervals, list) or not all(_num(gap) is not None for gap in intervals):
+            return ZEGO_INTERVALS
+        found.add(tuple(float(gap) for gap in intervals))
+    return found.pop() if len(found) == 1 else ZEGO_INTERVALS
 
 
 def render_html(runs: Sequence[RunView], title: str = "ZEGO callback report") -> str:
@@ -569,7 +648,7 @@ def render_html(runs: Sequence[RunView], title: str = "ZEGO callback report") ->
     callbacks = [cb for run in runs for cb in run.callbacks]
     total = stats(callbacks)
     offsets = [_num(a.get("offset_s")) or 0.0 for cb in callbacks for a in cb.attempts]
-    ticks = schedule_ticks(max(offsets, default=0.0))
+    ticks = schedule_ticks(max(offsets, default=0.0), recorded_intervals(runs))
     axis_end = ticks[-1]
     aggregate = len(callbacks) > AGGREGATE_OVER
     charts = ['<section class="charts" id="charts">', _html_attempts_histogram(total)]
@@ -675,19 +754,30 @@ def _html_header(runs: Sequence[RunView], total: Mapping[str, Any], title: str) 
 
 
 def _html_expectations(runs: Sequence[RunView]) -> str:
-    items = []
+    """Chips per run: ``✓ delivered 2`` when it held, ``✗ lost: expected 0, observed 1``."""
+    groups = []
     for run in runs:
+        chips = []
         for item in run.expectations:
             ok = bool(item.get("ok"))
-            items.append(
-                f'<li class="expectation {"ok" if ok else "failed"}" data-ok="{str(ok).lower()}">'
-                f'<span class="mark">{"✓" if ok else "✗"}</span> <b>{_e(item.get("name"))}</b>'
-                f" expected {_e(item.get('expected'))}, observed {_e(item.get('observed'))}"
-                f"{'' if len(runs) == 1 else ' <small>(' + _e(run.scenario) + ')</small>'}</li>"
+            name = _e(item.get("name"))
+            text = (
+                f"<b>{name}</b> {_e(item.get('observed'))}"
+                if ok
+                else f"<b>{name}</b>: expected {_e(item.get('expected'))}, "
+                f"observed {_e(item.get('observed'))}"
             )
-    if not items:
+            chips.append(
+                f'<li class="expectation {"ok" if ok else "failed"}" '
+                f'data-ok="{str(ok).lower()}" data-name="{name}">'
+                f'<span class="mark">{"✓" if ok else "✗"}</span> {text}</li>'
+            )
+        if chips:
+            label = f'<span class="exp-run">{_e(run.scenario)}</span>' if len(runs) > 1 else ""
+            groups.append(f'<div class="exp-group">{label}<ul>{"".join(chips)}</ul></div>')
+    if not groups:
         return ""
-    return f'<section id="expectations"><h2>Expectations</h2><ul>{"".join(items)}</ul></section>'
+    return f'<section id="expectations"><h2>Expectations</h2>{"".join(groups)}</section>'
 
 
 def _html_legend() -> str:
@@ -911,14 +1001,14 @@ def _html_timeline(cb: CallbackView, ticks: Sequence[float], axis_end: float) ->
         marks.append(f'<text x="{points[-1] + 14:.1f}" y="{mid + 4}" class="lost-mark">lost</text>')
     badge = _state_text(cb)
     meta = " · ".join(bit for bit in (cb.event, cb.task_id) if bit)
-    tamper = f' <span class="tamper">tamper: {_e(cb.tamper)}</span>' if cb.tamper != "none" else ""
+    tamper = f'<span class="tamper">{_e(cb.tamper)}</span> · ' if cb.tamper != "none" else ""
     return (
         f'<div class="timeline {cb.state}" id="{_e(dom_id)}" '
         f'data-callback-id="{_e(cb.callback_id)}" data-state="{cb.state}" '
         f'data-attempts="{cb.attempt_count}">'
         f'<div class="label-col"><div><code class="cb-id">{_e(cb.callback_id)}</code> '
-        f'<span class="badge {cb.state}">{_e(badge)}</span>{tamper}</div>'
-        f'<div class="meta" title="{_e(meta)}">{_e(meta)}</div></div>'
+        f'<span class="badge {cb.state}">{_e(badge)}</span></div>'
+        f'<div class="meta" title="{_e(meta)}">{tamper}{_e(meta)}</div></div>'
         f'<svg class="track" viewBox="0 0 {TRACK_W} {TRACK_H}" '
         f'preserveAspectRatio="xMinYMid meet">{grid}'
         f'<line x1="{PAD_L}" y1="{mid}" x2="{TRACK_W - PAD_R}" y2="{mid}" class="rail"/>'
@@ -976,9 +1066,11 @@ margin:16px 0 6px}
 .card .v{font-size:22px;font-weight:650}
 .card.multi .v{font-size:17px;padding-top:4px}
 .card.good .v{color:var(--ok)}.card.bad .v{color:var(--c5)}.card.warn .v{color:var(--c3)}
-#expectations ul{list-style:none;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:8px}
+#expectations ul{list-style:none;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:6px}
+.exp-group{display:flex;align-items:center;gap:10px;margin:0 0 6px}
+.exp-run{min-width:150px;font-weight:600;font-size:13px}
 .expectation{background:var(--card);border:1px solid var(--line);border-radius:8px;
-padding:5px 10px}
+padding:3px 10px;font-size:13px}
 .expectation.ok .mark{color:var(--ok);font-weight:700}
 .expectation.failed{border-color:#fca5a5;background:#fef2f2}
 .expectation.failed .mark{color:var(--c5);font-weight:700}
@@ -1021,7 +1113,7 @@ text-overflow:ellipsis}
 padding:0 8px;margin-left:2px;vertical-align:1px}
 .badge.delivered{background:#dcfce7;color:#166534}.badge.lost{background:#fee2e2;color:#991b1b}
 .badge.pending{background:#fef9c3;color:#854d0e}
-.tamper{font-size:11px;color:var(--c4)}
+.tamper{color:var(--c4);font-weight:600}
 .track{width:100%;height:auto;display:block;overflow:visible}
 .track .grid{stroke:#e5e7eb;stroke-dasharray:3 3}
 .track .rail{stroke:#eef0f3;stroke-width:2}

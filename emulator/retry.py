@@ -20,7 +20,7 @@ import heapq
 import itertools
 import time
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -93,9 +93,12 @@ class ScaledClock:
         if remaining > 0:
             await asyncio.sleep(remaining)
 
-    @asynccontextmanager
-    async def participant(self) -> AsyncIterator[None]:
-        yield
+    def participant(self) -> AbstractAsyncContextManager[None]:
+        return _NOT_COUNTED  # real time needs no count (and a shared one costs nothing)
+
+
+# reusable and reentrant: one for every schedule on a ScaledClock
+_NOT_COUNTED: AbstractAsyncContextManager[None] = nullcontext()
 
 
 class VirtualClock:

@@ -31,12 +31,14 @@ import json
 import random
 import shlex
 import signal
+import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from emulator import __version__, config
 from emulator.callback import Callback, Tamper
@@ -52,6 +54,7 @@ from emulator.scenario import CallbackCommon, Scenario
 from emulator.wire import Encoding, decode
 
 if TYPE_CHECKING:
+    from emulator.live import Output
     from emulator.receiver import Receiver
 
 DEFAULT_CONCURRENCY = 100
@@ -132,8 +135,9 @@ def resolve_target(scenario: Scenario, options: RunOptions, source: str | None =
             f"{where}: no target: give --target URL, set target: in the scenario, "
             "or use --builtin-receiver"
         )
-    if not target.startswith(("http://", "https://")):
-        raise UsageError(f"target {target!r}: expected an http:// or https:// URL")
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"target {target!r}: expected an http:// or https:// URL with a host")
     return target
 
 
@@ -424,21 +428,21 @@ async def _dispatch(
     source: str | None,
     stop: asyncio.Event | None,
 ) -> RunResult:
+    """Deliver the planned callbacks with the record open; the summary line comes last."""
     deliveries = [item.delivery for item in planned]
     target = resolve_target(scenario, options, source)
-    run_id = new_run_id()
-    record_path = Path(options.record) if options.record else default_record_path(scenario.name)
-    speed = None if options.virtual or clock.speed == float("inf") else clock.speed
     policy = retry_policy(scenario, options)
     concurrency = options.concurrency or scenario.concurrency or DEFAULT_CONCURRENCY
-    tally = _Tally()
-    started_wall = time.perf_counter()
-    interrupted = False
-    with Recorder(record_path) as recorder:
+    tls = _tls(options)
+    run = _RunState(new_run_id(), scenario, target, deliveries, listeners)
+    record_path = Path(options.record) if options.record else fresh_record_path(scenario.name)
+    with _open_record(record_path) as recorder:
+        run.recorder, run.record_path = recorder, record_path
+        speed = None if clock.speed == float("inf") else clock.speed
         recorder.write(
             {
                 "type": "run",
-                "run_id": run_id,
+                "run_id": run.run_id,
                 "started_at": round(time.time(), 6),
                 "scenario": scenario.name,
                 "target": target,
@@ -454,7 +458,7 @@ async def _dispatch(
                 "seed": factory_seed(scenario, options),
             }
         )
-        info = RunInfo(run_id, scenario.name, target, record_path, deliveries, clock)
+        info = RunInfo(run.run_id, scenario.name, target, record_path, deliveries, clock)
         for listener in listeners:
             if isinstance(listener, RunListener):
                 listener.run_started(info)
@@ -462,10 +466,10 @@ async def _dispatch(
             policy=policy,
             clock=clock,
             recorder=recorder,
-            run_id=run_id,
+            run_id=run.run_id,
             concurrency=concurrency,
-            ssl=ssl_context(options.ca_bundle, options.insecure),
-            listeners=[tally, *listeners],
+            ssl=tls,
+            listeners=[run.tally, *listeners],
         )
         async with dispatcher:
             work = asyncio.ensure_future(_deliver_chains(dispatcher, deliveries))
@@ -473,32 +477,99 @@ async def _dispatch(
                 interrupted = await _until_done_or_stopped(work, stop)
             except asyncio.CancelledError:
                 await _cancel(work)
-                result = _finish(
-                    recorder,
-                    run_id,
-                    scenario,
-                    target,
-                    record_path,
-                    tally,
-                    deliveries,
-                    interrupted=True,
-                    wall=time.perf_counter() - started_wall,
-                )
-                _notify_finished(listeners, result)
+                run.finish(interrupted=True)
                 raise
-        result = _finish(
-            recorder,
-            run_id,
-            scenario,
-            target,
-            record_path,
-            tally,
-            deliveries,
+        return run.finish(interrupted=interrupted)
+
+
+class _RunState:
+    """One run's bookkeeping: what was planned, what happened, how to close it."""
+
+    def __init__(
+        self,
+        run_id: str,
+        scenario: Scenario,
+        target: str,
+        deliveries: list[Delivery],
+        listeners: Sequence[DispatchListener],
+    ) -> None:
+        self.run_id = run_id
+        self.scenario = scenario
+        self.target = target
+        self.deliveries = deliveries
+        self.listeners = listeners
+        self.tally = _Tally()
+        self.recorder: Recorder | None = None
+        self.record_path = Path()
+        self.started = time.perf_counter()
+
+    def finish(self, interrupted: bool) -> RunResult:
+        """Check the expectations, write the summary line, tell the listeners."""
+        tally, planned = self.tally, len(self.deliveries)
+        observed = Observed.from_outcomes(tally.outcomes, planned, tally.attempts)
+        expectations = check(self.scenario.expect, observed)
+        summary: dict[str, Any] = {
+            "type": "summary",
+            "run_id": self.run_id,
+            "callbacks": observed.callbacks,
+            "delivered": observed.delivered,
+            "lost": observed.lost,
+            "attempts": observed.attempts,
+            "expectations": [result.to_record() for result in expectations],
+            "scenario": self.scenario.name,
+            "max_attempts": observed.max_attempts,
+            "pending": planned - len(tally.outcomes),
+            "interrupted": interrupted,
+            "ok": not interrupted and all(result.ok for result in expectations),
+            "record": str(self.record_path),
+        }
+        if self.recorder is not None:
+            self.recorder.write(summary)
+        result = RunResult(
+            run_id=self.run_id,
+            scenario=self.scenario.name,
+            target=self.target,
+            record_path=self.record_path,
+            outcomes=list(tally.outcomes),
+            summary=summary,
+            expectations=expectations,
+            planned=planned,
             interrupted=interrupted,
-            wall=time.perf_counter() - started_wall,
+            wall_s=time.perf_counter() - self.started,
         )
-    _notify_finished(listeners, result)
-    return result
+        for listener in self.listeners:
+            if isinstance(listener, RunListener):
+                listener.run_finished(result)
+        return result
+
+
+def _open_record(path: Path) -> Recorder:
+    try:
+        return Recorder(path)
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise UsageError(f"cannot write the record {path}: {reason}") from None
+
+
+def _tls(options: RunOptions) -> ssl.SSLContext | bool:
+    try:
+        return ssl_context(options.ca_bundle, options.insecure)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"--ca-bundle {options.ca_bundle}: cannot use it: {reason}") from None
+
+
+def fresh_record_path(scenario_name: str) -> Path:
+    """The default record path, with ``-2``, ``-3``... when a run this second already has it.
+
+    (``--record PATH`` appends to PATH instead: each run keeps its own ``run_id``.)
+    """
+    base = path = default_record_path(scenario_name)
+    number = 1
+    while path.exists():
+        number += 1
+        path = base.with_name(f"{base.stem}-{number}.jsonl")
+    return path
 
 
 async def _deliver_chains(dispatcher: Dispatcher, deliveries: list[Delivery]) -> None:
@@ -538,57 +609,6 @@ async def _cancel(work: asyncio.Future[None]) -> None:
     work.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await work
-
-
-def _finish(
-    recorder: Recorder,
-    run_id: str,
-    scenario: Scenario,
-    target: str,
-    record_path: Path,
-    tally: _Tally,
-    deliveries: list[Delivery],
-    *,
-    interrupted: bool,
-    wall: float,
-) -> RunResult:
-    """Check the expectations and write the summary line."""
-    observed = Observed.from_outcomes(tally.outcomes, len(deliveries), tally.attempts)
-    expectations = check(scenario.expect, observed)
-    summary: dict[str, Any] = {
-        "type": "summary",
-        "run_id": run_id,
-        "callbacks": observed.callbacks,
-        "delivered": observed.delivered,
-        "lost": observed.lost,
-        "attempts": observed.attempts,
-        "expectations": [result.to_record() for result in expectations],
-        "scenario": scenario.name,
-        "max_attempts": observed.max_attempts,
-        "pending": len(deliveries) - len(tally.outcomes),
-        "interrupted": interrupted,
-        "ok": not interrupted and all(result.ok for result in expectations),
-        "record": str(record_path),
-    }
-    recorder.write(summary)
-    return RunResult(
-        run_id=run_id,
-        scenario=scenario.name,
-        target=target,
-        record_path=record_path,
-        outcomes=list(tally.outcomes),
-        summary=summary,
-        expectations=expectations,
-        planned=len(deliveries),
-        interrupted=interrupted,
-        wall_s=wall,
-    )
-
-
-def _notify_finished(listeners: Sequence[DispatchListener], result: RunResult) -> None:
-    for listener in listeners:
-        if isinstance(listener, RunListener):
-            listener.run_finished(result)
 
 
 # --- the built-in receiver ---------------------------------------------------------------
@@ -718,7 +738,7 @@ async def _run_scenarios(
     loaded: Sequence[tuple[str | None, Scenario]],
     options: RunOptions,
     secrets: Sequence[config.Secret],
-    output: Any,
+    output: Output,
 ) -> list[RunResult]:
     stop = asyncio.Event()
     results: list[RunResult] = []
@@ -737,7 +757,7 @@ async def _run_scenarios(
 
 
 @contextlib.contextmanager
-def _stop_on_sigint(stop: asyncio.Event) -> Any:
+def _stop_on_sigint(stop: asyncio.Event) -> Iterator[None]:
     """Ctrl-C sets ``stop`` once (a second Ctrl-C interrupts at once)."""
     loop = asyncio.get_running_loop()
 
@@ -777,6 +797,11 @@ def send_scenario(spec: SendSpec, options: RunOptions) -> Scenario:
     from pydantic import ValidationError
 
     entry: dict[str, Any] = {"event": spec.event, "tamper": spec.tamper}
+    if spec.event != "procedure" and (spec.status is not None or spec.resolutions):
+        raise UsageError(
+            f"send --event {spec.event}: --status and --resolution are procedure fields; "
+            "use --field KEY=VALUE for other events (e.g. --field code=70000)"
+        )
     if spec.fields:
         entry["fields"] = dict(spec.fields)
     if spec.status is not None:
@@ -786,7 +811,8 @@ def send_scenario(spec: SendSpec, options: RunOptions) -> Scenario:
     if spec.task_id is not None:
         entry["task_id"] = spec.task_id
     if spec.file_id is not None:
-        entry["file_id"] = spec.file_id
+        # the snapshot event spells its source file id field_id (sic, spec §4)
+        entry["field_id" if spec.event == "snapshot" else "file_id"] = spec.file_id
     try:
         return Scenario.model_validate({"name": f"send-{spec.event}", "callbacks": [entry]})
     except ValidationError as exc:

@@ -201,8 +201,8 @@ class ReceiverScript(_Strict):
         default_factory=lambda: [200],
         min_length=1,
         max_length=100,
-        description="statuses for successive requests, the last one repeats "
-        "(a callback's own respond: wins for its task_id)",
+        description="statuses for successive requests of every callback without its own "
+        "respond: (one shared sequence), the last one repeats",
     )
     delay: float = Field(
         default=0.0, ge=0, le=3600, description="real seconds to wait before answering"
@@ -968,9 +968,9 @@ def _describe(kind: str, error: ErrorDetails, value: Any) -> str:
         return f"unknown event {text!r}{hint} (known events: {', '.join(EVENT_NAMES)})"
     if kind == "literal_error":
         expected = str(ctx.get("expected", ""))
-        options = re.findall(r"'([^']*)'", expected)
-        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close and isinstance(value, str) else ""
+        options = {option.lower(): option for option in re.findall(r"'([^']*)'", expected)}
+        close = difflib.get_close_matches(str(value).lower(), list(options), n=1, cutoff=0.6)
+        hint = f"; did you mean {options[close[0]]!r}?" if close and isinstance(value, str) else ""
         return f"expected {expected}, got {got}{hint}"
     simple = {
         "int_type": "a whole number",
@@ -1000,7 +1000,7 @@ def _describe(kind: str, error: ErrorDetails, value: Any) -> str:
     }
     if kind in bounds:
         words, name = bounds[kind]
-        return f"expected a number {words} {ctx.get(name)}, got {got}"
+        return f"expected a number {words} {_number(ctx.get(name))}, got {got}"
     if kind in ("too_short", "too_long"):
         words, name = (
             ("at least", "min_length") if kind == "too_short" else ("at most", "max_length")
@@ -1017,6 +1017,13 @@ def _describe(kind: str, error: ErrorDetails, value: Any) -> str:
         return str(ctx.get("error", error["msg"]))
     message = error["msg"]
     return message[:1].lower() + message[1:] + f", got {got}"
+
+
+def _number(value: Any) -> str:
+    """``86400.0`` -> ``86400``; other values as they are."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _got(value: Any) -> str:

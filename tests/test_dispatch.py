@@ -111,12 +111,16 @@ async def test_receiver_arrival_times_follow_the_schedule_scaled_by_speed(tmp_pa
     async with serving(ScriptedReceiver(statuses=[500])) as receiver:
         with Recorder(record) as recorder:
             async with Dispatcher(
-                policy=RetryPolicy(timeout=SAFE_TIMEOUT), clock=ScaledClock(speed), recorder=recorder
+                policy=RetryPolicy(timeout=SAFE_TIMEOUT),
+                clock=ScaledClock(speed),
+                recorder=recorder,
             ) as dispatcher:
                 outcome = await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url))
     assert outcome.lost and len(receiver.arrivals) == 6
     # the receiver's own clock, converted to emulated seconds
-    seen_gaps = [(b - a) * speed for a, b in zip(receiver.arrivals, receiver.arrivals[1:])]
+    seen_gaps = [
+        (b - a) * speed for a, b in zip(receiver.arrivals, receiver.arrivals[1:], strict=False)
+    ]
     recorded_gaps = [line["gap_s"] for line in attempt_lines(record)][1:]
     print("receiver gaps (emulated s):", [round(gap, 2) for gap in seen_gaps])
     print("recorded gaps (emulated s):", recorded_gaps)
@@ -142,9 +146,11 @@ async def test_500_500_200_is_delivered_on_the_third_request(tmp_path: Path) -> 
 
 
 async def test_retries_resend_the_identical_body(tmp_path: Path) -> None:
-    async with serving(ScriptedReceiver(statuses=[500, 500, 200])) as receiver:
-        async with Dispatcher(clock=VirtualClock()) as dispatcher:
-            await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url))
+    async with (
+        serving(ScriptedReceiver(statuses=[500, 500, 200])) as receiver,
+        Dispatcher(clock=VirtualClock()) as dispatcher,
+    ):
+        await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url))
     assert len(set(receiver.bodies)) == 1 and len(receiver.bodies) == 3
     verdict = verify_callback(receiver.bodies[0], receiver.content_types[0], SECRET)
     assert verdict.ok
@@ -162,13 +168,13 @@ async def test_hanging_receiver_times_out_every_attempt_without_overlap(tmp_path
     assert outcome.lost and outcome.attempts == 6 and len(receiver.arrivals) == 6
     attempts = attempt_lines(record)
     assert all(line["error"] == "timeout" and line["status"] is None for line in attempts)
-    for previous, current, gap in zip(attempts, attempts[1:], ZEGO_GAPS):
+    for previous, current, gap in zip(attempts[:-1], attempts[1:], ZEGO_GAPS, strict=True):
         previous_end = float(previous["sent_at"]) + float(previous["latency_ms"]) / 1000  # type: ignore[arg-type]
         assert float(current["sent_at"]) >= previous_end - 0.005  # type: ignore[arg-type]
         assert float(current["gap_s"]) >= gap  # type: ignore[arg-type]
         assert float(current["gap_s"]) >= timeout * speed - 0.2  # type: ignore[arg-type]
     # and the receiver saw each request only after the previous one had timed out
-    for before, after in zip(receiver.arrivals, receiver.arrivals[1:]):
+    for before, after in zip(receiver.arrivals, receiver.arrivals[1:], strict=False):
         assert after - before >= timeout - 0.02
 
 
@@ -179,7 +185,9 @@ async def test_slow_answer_longer_than_the_gap_delays_the_retry(tmp_path: Path) 
     async with serving(ScriptedReceiver(statuses=[500, 200], answer_after=0.15)) as receiver:
         with Recorder(record) as recorder:
             async with Dispatcher(
-                policy=RetryPolicy(timeout=SAFE_TIMEOUT), clock=ScaledClock(speed), recorder=recorder
+                policy=RetryPolicy(timeout=SAFE_TIMEOUT),
+                clock=ScaledClock(speed),
+                recorder=recorder,
             ) as dispatcher:
                 outcome = await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url))
     assert outcome.delivered and outcome.attempts == 2
@@ -189,11 +197,13 @@ async def test_slow_answer_longer_than_the_gap_delays_the_retry(tmp_path: Path) 
 
 
 async def test_concurrency_bounds_requests_in_flight_across_callbacks(tmp_path: Path) -> None:
-    async with serving(ScriptedReceiver(statuses=[200], answer_after=0.05)) as receiver:
-        async with Dispatcher(clock=VirtualClock(), concurrency=2) as dispatcher:
-            outcomes = await dispatcher.deliver_all(
-                Delivery(callback, receiver.url) for callback in callbacks(8)
-            )
+    async with (
+        serving(ScriptedReceiver(statuses=[200], answer_after=0.05)) as receiver,
+        Dispatcher(clock=VirtualClock(), concurrency=2) as dispatcher,
+    ):
+        outcomes = await dispatcher.deliver_all(
+            Delivery(callback, receiver.url) for callback in callbacks(8)
+        )
     assert all(outcome.delivered for outcome in outcomes)
     assert receiver.most_in_flight == 2
     assert len(receiver.arrivals) == 8
@@ -221,9 +231,11 @@ async def test_many_failing_callbacks_finish_the_whole_schedule_in_virtual_time(
 
 async def test_delay_postpones_the_first_request_in_emulated_seconds(tmp_path: Path) -> None:
     clock = VirtualClock(start_epoch=1_000.0)
-    async with serving(ScriptedReceiver(statuses=[200])) as receiver:
-        async with Dispatcher(clock=clock) as dispatcher:
-            outcome = await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url, delay=7.5))
+    async with (
+        serving(ScriptedReceiver(statuses=[200])) as receiver,
+        Dispatcher(clock=clock) as dispatcher,
+    ):
+        outcome = await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url, delay=7.5))
     assert outcome.history[0].sent_at == 1_007.5
     assert outcome.history[0].scheduled_at == 1_007.5
 
@@ -235,14 +247,13 @@ async def test_delivering_in_turn_starts_each_as_the_previous_finishes_without_a
     failing = ScriptedReceiver(statuses=[500])
     accepting = ScriptedReceiver(statuses=[200])
     first, second, third = callbacks(3)
-    async with serving(failing), serving(accepting):
-        async with Dispatcher(clock=clock) as dispatcher:
-            # a failing schedule sleeps alongside; it must not drag the chain's clock forward
-            background = asyncio.ensure_future(dispatcher.deliver(Delivery(first, failing.url)))
-            chain = await dispatcher.deliver_in_turn(
-                [Delivery(second, accepting.url), Delivery(third, accepting.url)]
-            )
-            lost = await background
+    async with serving(failing), serving(accepting), Dispatcher(clock=clock) as dispatcher:
+        # a failing schedule sleeps alongside; it must not drag the chain's clock forward
+        background = asyncio.ensure_future(dispatcher.deliver(Delivery(first, failing.url)))
+        chain = await dispatcher.deliver_in_turn(
+            [Delivery(second, accepting.url), Delivery(third, accepting.url)]
+        )
+        lost = await background
     assert lost.lost and lost.attempts == 6
     assert [outcome.delivered for outcome in chain] == [True, True]
     assert chain[0].history[0].sent_at == 0.0
@@ -259,10 +270,12 @@ async def test_resign_gives_every_retry_a_fresh_valid_signature(tmp_path: Path) 
         fresh = model.model_copy(update={"nonce": f"90000{next(counter)}"})
         return factory.callback(fresh, SECRET, callback_id=previous.callback_id)
 
-    async with serving(ScriptedReceiver(statuses=[500, 500, 200])) as receiver:
-        async with Dispatcher(clock=VirtualClock()) as dispatcher:
-            outcome = await dispatcher.deliver(Delivery(callback, receiver.url, resign=resign))
+    async with (
+        serving(ScriptedReceiver(statuses=[500, 500, 200])) as receiver,
+        Dispatcher(clock=VirtualClock()) as dispatcher,
+    ):
+        outcome = await dispatcher.deliver(Delivery(callback, receiver.url, resign=resign))
     assert outcome.delivered and len(receiver.bodies) == 3
     assert len(set(receiver.bodies)) == 3
-    for body, content_type in zip(receiver.bodies, receiver.content_types):
+    for body, content_type in zip(receiver.bodies, receiver.content_types, strict=True):
         assert verify_callback(body, content_type, SECRET).ok

@@ -54,7 +54,9 @@ def test_both_events_are_discovered_and_accepted_by_scenarios() -> None:
         ({"event": "snapshot", "count": -1}, "count"),
     ],
 )
-def test_unknown_or_invalid_scenario_keys_are_rejected(entry: dict[str, object], field: str) -> None:
+def test_unknown_or_invalid_scenario_keys_are_rejected(
+    entry: dict[str, object], field: str
+) -> None:
     with pytest.raises(ValidationError) as caught:
         Scenario.model_validate({"callbacks": [entry]})
     assert field in str(caught.value)
@@ -151,7 +153,9 @@ def test_signed_bodies_verify_and_decode_back_to_the_model(event: str, encoding:
 
 
 def test_describe_lines_summarise_each_event_for_a_receiver() -> None:
-    compose = event_spec("compose").describe(CallbackFactory(seed=2).compose(code=70000).to_fields())
+    compose = event_spec("compose").describe(
+        CallbackFactory(seed=2).compose(code=70000).to_fields()
+    )
     assert any("70000 (FAILED)" in line for line in compose)
     assert any("(no replay url)" in line for line in compose)
     snapshot_fields = CallbackFactory(seed=2).snapshot(count=8).to_fields()

@@ -244,6 +244,27 @@ async def test_zego_retries_after_a_failure_are_not_replays() -> None:
     assert [item.rejection for item in receiver.received] == [None, None, None]
 
 
+async def test_an_idempotent_receiver_acknowledges_a_duplicate_without_the_script() -> None:
+    receiver = Receiver(SECRET, replay_status=200).respond(201, 500)
+    async with receiver:
+        content_type, body = make_callback().body()
+        statuses = [(await post(receiver.url, body, content_type))[0] for _ in range(3)]
+
+    assert statuses == [201, 200, 200]  # the script's 500 was never used
+    assert [item.duplicate for item in receiver.received] == [False, True, True]
+    assert "duplicate" in received_lines(receiver.received[1])[-1]
+    receiver.check()  # an acknowledged duplicate is not a problem
+
+
+async def test_a_forged_body_is_refused_even_by_an_idempotent_receiver() -> None:
+    callback = make_callback(status="SUCCESS")
+    forged = Callback("x", "procedure", "t", dict(callback.fields, status="FAILED"))
+    async with Receiver(SECRET, replay_status=200) as receiver:
+        await post(receiver.url, callback.body()[1], callback.body()[0])
+        status, text = await post(receiver.url, forged.body()[1], forged.body()[0])
+    assert status == 409 and "different body" in text
+
+
 async def test_the_replay_check_can_be_turned_off() -> None:
     async with Receiver(SECRET, replay_status=None) as receiver:
         content_type, body = make_callback().body()

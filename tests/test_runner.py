@@ -68,7 +68,9 @@ def test_repeat_expands_entries_with_ids_in_listed_order() -> None:
 
 
 def test_same_seed_gives_the_same_bodies_and_another_seed_does_not() -> None:
-    sc = scenario(seed=11, app_id="1234567890", callbacks=[{"repeat": 3, "timestamp": 1_700_000_000}])
+    sc = scenario(
+        seed=11, app_id="1234567890", callbacks=[{"repeat": 3, "timestamp": 1_700_000_000}]
+    )
     first = [d.callback.body() for d in plan(sc, options(), SECRET)]
     again = [d.callback.body() for d in plan(sc, options(), SECRET)]
     other = [d.callback.body() for d in plan(sc, options(seed=12), SECRET)]
@@ -167,7 +169,12 @@ def test_resign_each_attempt_gives_a_fresh_stamp_nonce_and_valid_signature() -> 
         assert verify_callback(callback.body()[1], callback.body()[0], SECRET.value).ok
     # the entry fixed the timestamp, so re-signing keeps it
     assert second.fields["timestamp"] == "1700000000"
-    unfixed = plan(scenario(retry={"resign_each_attempt": True}), options(), SECRET, now=lambda: 1_800_000_000.0)
+    unfixed = plan(
+        scenario(retry={"resign_each_attempt": True}),
+        options(),
+        SECRET,
+        now=lambda: 1_800_000_000.0,
+    )
     resigned = unfixed[0].resign(unfixed[0].callback)  # type: ignore[misc]
     assert resigned.fields["timestamp"] == "1800000000"
 
@@ -272,7 +279,9 @@ async def test_failed_expectation_shows_expected_and_observed_and_exit_code_1(
     async with serving(Receiver([500])) as receiver:
         result = await execute(
             sc,
-            RunOptions(target=receiver.url, virtual=True, record=tmp_path / "r.jsonl", secret=SECRET),
+            RunOptions(
+                target=receiver.url, virtual=True, record=tmp_path / "r.jsonl", secret=SECRET
+            ),
         )
     assert result.exit_code == 1
     failed = {item.name: (item.expected, item.observed) for item in result.failed}
@@ -357,7 +366,9 @@ async def test_the_secret_is_in_no_record_line(tmp_path: Path) -> None:
         retry={"resign_each_attempt": True},
     )
     async with serving(Receiver([500, 200])) as receiver:
-        await execute(sc, RunOptions(target=receiver.url, virtual=True, record=record, secret=SECRET))
+        await execute(
+            sc, RunOptions(target=receiver.url, virtual=True, record=record, secret=SECRET)
+        )
     text = record.read_text()
     assert SECRET.value not in text
     assert text.count('"type":"attempt"') == 8

@@ -1,0 +1,126 @@
+"""scale: peak memory (RSS) with 100,000 callback schedules pending at once.
+
+Measured in a fresh child process (``python -m bench.scale --child N``): N callbacks are
+generated, signed, encoded, recorded (their ``callback`` lines, to a temporary file) and
+handed to one ``Dispatcher`` with a one-hour delay, so every schedule is alive and waiting
+on the clock — the state of a large run between requests. When all N wait, the child
+reports its peak RSS (``getrusage``) and stops. The baseline is the same child with
+N = 0 (interpreter, imports, an open dispatcher); the difference over N is the cost of
+one pending schedule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import Figure, Result, command
+from bench.receiver import ROOT
+
+SECRET = "bench-callback-secret"
+TARGET_MB = 600.0
+
+
+async def hold_pending(schedules: int, record: Path) -> dict[str, float]:
+    """Start ``schedules`` deliveries an hour out; measure once every one is waiting."""
+    from emulator.callback import Callback
+    from emulator.dispatch import Delivery, Dispatcher, DispatchListener
+    from emulator.factory import CallbackFactory
+    from emulator.record import Recorder
+    from emulator.retry import ScaledClock
+
+    class Waiting(DispatchListener):
+        def __init__(self) -> None:
+            self.count = 0
+            self.all_waiting = asyncio.Event()
+
+        def retry_scheduled(self, callback: Callback, attempt: int, at: float) -> None:
+            self.count += 1
+            if self.count >= schedules:
+                self.all_waiting.set()
+
+    waiting = Waiting()
+    factory = CallbackFactory(seed=1, app_id="1234567890")
+    started = time.perf_counter()
+    with Recorder(record) as recorder:
+        async with Dispatcher(
+            clock=ScaledClock(), recorder=recorder, run_id="bench", listeners=[waiting]
+        ) as dispatcher:
+            tasks = []
+            for _ in range(schedules):
+                callback = factory.callback(factory.procedure(), SECRET)
+                delivery = Delivery(callback, "http://127.0.0.1:9/zego/callback", delay=3600)
+                tasks.append(asyncio.ensure_future(dispatcher.deliver(delivery)))
+            if schedules:
+                await waiting.all_waiting.wait()
+            await asyncio.sleep(0.05)
+            setup = time.perf_counter() - started
+            peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    return {"peak_mb": peak_kb / 1024, "setup_s": setup, "pending": waiting.count}
+
+
+def child_peak(schedules: int) -> dict[str, float]:
+    """Run one measurement in a fresh interpreter and return what it reported."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "--child", str(schedules)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    value: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+    return value
+
+
+def run(quick: bool = False, schedules: int | None = None) -> Result:
+    schedules = schedules or (2_000 if quick else 100_000)
+    result = Result("scale", command("scale", "--schedules", str(schedules)))
+    base = child_peak(0)
+    loaded = child_peak(schedules)
+    peak = loaded["peak_mb"]
+    result.add(Figure("baseline: interpreter + imports + dispatcher", base["peak_mb"], "MB"))
+    result.add(
+        Figure(
+            f"peak RSS, {schedules:,} schedules pending",
+            peak,
+            "MB",
+            "target",
+            peak / TARGET_MB,
+            f"< {TARGET_MB:g} MB",
+            peak < TARGET_MB,
+        )
+    )
+    per_schedule = (peak - base["peak_mb"]) * 1024 / max(1, schedules)
+    result.add(Figure("per pending schedule", per_schedule, "KB"))
+    result.notes.append(
+        f"{int(loaded['pending']):,} schedules waiting (one-hour delay) after "
+        f"{loaded['setup_s']:.1f} s of generating, signing, encoding and recording them; "
+        "measured in a fresh child process"
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale")
+    parser.add_argument("--child", type=int, required=True, help="pending schedules to hold")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        report = asyncio.run(hold_pending(args.child, Path(tmp, "record.jsonl")))
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
