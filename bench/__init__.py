@@ -18,8 +18,10 @@ import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 BENCHMARKS = ("throughput", "lateness", "scale", "virtual", "startup")
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: bench/ and emulator/
 
 
 @dataclass
@@ -95,3 +97,9 @@ def machine() -> str:
         f"Python {platform.python_version()} ({sys.implementation.name}), "
         f"{platform.system()} {platform.release()}, load average {load:.2f}"
     )
+
+
+def child_env() -> dict[str, str]:
+    """The environment for a child ``python -m bench.<module>``: this checkout importable."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=path)

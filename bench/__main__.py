@@ -59,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = args.names or list(BENCHMARKS)
     unknown = [name for name in names if name not in BENCHMARKS]
     if unknown:
-        print(f"unknown benchmark {unknown[0]!r}; expected {', '.join(BENCHMARKS)}", file=sys.stderr)
+        expected = ", ".join(BENCHMARKS)
+        print(f"unknown benchmark {unknown[0]!r}; expected {expected}", file=sys.stderr)
         return 2
     print(machine(), flush=True)
     results: list[Result] = []

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
-from pathlib import Path
 from types import TracebackType
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench import ROOT, child_env
+
 CALLBACK_PATH = "/zego/callback"
 
 
@@ -33,11 +32,10 @@ class ReceiverProcess:
         self._process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> ReceiverProcess:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
         self._process = subprocess.Popen(
             [sys.executable, "-m", "bench.receiver", "--status", str(self.status)],
             cwd=ROOT,
-            env=env,
+            env=child_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -22,8 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import Figure, Result, command
-from bench.receiver import ROOT
+from bench import ROOT, Figure, Result, child_env, command
 
 SECRET = "bench-callback-secret"
 TARGET_MB = 600.0
@@ -72,11 +70,10 @@ async def hold_pending(schedules: int, record: Path) -> dict[str, float]:
 
 def child_peak(schedules: int) -> dict[str, float]:
     """Run one measurement in a fresh interpreter and return what it reported."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     output = subprocess.run(
         [sys.executable, "-m", "bench.scale", "--child", str(schedules)],
         cwd=ROOT,
-        env=env,
+        env=child_env(),
         capture_output=True,
         text=True,
         check=True,

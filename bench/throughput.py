@@ -59,9 +59,7 @@ async def dispatcher_rate(url: str, callbacks: int, concurrency: int, record: Pa
     return timing
 
 
-async def bare_rate(
-    url: str, requests: int, concurrency: int, body: bytes, ctype: str
-) -> Timing:
+async def bare_rate(url: str, requests: int, concurrency: int, body: bytes, ctype: str) -> Timing:
     """Requests per second of a bare ClientSession posting one pre-built body."""
     import aiohttp
 

@@ -138,10 +138,46 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="start the scenario's own receiver (its receiver: section) and target it",
     )
+    parser.add_argument(
+        "--replay",
+        action="append",
+        default=[],
+        metavar="RECORD",
+        help="re-send exactly the callbacks of a recorded run (same bodies) to --target; "
+        "repeatable; no scenario files with it",
+    )
+    parser.add_argument(
+        "--resign",
+        action="store_true",
+        help="with --replay: fresh timestamp, nonce and signature instead of the recorded ones",
+    )
     parser.set_defaults(handler=_cmd_run)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from emulator.errors import UsageError
+
+    if args.replay:
+        if args.scenarios:
+            raise UsageError("give either scenario files or --replay RECORD, not both")
+        from emulator.replay import replay_command
+
+        return replay_command(
+            args.replay,
+            args.target,
+            resign=args.resign,
+            secret=args.secret,
+            speed=args.speed,
+            virtual=args.virtual,
+            timeout=args.timeout,
+            concurrency=args.concurrency,
+            record=args.record,
+            as_json=args.json,
+            ca_bundle=args.ca_bundle,
+            insecure=args.insecure,
+        )
+    if args.resign:
+        raise UsageError("--resign goes with --replay RECORD")
     from emulator.runner import RunOptions, run_command
 
     return run_command(args.scenarios, RunOptions.from_args(args))
@@ -694,6 +730,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"zego-emulator {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout went away (e.g. piped into `head`): not an error worth a traceback
+        _silence_stdout()
+        return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def console_main() -> None:

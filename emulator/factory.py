@@ -38,6 +38,7 @@ class CallbackFactory:
         self.fixed_timestamp = timestamp
         self.now = now
         self._count = 0
+        self._nonces: tuple[int, set[str]] = (-1, set())  # nonces used at one timestamp
 
     def common(self) -> Common:
         """Common field values for the next callback (timestamp now unless fixed)."""
@@ -45,9 +46,21 @@ class CallbackFactory:
         return Common(
             appid=self.app_id,
             timestamp=str(timestamp),
-            nonce=self.fake.digits(6),
+            nonce=self._fresh_nonce(timestamp),
             vod_app_id=self.vod_app_id,
         )
+
+    def _fresh_nonce(self, timestamp: int) -> str:
+        """A random nonce never repeated at the same timestamp: (timestamp, nonce) is what a
+        receiver's replay check keys on, so two callbacks of a burst must not share it."""
+        if self._nonces[0] != timestamp:
+            self._nonces = (timestamp, set())
+        used = self._nonces[1]
+        nonce = self.fake.digits(6)
+        while nonce in used:
+            nonce = self.fake.digits(12)
+        used.add(nonce)
+        return nonce
 
     def build(
         self, event: str, params: EventParams | Mapping[str, Any] | None = None, **overrides: Any

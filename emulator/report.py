@@ -1199,14 +1199,34 @@ _SCRIPT = """
 # --- files and the command ---------------------------------------------------------------
 
 
-def write_html(source: RecordSource, out_path: str | os.PathLike[str]) -> Path:
-    """Write the HTML report of a record (path, paths, or lines) to ``out_path``."""
-    return _write(Path(out_path), render_html(_runs_from(source)))
+def write_html(
+    source: RecordSource,
+    out_path: str | os.PathLike[str],
+    run_ids: Sequence[str] | None = None,
+) -> Path:
+    """Write the HTML report of a record (path, paths, or lines) to ``out_path``.
+
+    ``run_ids`` keeps only those runs (a record file may hold several).
+    """
+    return _write(Path(out_path), render_html(_select(_runs_from(source), run_ids)))
 
 
-def write_junit(source: RecordSource, out_path: str | os.PathLike[str]) -> Path:
+def write_junit(
+    source: RecordSource,
+    out_path: str | os.PathLike[str],
+    run_ids: Sequence[str] | None = None,
+) -> Path:
     """Write the JUnit XML of a record (path, paths, or lines) to ``out_path``."""
-    return _write(Path(out_path), render_junit(_runs_from(source)))
+    return _write(Path(out_path), render_junit(_select(_runs_from(source), run_ids)))
+
+
+def _select(runs: list[RunView], run_ids: Sequence[str] | None) -> list[RunView]:
+    if run_ids is None:
+        return runs
+    chosen = [run for run in runs if run.run_id in run_ids]
+    if not chosen:
+        raise UsageError(f"no run {', '.join(run_ids)} in the record")
+    return chosen
 
 
 def _write(path: Path, text: str) -> Path:

@@ -367,3 +367,15 @@ def test_write_functions_accept_record_lines(demo_record: Path, tmp_path: Path) 
     xml_path = report.write_junit([demo_record], tmp_path / "r.xml")
     assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert len(junit_cases(xml_path.read_text(encoding="utf-8"))) == 5
+
+
+async def test_write_junit_keeps_only_the_runs_asked_for(tmp_path: Path) -> None:
+    path = tmp_path / "two-runs.jsonl"
+    await record_run(path, [[200]], run_id="run-a")
+    await record_run(path, [[200], [200]], run_id="run-b", seed=8)  # appended to the same file
+    xml_path = report.write_junit(path, tmp_path / "b.xml", run_ids=["run-b"])
+    suites = ET.parse(xml_path).getroot().findall("testsuite")
+    assert [suite.get("name") for suite in suites] == ["retry demo (run-b)"]
+    assert suites[0].get("tests") == "2"
+    with pytest.raises(UsageError, match="no run run-c"):
+        report.write_html(path, tmp_path / "c.html", run_ids=["run-c"])

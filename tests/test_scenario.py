@@ -554,6 +554,24 @@ def test_bundled_scenarios_say_what_their_names_promise() -> None:
     assert [entry.respond for entry in demo.callbacks] == [[200], [500, 500, 200], [500]]
 
 
+@pytest.mark.parametrize("path", BUNDLED_FILES, ids=lambda path: path.name)
+async def test_bundled_scenario_meets_its_expectations_against_the_builtin_receiver(
+    path: Path, tmp_path: Path
+) -> None:
+    from emulator.config import Secret
+    from emulator.runner import RunOptions, execute
+
+    options = RunOptions(
+        secret=Secret("bundled-scenario-test-secret", "test"),
+        virtual=True,
+        live=False,
+        builtin_receiver=True,
+        record=tmp_path / "record.jsonl",
+    )
+    result = await execute(load_scenario(path), options, source=str(path))
+    assert result.exit_code == 0, [failed.describe() for failed in result.failed]
+
+
 # --- the secret ---------------------------------------------------------------------------
 
 
