@@ -28,6 +28,12 @@ _EXPORTS: dict[str, str] = {
     "DispatchListener": "emulator.dispatch",
     "Dispatcher": "emulator.dispatch",
     "EmulatorError": "emulator.errors",
+    "MockApi": "emulator.api",
+    "Received": "emulator.receiver",
+    "Receiver": "emulator.receiver",
+    "RunOptions": "emulator.runner",
+    "RunResult": "emulator.runner",
+    "ZegoApiClient": "emulator.api_client",
     "Outcome": "emulator.results",
     "Recorder": "emulator.record",
     "RetryPolicy": "emulator.retry",
@@ -42,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "callback_signature": "emulator.signing",
     "decode": "emulator.wire",
     "encode": "emulator.wire",
+    "execute": "emulator.runner",
     "load_scenario": "emulator.scenario",
     "read_record": "emulator.record",
     "start_server": "emulator.servers",
@@ -50,16 +57,57 @@ _EXPORTS: dict[str, str] = {
     "verify_callback_signature": "emulator.signing",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "Attempt",
+    "Callback",
+    "CallbackFactory",
+    "DecodeError",
+    "Delivery",
+    "DispatchListener",
+    "Dispatcher",
+    "EmulatorError",
+    "MockApi",
+    "Outcome",
+    "Received",
+    "Receiver",
+    "Recorder",
+    "RetryPolicy",
+    "RunOptions",
+    "RunResult",
+    "RunningServer",
+    "ScaledClock",
+    "Scenario",
+    "ScenarioError",
+    "UsageError",
+    "Verdict",
+    "VirtualClock",
+    "ZegoApiClient",
+    "__version__",
+    "api_signature",
+    "callback_signature",
+    "decode",
+    "encode",
+    "execute",
+    "load_scenario",
+    "read_record",
+    "start_server",
+    "verify_api_signature",
+    "verify_callback",
+    "verify_callback_signature",
+]
 
 if TYPE_CHECKING:
+    from emulator.api import MockApi
+    from emulator.api_client import ZegoApiClient
     from emulator.callback import Callback
     from emulator.dispatch import Delivery, Dispatcher, DispatchListener
     from emulator.errors import DecodeError, EmulatorError, ScenarioError, UsageError
     from emulator.factory import CallbackFactory
+    from emulator.receiver import Received, Receiver
     from emulator.record import Recorder, read_record
     from emulator.results import Attempt, Outcome
     from emulator.retry import RetryPolicy, ScaledClock, VirtualClock
+    from emulator.runner import RunOptions, RunResult, execute
     from emulator.scenario import Scenario, load_scenario
     from emulator.servers import RunningServer, start_server
     from emulator.signing import (

@@ -80,6 +80,7 @@ MAX_CLOCK_SKEW = 600.0  # seconds a Timestamp may be off
 WAITING_SHARE = 0.2  # the part of the processing time a task reports WAITING
 MAX_VALUE_LENGTH = 1024  # characters of one query value we accept
 MAX_LINE_SIZE = 65536  # request line bytes aiohttp accepts (its default is 8190)
+MAX_BODY_BYTES = 1024 * 1024  # the API takes no body; a larger one than this gets 413
 RESOLUTIONS = ("360p", "540p", "720p")
 MERGE_FORMATS = ("mp4", "mp3", "m3u8")
 ACTIONS = ("TranscodeMedia", "DescribeMediaTask", "MergeMedia")
@@ -88,6 +89,21 @@ FILE_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 TaskEvent = Literal["transcode", "compose"]
 TaskStatus = Literal["WAITING", "PROCESSING", "FINISH", "FAIL"]
+
+
+async def _body_too_large(request: web.Request) -> bool:
+    """A request body over the cap (read, up to the cap, only to refuse it properly)."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return True
+    if not request.body_exists:
+        return False
+    try:
+        await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return True
+    except ConnectionResetError:  # the client hung up mid-body: the answer goes nowhere
+        return False
+    return False
 
 
 class ApiRefusal(Exception):
@@ -330,7 +346,9 @@ class MockApi:
 
     def app(self) -> web.Application:
         """The aiohttp application: one handler for every method and path."""
-        app = web.Application(handler_args={"max_line_size": MAX_LINE_SIZE})
+        app = web.Application(
+            client_max_size=MAX_BODY_BYTES, handler_args={"max_line_size": MAX_LINE_SIZE}
+        )
         app.router.add_route("*", "/{tail:.*}", self.handle)
         app.cleanup_ctx.append(self._lifecycle)
         return app
@@ -375,6 +393,9 @@ class MockApi:
         request_id = _request_id()
         status = 200
         try:
+            if await _body_too_large(request):
+                status = 413
+                raise ApiRefusal(BAD_PARAMETERS, f"request body larger than {MAX_BODY_BYTES} bytes")
             if request.method != "GET":
                 status = 405
                 raise ApiRefusal(BAD_PARAMETERS, f"method {request.method} not allowed; use GET")

@@ -151,12 +151,43 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="with --replay: fresh timestamp, nonce and signature instead of the recorded ones",
     )
+    parser.add_argument(
+        "--rate",
+        type=_positive_float,
+        metavar="R",
+        help="load mode: R new callbacks a second (emulated) for --duration, each retried on "
+        "ZEGO's schedule; reports the achieved rate and receiver latency p50/p95/p99",
+    )
+    parser.add_argument(
+        "--duration",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="load mode: how long to send (default 10)",
+    )
+    parser.add_argument(
+        "--window", type=_positive_int, metavar="N", help="load mode: requests in flight at most"
+    )
     parser.set_defaults(handler=_cmd_run)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from emulator.errors import UsageError
 
+    if args.rate is not None:
+        if args.replay:
+            raise UsageError("--rate (load mode) does not go with --replay")
+        from emulator.load import load_command
+        from emulator.runner import RunOptions
+
+        return load_command(
+            RunOptions.from_args(args),
+            rate=args.rate,
+            duration=args.duration or 10.0,
+            window=args.window,
+            scenario_paths=args.scenarios,
+        )
+    if args.duration is not None or args.window is not None:
+        raise UsageError("--duration and --window go with --rate R (load mode)")
     if args.replay:
         if args.scenarios:
             raise UsageError("give either scenario files or --replay RECORD, not both")

@@ -311,11 +311,16 @@ def _print_summary(console: Console, result: RunResult) -> None:
 
 
 def write_reports(result: RunResult, console: Console) -> None:
-    """Hook for reports written at the end of the demo (the HTML report goes here).
+    """Write the HTML retry timeline beside the record and print where it went.
 
-    Called once the record is complete and its path is known (``result.record_path``);
-    prints nothing and writes nothing yet.
+    Called once the record is complete and its path is known (``result.record_path``).
     """
+    from emulator import report
+
+    html_path = report.write_html(
+        result.record_path, result.record_path.with_suffix(".html"), run_ids=[result.run_id]
+    )
+    console.print(f"HTML report: {html_path}  (open it in a browser)")
 
 
 __all__ = ["DEMO_SCENARIO", "DEMO_SPEED", "Timeline", "demo_scenario", "run_demo", "write_reports"]

@@ -9,6 +9,7 @@ It doubles as the reference for how a receiver should check a ZEGO callback. Eac
 goes through these steps; the first that fails decides the answer:
 
 1. body larger than 1 MiB                               -> 413
+   (a body cut short by the client                       -> 400)
 2. body not a callback in any of the three encodings    -> 400 (never 500)
 3. signature wrong or missing, timestamp older than
    ``max_age`` (see :func:`emulator.verify.verify_callback`) -> 401
@@ -48,6 +49,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from emulator.errors import DecodeError, UsageError
 from emulator.record import Recorder
@@ -60,7 +62,7 @@ MAX_BODY_BYTES = 1024 * 1024  # 1 MiB; larger bodies get 413
 BODY_EXCERPT = 200  # characters of an undecodable body kept in ``Received.problem``
 
 Answer = Literal["answered", "hung", "reset"]
-Rejection = Literal["too_large", "undecodable", "unauthorized", "replay"]
+Rejection = Literal["too_large", "incomplete", "undecodable", "unauthorized", "replay"]
 
 
 @dataclass
@@ -307,6 +309,8 @@ class Receiver:
             return await self._answer(request, item)
         except asyncio.CancelledError:
             raise
+        except ConnectionResetError:  # the sender hung up mid-body: no one to answer
+            return web.Response(status=400, text="incomplete body\n")
         except Exception as exc:  # a bug here must not become an unexplained 500
             self.errors.append(f"{type(exc).__name__}: {exc}")
             item.status = 500
@@ -315,7 +319,12 @@ class Receiver:
             return web.Response(status=500, text="receiver error\n")
 
     async def _answer(self, request: web.Request, item: Received) -> web.StreamResponse:
-        body = await self._read_body(request)
+        try:
+            body = await self._read_body(request)
+        except (ConnectionError, asyncio.IncompleteReadError, HttpProcessingError) as exc:
+            # the client went away (or broke the body) mid-request: its doing, not our bug
+            reason = str(exc) or type(exc).__name__
+            return self._reject(item, 400, "incomplete", f"body not received in full ({reason})")
         if body is None:
             return self._reject(item, 413, "too_large", f"body larger than {MAX_BODY_BYTES} bytes")
         try:

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -89,11 +90,11 @@ class RunState:
 
     @property
     def needs_resume(self) -> bool:
-        """Pending callbacks, or no summary for the finished state of the run."""
+        """Pending callbacks, or no final summary (none, or an interrupted one) yet."""
         if self.pending:
             return True
         last = self.summaries[-1] if self.summaries else None
-        return last is None or bool(last.get("interrupted")) or bool(last.get("pending"))
+        return last is None or bool(last.get("interrupted"))
 
     @property
     def speed(self) -> float | None:
@@ -286,13 +287,9 @@ async def resume_run(
     deliveries = plan_resume(state, options, str(record), now())
     clock = resume_clock(state, options)
     policy = resume_policy(state, options)
+    tls = trust(options)
     _end_torn_line(Path(record))
-    finished: list[Outcome] = []
-
-    class _Collect(DispatchListener):
-        def delivery_finished(self, outcome: Outcome) -> None:
-            finished.append(outcome)
-
+    finished = _Finished()
     with Recorder(record) as recorder:
         recorder.write(
             {
@@ -312,15 +309,36 @@ async def resume_run(
             recorder=recorder,
             run_id=state.run_id,
             concurrency=options.concurrency or state.run.get("concurrency") or DEFAULT_CONCURRENCY,
-            ssl=ssl_context(options.ca_bundle, options.insecure),
-            listeners=[_Collect(), *listeners],
+            ssl=tls,
+            listeners=[finished, *listeners],
         )
         async with dispatcher:
             work = asyncio.ensure_future(dispatcher.deliver_all(deliveries))
             interrupted = await _until_done_or_stopped(work, stop)
-        summary, expectations = _summary(state, finished, str(record), interrupted)
+        summary, expectations = _summary(state, finished.outcomes, str(record), interrupted)
         recorder.write(summary)
-    return ResumeResult(state.run_id, len(deliveries), finished, summary, expectations, interrupted)
+    return ResumeResult(
+        state.run_id, len(deliveries), finished.outcomes, summary, expectations, interrupted
+    )
+
+
+def trust(options: ResumeOptions) -> ssl.SSLContext | bool:
+    """The TLS setting of ``--ca-bundle``/``--insecure``; an unusable CA file is a UsageError."""
+    try:
+        return ssl_context(options.ca_bundle, options.insecure)
+    except OSError as exc:  # ssl.SSLError too
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"--ca-bundle {options.ca_bundle}: cannot use it: {reason}") from None
+
+
+class _Finished(DispatchListener):
+    """Keeps every outcome as the dispatcher reports it."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[Outcome] = []
+
+    def delivery_finished(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
 
 
 async def _until_done_or_stopped(work: asyncio.Future[Any], stop: asyncio.Event | None) -> bool:
@@ -435,6 +453,7 @@ def _end_torn_line(record: Path) -> None:
 def resume_command(record: str, options: ResumeOptions, stdout: IO[str] | None = None) -> int:
     """``zego-emulator resume RECORD``: continue every unfinished run in it; the exit code."""
     out = stdout or sys.stdout
+    trust(options)  # a bad --ca-bundle is exit 2 before anything happens
     runs = [run for run in read_runs(record) if run.needs_resume]
     if not runs:
         if options.json:
@@ -484,7 +503,7 @@ def _print_result(result: ResumeResult, out: IO[str]) -> None:
         file=out,
         flush=True,
     )
-    for expectation in result.expectations:
+    for expectation in [] if result.interrupted else result.expectations:
         if not expectation.ok:
             print(f"expectation failed: {expectation.describe()}", file=out, flush=True)
 

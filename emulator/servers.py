@@ -9,13 +9,27 @@ Binds 127.0.0.1 unless told otherwise; port 0 means "any free port", read back a
 
 from __future__ import annotations
 
+import logging
 import ssl
 from dataclasses import dataclass
 from types import TracebackType
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 DEFAULT_HOST = "127.0.0.1"
+
+
+class _ClientMistakes(logging.Filter):
+    """Drops aiohttp's traceback for a malformed request: it answered 400, nothing broke."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, HttpProcessingError)
+
+
+SERVER_LOG = logging.getLogger("emulator.servers")
+SERVER_LOG.addFilter(_ClientMistakes())
 
 
 @dataclass
@@ -56,7 +70,9 @@ async def start_server(
     ssl_context: ssl.SSLContext | None = None,
 ) -> RunningServer:
     """Start ``app`` on ``host:port`` (``port=0``: a free one) and return where it listens."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
+    runner = web.AppRunner(
+        app, access_log=None, shutdown_timeout=shutdown_timeout, logger=SERVER_LOG
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=2048, ssl_context=ssl_context)
     try:

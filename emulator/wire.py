@@ -122,7 +122,9 @@ def _decode_form(text: str) -> dict[str, str]:
 def _decode_json(text: str) -> dict[str, str]:
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError as exc:
+        raise DecodeError("body is JSON nested too deeply to be a callback") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a number too long
         raise DecodeError(f"body is not JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise DecodeError(f"body is JSON {type(value).__name__}, expected an object")

@@ -13,12 +13,14 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import sys
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import trustme
 from aiohttp import web
 
 from emulator.cli import main
@@ -367,3 +369,40 @@ def test_resume_of_a_file_that_is_not_a_record_is_exit_2(tmp_path: Path, capsys:
     err = capsys.readouterr().err
     assert err.count("\n") == 2
     assert "Traceback" not in err
+
+
+async def test_resume_over_https_trusts_the_ca_bundle_given(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    secure = ScriptedReceiver(lambda task, n: 200)
+    async with ScriptedReceiver(lambda task, n: 500) as plain:
+        full = await full_record(tmp_path, plain.url, [{"task_id": "t"}])
+    record = cut(
+        full,
+        lambda line: (
+            line["type"] in ("run", "callback")
+            or (line["type"] == "attempt" and line["attempt"] == 1)
+        ),
+    )
+    async with await start_server(secure.app, ssl_context=server_tls) as server:
+        target = server.url + "/cb"
+        untrusted = ResumeOptions(virtual=True, target=target)
+        trusted = ResumeOptions(virtual=True, target=target, ca_bundle=str(bundle))
+        state = read_runs(record)[0]
+        refused = await resume_run(state, record, untrusted)
+        assert (refused.summary["lost"], secure.seen("t")) == (1, 0)  # tls errors, then lost
+        record = cut(full, lambda line: line["type"] in ("run", "callback"))
+        accepted = await resume_run(read_runs(record)[0], record, trusted)
+    assert (accepted.summary["delivered"], secure.seen("t")) == (1, 1)
+    errors = {line["error"] for line in read_record(record) if line["type"] == "attempt"}
+    assert errors == {None}
+
+
+def test_resume_with_an_unusable_ca_bundle_is_exit_2(tmp_path: Path, capsys: Any) -> None:
+    record = tmp_path / "run.jsonl"
+    record.write_text('{"type":"run","run_id":"r"}\n')
+    assert main(["resume", str(record), "--ca-bundle", str(tmp_path / "missing.pem")]) == 2
+    assert "--ca-bundle" in capsys.readouterr().err

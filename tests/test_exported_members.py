@@ -18,6 +18,7 @@ def test_every_name_in_all_resolves_to_the_defining_module() -> None:
 
 def test_all_is_sorted_and_has_no_private_names() -> None:
     assert emulator.__all__ == sorted(emulator.__all__)
+    assert set(emulator.__all__) == {*emulator._EXPORTS, "__version__"}
     assert not [name for name in emulator.__all__ if name.startswith("_") and name != "__version__"]
 
 

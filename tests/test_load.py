@@ -260,3 +260,26 @@ def test_load_result_without_answers_has_no_latency() -> None:
     result = LoadResult("http://127.0.0.1:9/", rate=1, duration=1, window=1)
     assert result.latency_ms(99) is None
     assert result.to_summary()["latency_ms"] == {"p50": None, "p95": None, "p99": None}
+
+
+def test_run_rate_duration_on_the_command_line_is_load_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from emulator.cli import main
+
+    monkeypatch.setenv("ZEGO_CALLBACK_SECRET", SECRET)
+
+    async def serve_and_run() -> tuple[int, Receiver]:
+        script = Receiver()
+        app = web.Application()
+        app.router.add_post("/cb", script.handle)
+        async with await start_server(app) as server:
+            argv = ["run", "--rate", "30", "--duration", "1", "--window", "4", "--virtual"]
+            argv += ["--target", f"{server.url}/cb", "--record", str(tmp_path / "r.jsonl")]
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, main, argv), script
+
+    code, script = asyncio.run(serve_and_run())
+    assert code == 0 and len(script.bodies) == 30 and script.bad_signatures == 0
+    assert "achieved 30.0/s" in capsys.readouterr().out
+    assert main(["run", "--duration", "5", "--target", "http://127.0.0.1:9/"]) == 2

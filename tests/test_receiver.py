@@ -12,6 +12,8 @@ import json
 import os
 import random
 import signal
+import socket
+import struct
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -152,6 +154,38 @@ async def test_a_chunked_body_over_one_mib_gets_413_too() -> None:
         status = response.status
     assert status == 413
     assert receiver.received[0].rejection == "too_large"
+
+
+@pytest.mark.parametrize("hang_up", ["reset", "half_close"])
+async def test_a_client_that_goes_away_mid_body_is_recorded_not_an_error(hang_up: str) -> None:
+    async with Receiver(SECRET) as receiver:
+        port = int(receiver.url.split(":")[2].split("/")[0])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /zego/callback HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\n\r\n"
+        )
+        await writer.drain()
+        assert (await reader.readline()).startswith(b"HTTP/1.1 100")  # the handler runs now
+        writer.write(b"appid=1&ev")
+        await writer.drain()
+        if hang_up == "reset":
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+        else:
+            writer.write_eof()
+        for _ in range(1000):  # until the receiver has handled it (no time limit asserted)
+            if receiver.received:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        content_type, body = make_callback().body()
+        status, _ = await post(receiver.url, body, content_type)
+
+    assert receiver.errors == []
+    assert receiver.received[0].rejection == "incomplete"
+    assert status == 200
 
 
 GARBAGE: list[tuple[bytes, str | None]] = [
