@@ -4,7 +4,7 @@ Measured in a fresh child process (``python -m bench.scale --child N``): N callb
 generated, signed, encoded, recorded (their ``callback`` lines, to a temporary file) and
 handed to one ``Dispatcher`` with a one-hour delay, so every schedule is alive and waiting
 on the clock — the state of a large run between requests. When all N wait, the child
-reports its peak RSS (``getrusage``) and stops. The baseline is the same child with
+reports its peak RSS (``VmHWM``) and stops. The baseline is the same child with
 N = 0 (interpreter, imports, an open dispatcher); the difference over N is the cost of
 one pending schedule.
 """
@@ -61,11 +61,25 @@ async def hold_pending(schedules: int, record: Path) -> dict[str, float]:
                 await waiting.all_waiting.wait()
             await asyncio.sleep(0.05)
             setup = time.perf_counter() - started
-            peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            peak_kb = peak_rss_kb()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     return {"peak_mb": peak_kb / 1024, "setup_s": setup, "pending": waiting.count}
+
+
+def peak_rss_kb() -> int:
+    """This process's peak RSS in KiB: ``VmHWM`` of /proc (``getrusage`` where there is none).
+
+    (``ru_maxrss`` of a child can start at its parent's RSS: Linux carries it over the fork.)
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def child_peak(schedules: int) -> dict[str, float]:

@@ -228,8 +228,9 @@ def _add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--event",
         default="procedure",
-        choices=("procedure", "compose", "snapshot"),
-        help="callback event",
+        metavar="EVENT",
+        help="callback event: procedure (default), compose, snapshot, or any other event "
+        "module in emulator/events",
     )
     parser.add_argument("--status", metavar="S", help="procedure status: SUCCESS or FAILED")
     parser.add_argument(

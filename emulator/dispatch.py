@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import ssl
 import time
 import weakref
@@ -29,7 +30,7 @@ from emulator import __version__
 from emulator.callback import Callback
 from emulator.record import Recorder
 from emulator.results import Attempt, AttemptError, Outcome
-from emulator.retry import Clock, RetryPolicy, ScaledClock
+from emulator.retry import Clock, RetryPolicy, ScaledClock, spawn_participants
 
 RESPONSE_READ_CAP = 64 * 1024  # bytes of a response body we read at most
 RESPONSE_EXCERPT = 1024  # bytes of it kept in the record
@@ -156,6 +157,7 @@ class Dispatcher:
             # one per-request timeout, and one timer less per request is ~6% of a request's CPU
             timeout=aiohttp.ClientTimeout(),
         )
+        _quiet_gc.hold()
         return self
 
     async def __aexit__(
@@ -170,10 +172,11 @@ class Dispatcher:
         if self._session is not None:
             await self._session.close()
             self._session = None
+            _quiet_gc.release()
 
     async def deliver_all(self, deliveries: Iterable[Delivery]) -> list[Outcome]:
         """Deliver every callback concurrently; outcomes in the order given."""
-        tasks = [asyncio.ensure_future(self.deliver(delivery)) for delivery in deliveries]
+        tasks = await spawn_participants(self.clock, (self.deliver(d) for d in deliveries))
         try:
             return list(await asyncio.gather(*tasks))
         except BaseException:
@@ -358,6 +361,42 @@ class _ReuseAwareConnector(aiohttp.TCPConnector):
             answer.reused = protocol in self._carried
             self._carried.add(protocol)
         return connection
+
+
+class _QuietGC:
+    """While any Dispatcher is open: what exists is frozen out of the cyclic GC, and young
+    collections run less often. Restored when the last one closes.
+
+    A large run holds many long-lived objects (planned callbacks, pending schedules) that
+    CPython's GC re-scans on every full collection, which also come more often the more
+    survives. Measured with 10,000 pending schedules at --speed 10: 5.5 s of a 14 s run
+    spent in GC, full collections pausing the loop up to 0.3 s; with this, 0.3 s in all.
+    """
+
+    YOUNG_THRESHOLD = 10_000  # CPython's default is 700 allocations
+
+    def __init__(self) -> None:
+        self.holders = 0
+        self.saved: tuple[int, int, int] = gc.get_threshold()
+        self.frozen_before = False  # someone else froze objects: leave them frozen
+
+    def hold(self) -> None:
+        if self.holders == 0:
+            self.saved = gc.get_threshold()
+            self.frozen_before = gc.get_freeze_count() > 0
+            gc.freeze()
+            gc.set_threshold(max(self.saved[0], self.YOUNG_THRESHOLD), *self.saved[1:])
+        self.holders += 1
+
+    def release(self) -> None:
+        self.holders -= 1
+        if self.holders == 0:
+            gc.set_threshold(*self.saved)
+            if not self.frozen_before:
+                gc.unfreeze()
+
+
+_quiet_gc = _QuietGC()
 
 
 def callback_record(callback: Callback, delivery: Delivery, run_id: str) -> dict[str, Any]:

@@ -19,10 +19,12 @@ import asyncio
 import heapq
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 ZEGO_INTERVALS: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0, 32.0)
 DEFAULT_TIMEOUT = 5.0
@@ -171,6 +173,21 @@ class VirtualClock:
             if not future.done():
                 future.set_result(None)
                 self._running += 1
+
+
+async def spawn_participants(
+    clock: Clock, coroutines: Iterable[Coroutine[Any, Any, T]]
+) -> list[asyncio.Task[T]]:
+    """Start tasks that each take part on ``clock``, without letting time slip meanwhile.
+
+    A task that is created but has not run yet holds no place on the clock, so a virtual
+    clock would jump past its deadlines. This holds a place while the tasks start and run
+    to their first wait (one pass of the loop), then lets go.
+    """
+    async with clock.participant():
+        tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+        await asyncio.sleep(0)
+    return tasks
 
 
 def make_clock(speed: float | None = None, virtual: bool = False) -> Clock:

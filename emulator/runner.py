@@ -49,7 +49,7 @@ from emulator.expect import ExpectationResult, Observed, check
 from emulator.factory import CallbackFactory, wire_fields
 from emulator.record import Recorder, default_record_path
 from emulator.results import Attempt, Outcome
-from emulator.retry import Clock, RetryPolicy, make_clock
+from emulator.retry import Clock, RetryPolicy, make_clock, spawn_participants
 from emulator.scenario import CallbackCommon, Scenario
 from emulator.wire import Encoding, decode
 
@@ -574,12 +574,13 @@ def fresh_record_path(scenario_name: str) -> Path:
 
 async def _deliver_chains(dispatcher: Dispatcher, deliveries: list[Delivery]) -> None:
     chains = delivery_chains(deliveries)
-    tasks = [
-        asyncio.ensure_future(
+    tasks = await spawn_participants(
+        dispatcher.clock,
+        (
             dispatcher.deliver(chain[0]) if len(chain) == 1 else dispatcher.deliver_in_turn(chain)
-        )
-        for chain in chains
-    ]
+            for chain in chains
+        ),
+    )
     try:
         await asyncio.gather(*tasks)
     finally:
@@ -796,6 +797,12 @@ def send_scenario(spec: SendSpec, options: RunOptions) -> Scenario:
     """The one-callback scenario ``send`` runs (flags become the entry's keys)."""
     from pydantic import ValidationError
 
+    from emulator.events import EVENT_NAMES
+
+    if spec.event not in EVENT_NAMES:
+        raise UsageError(
+            f"send --event {spec.event!r}: unknown event; expected one of {', '.join(EVENT_NAMES)}"
+        )
     entry: dict[str, Any] = {"event": spec.event, "tamper": spec.tamper}
     if spec.event != "procedure" and (spec.status is not None or spec.resolutions):
         raise UsageError(

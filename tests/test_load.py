@@ -283,3 +283,35 @@ def test_run_rate_duration_on_the_command_line_is_load_mode(
     assert code == 0 and len(script.bodies) == 30 and script.bad_signatures == 0
     assert "achieved 30.0/s" in capsys.readouterr().out
     assert main(["run", "--duration", "5", "--target", "http://127.0.0.1:9/"]) == 2
+
+
+def test_load_from_a_scenario_uses_its_target_encoding_and_entries_in_turn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def serve_and_load() -> tuple[int, Receiver]:
+        script = Receiver()
+        app = web.Application()
+        app.router.add_post("/cb", script.handle)
+        async with await start_server(app) as server:
+            scenario = tmp_path / "load.yaml"
+            scenario.write_text(
+                f"name: mixed load\ntarget: {server.url}/cb\nencoding: json\nseed: 5\n"
+                "callbacks:\n  - event: procedure\n    status: FAILED\n  - event: compose\n"
+            )
+            options = RunOptions(
+                secret=Secret(SECRET, "test"), virtual=True, record=tmp_path / "r.jsonl"
+            )
+            loop = asyncio.get_running_loop()
+            code = await loop.run_in_executor(
+                None,
+                lambda: load_command(options, rate=4, duration=1, scenario_paths=[str(scenario)]),
+            )
+        return code, script
+
+    code, script = asyncio.run(serve_and_load())
+    assert code == 0 and script.bad_signatures == 0
+    callbacks = [line for line in read_record(tmp_path / "r.jsonl") if line["type"] == "callback"]
+    assert [line["event"] for line in callbacks] == ["procedure", "compose"] * 2
+    assert {line["content_type"] for line in callbacks} == {"application/json"}
+    assert [json.loads(body)["event"] for body in script.bodies] == ["procedure", "compose"] * 2
+    assert "mixed load" in read_record(tmp_path / "r.jsonl")[0]["scenario"]

@@ -139,7 +139,7 @@ class RawServer:
         self.connections += 1
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         try:
             await self.handle(reader, writer)
         except (ConnectionError, OSError, asyncio.IncompleteReadError):

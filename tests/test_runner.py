@@ -175,7 +175,7 @@ def test_resign_each_attempt_gives_a_fresh_stamp_nonce_and_valid_signature() -> 
         SECRET,
         now=lambda: 1_800_000_000.0,
     )
-    resigned = unfixed[0].resign(unfixed[0].callback)  # type: ignore[misc]
+    resigned = unfixed[0].resign(unfixed[0].callback)
     assert resigned.fields["timestamp"] == "1800000000"
 
 

@@ -145,4 +145,4 @@ def test_decode_errors_are_one_line_decode_errors(
 
 def test_encode_rejects_an_unknown_encoding() -> None:
     with pytest.raises(ValueError, match="unknown encoding"):
-        encode({"a": "b"}, "xml")  # type: ignore[arg-type]
+        encode({"a": "b"}, "xml")
