@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from emulator import __version__
 from emulator.errors import EmulatorError
@@ -23,7 +24,14 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the hand-wrapped descriptions and shows defaults."""
+    """Keeps the hand-wrapped descriptions."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr (exit 2), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _positive_float(text: str) -> float:
@@ -731,7 +739,7 @@ COMMANDS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="zego-emulator",
         formatter_class=_Formatter,
         description="Plays ZEGO's servers on your machine: signed, URL-encoded server callbacks\n"
