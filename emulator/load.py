@@ -19,12 +19,10 @@ report says so. Receiver latency is taken over every request that got an HTTP an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
-import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +32,7 @@ from emulator.callback import Callback
 from emulator.dispatch import Delivery, Dispatcher, DispatchListener
 from emulator.errors import UsageError
 from emulator.factory import CallbackFactory
+from emulator.interrupt import stop_on_sigint
 from emulator.record import Recorder
 from emulator.results import Attempt, Outcome
 from emulator.retry import Clock, RetryPolicy, ScaledClock, make_clock
@@ -389,22 +388,8 @@ def load_command(
 async def _run_until_interrupted(target: str, **kwargs: Any) -> LoadResult:
     """:func:`run_load` where Ctrl-C stops the sender and still gives a result."""
     stop = asyncio.Event()
-    with _sigint_sets(stop):
+    with stop_on_sigint(stop):
         return await run_load(target, stop=stop, **kwargs)
-
-
-@contextlib.contextmanager
-def _sigint_sets(stop: asyncio.Event) -> Iterator[None]:
-    loop = asyncio.get_running_loop()
-    try:
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
-        yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
 
 
 def _load_one(path: str) -> Scenario:

@@ -26,13 +26,11 @@ line); such a delivery stays pending in the summary.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import signal
 import ssl
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +40,7 @@ from emulator.callback import Callback
 from emulator.dispatch import Delivery, Dispatcher, DispatchListener, Resumed, ssl_context
 from emulator.errors import DecodeError, EmulatorError, UsageError
 from emulator.expect import EXPECTATION_NAMES, ExpectationResult, Observed
+from emulator.interrupt import stop_on_sigint, until_done_or_stopped
 from emulator.record import Recorder, read_record
 from emulator.results import Attempt, Outcome
 from emulator.retry import DEFAULT_TIMEOUT, ZEGO_INTERVALS, Clock, RetryPolicy, make_clock
@@ -314,7 +313,7 @@ async def resume_run(
         )
         async with dispatcher:
             work = asyncio.ensure_future(dispatcher.deliver_all(deliveries))
-            interrupted = await _until_done_or_stopped(work, stop)
+            interrupted = await until_done_or_stopped(work, stop)
         summary, expectations = _summary(state, finished.outcomes, str(record), interrupted)
         recorder.write(summary)
     return ResumeResult(
@@ -339,25 +338,6 @@ class _Finished(DispatchListener):
 
     def delivery_finished(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
-
-
-async def _until_done_or_stopped(work: asyncio.Future[Any], stop: asyncio.Event | None) -> bool:
-    """Wait for ``work``; True when ``stop`` was set first (``work`` is then cancelled)."""
-    if stop is None:
-        await work
-        return False
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait([work, stopper], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
-    if work.done():
-        work.result()
-        return False
-    work.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await work
-    return True
 
 
 def _summary(
@@ -480,7 +460,7 @@ async def _resume_all(
     listeners: list[DispatchListener] = [] if options.json else [LineLog(out)]
     stop = asyncio.Event()
     results = []
-    with _stop_on_sigint(stop):
+    with stop_on_sigint(stop):
         for state in runs:
             if not options.json:
                 pending = len(state.pending)
@@ -506,23 +486,3 @@ def _print_result(result: ResumeResult, out: IO[str]) -> None:
     for expectation in [] if result.interrupted else result.expectations:
         if not expectation.ok:
             print(f"expectation failed: {expectation.describe()}", file=out, flush=True)
-
-
-@contextlib.contextmanager
-def _stop_on_sigint(stop: asyncio.Event) -> Iterator[None]:
-    """Ctrl-C sets ``stop`` once (a second Ctrl-C interrupts at once)."""
-    loop = asyncio.get_running_loop()
-
-    def on_sigint() -> None:
-        stop.set()
-        loop.remove_signal_handler(signal.SIGINT)
-
-    try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
-        yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)

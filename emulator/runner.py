@@ -30,11 +30,10 @@ import contextlib
 import json
 import random
 import shlex
-import signal
 import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +46,7 @@ from emulator.errors import UsageError
 from emulator.events.base import CallbackModel
 from emulator.expect import ExpectationResult, Observed, check
 from emulator.factory import CallbackFactory, wire_fields
+from emulator.interrupt import cancel_and_wait, stop_on_sigint, until_done_or_stopped
 from emulator.record import Recorder, default_record_path
 from emulator.results import Attempt, Outcome
 from emulator.retry import Clock, RetryPolicy, make_clock, spawn_participants
@@ -474,9 +474,9 @@ async def _dispatch(
         async with dispatcher:
             work = asyncio.ensure_future(_deliver_chains(dispatcher, deliveries))
             try:
-                interrupted = await _until_done_or_stopped(work, stop)
+                interrupted = await until_done_or_stopped(work, stop)
             except asyncio.CancelledError:
-                await _cancel(work)
+                await cancel_and_wait(work)
                 run.finish(interrupted=True)
                 raise
         return run.finish(interrupted=interrupted)
@@ -587,29 +587,6 @@ async def _deliver_chains(dispatcher: Dispatcher, deliveries: list[Delivery]) ->
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _until_done_or_stopped(work: asyncio.Future[None], stop: asyncio.Event | None) -> bool:
-    """Wait for ``work``; True when ``stop`` was set first (``work`` is then cancelled)."""
-    if stop is None:
-        await work
-        return False
-    stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait([work, stopper], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
-    if work.done():
-        work.result()
-        return False
-    await _cancel(work)
-    return True
-
-
-async def _cancel(work: asyncio.Future[None]) -> None:
-    work.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await work
 
 
 # --- the built-in receiver ---------------------------------------------------------------
@@ -743,7 +720,7 @@ async def _run_scenarios(
 ) -> list[RunResult]:
     stop = asyncio.Event()
     results: list[RunResult] = []
-    with _stop_on_sigint(stop):
+    with stop_on_sigint(stop):
         for (source, scenario), secret in zip(loaded, secrets, strict=True):
             scenario_options = replace(options, secret=secret)
             with output.run_view(scenario_options) as listeners:
@@ -755,29 +732,6 @@ async def _run_scenarios(
             if result.interrupted:
                 break
     return results
-
-
-@contextlib.contextmanager
-def _stop_on_sigint(stop: asyncio.Event) -> Iterator[None]:
-    """Ctrl-C sets ``stop`` once (a second Ctrl-C interrupts at once)."""
-    loop = asyncio.get_running_loop()
-
-    def on_sigint() -> None:
-        stop.set()
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(signal.SIGINT)
-
-    try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        installed = True
-    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
-        installed = False
-    try:
-        yield
-    finally:
-        if installed:
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(signal.SIGINT)
 
 
 @dataclass
