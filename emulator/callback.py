@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, get_args
 
 from emulator.wire import Encoding, encode
@@ -28,3 +28,7 @@ class Callback:
         if self._body is None:
             self._body = encode(self.fields, self.encoding)
         return self._body
+
+    def with_fields(self, fields: dict[str, str]) -> Callback:
+        """The same callback carrying other wire fields (e.g. re-signed for a retry)."""
+        return replace(self, fields=fields, _body=None)

@@ -124,14 +124,8 @@ def resign_callback(
     fields = dict(callback.fields)
     fields["timestamp"] = str(int(now()))
     fields["nonce"] = str(100_000 + secrets.randbelow(900_000))
-    signed = apply_tamper(sign_fields(fields, callback_secret), callback.tamper, callback_secret)
-    return Callback(
-        callback_id=callback.callback_id,
-        event=callback.event,
-        task_id=callback.task_id,
-        fields=signed,
-        encoding=callback.encoding,
-        tamper=callback.tamper,
+    return callback.with_fields(
+        apply_tamper(sign_fields(fields, callback_secret), callback.tamper, callback_secret)
     )
 
 

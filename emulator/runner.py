@@ -283,16 +283,10 @@ def _resigner(
         fresh = model.model_copy(
             update={"timestamp": str(timestamp), "nonce": str(rng.randint(100_000, 999_999))}
         )
-        fields = wire_fields(
-            fresh.to_fields(), callback_secret, callback.tamper, entry.rename, entry.fields
-        )
-        return Callback(
-            callback_id=callback.callback_id,
-            event=callback.event,
-            task_id=callback.task_id,
-            fields=fields,
-            encoding=callback.encoding,
-            tamper=callback.tamper,
+        return callback.with_fields(
+            wire_fields(
+                fresh.to_fields(), callback_secret, callback.tamper, entry.rename, entry.fields
+            )
         )
 
     return resign
