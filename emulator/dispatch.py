@@ -309,12 +309,10 @@ class Dispatcher:
             answer.reused = False
             token = _CURRENT_ANSWER.set(answer)  # the connector marks it when reusing
             try:
-                async with session.post(
-                    target,
-                    data=body,
-                    headers={"Content-Type": content_type},
-                    allow_redirects=False,
-                ) as response:
+                # a ready payload carries the Content-Type header: no headers to merge, no
+                # payload-type lookup (bytes payloads are immutable and may be sent again)
+                payload = aiohttp.BytesPayload(body, content_type=content_type)
+                async with session.post(target, data=payload, allow_redirects=False) as response:
                     answer.status = response.status
                     answer.body = await _read_capped(response, RESPONSE_READ_CAP)
                     return
@@ -419,14 +417,18 @@ def callback_record(callback: Callback, delivery: Delivery, run_id: str) -> dict
 
 async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
     """Up to ``cap`` bytes of the body; a longer body is cut off and its connection closed."""
-    chunks: list[bytes] = []
-    size = 0
+    content = response.content
+    first = await content.read(cap)
+    if content.at_eof():  # the usual case: the whole body came in one piece
+        return first
+    chunks = [first]
+    size = len(first)
     while size < cap:
-        chunk = await response.content.read(cap - size)
+        chunk = await content.read(cap - size)
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
         size += len(chunk)
-    if not response.content.at_eof():
+    if not content.at_eof():
         response.close()
     return b"".join(chunks)
