@@ -51,10 +51,7 @@ class Recorder:
         self.write(line)
 
     def attempt(self, attempt: Attempt) -> None:
-        if self._file is None:
-            raise ValueError(f"record {self.path} is closed")
-        self._file.write(attempt.record_line() + "\n")  # = write(to_record()), faster
-        self._file.flush()
+        self.write(attempt.to_record())
 
     def outcome(self, outcome: Outcome) -> None:
         self.write(outcome.to_record())

@@ -7,7 +7,6 @@ CONTRACT.md's record format.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring as _json_str
 from typing import Any, Literal, get_args
 
 AttemptError = Literal[
@@ -56,24 +55,6 @@ class Attempt:
             "latency_ms": round(self.latency_ms, 3),
             "response_excerpt": self.response_excerpt,
         }
-
-    def record_line(self) -> str:
-        """``to_record()`` as the record's JSON text, built directly (the hot path: one a
-        request). Same text as encoding ``to_record()`` compactly with ``ensure_ascii=False``.
-        """
-        gap, status, error = self.gap_s, self.status, self.error
-        return (
-            f'{{"type":"attempt","run_id":{_json_str(self.run_id)},'
-            f'"callback_id":{_json_str(self.callback_id)},"event":{_json_str(self.event)},'
-            f'"task_id":{_json_str(self.task_id)},"attempt":{int(self.attempt)!r},'
-            f'"scheduled_at":{round(self.scheduled_at, 6)!r},'
-            f'"sent_at":{round(self.sent_at, 6)!r},"offset_s":{round(self.offset_s, 6)!r},'
-            f'"gap_s":{"null" if gap is None else repr(round(gap, 6))},'
-            f'"status":{"null" if status is None else repr(int(status))},'
-            f'"error":{"null" if error is None else _json_str(error)},'
-            f'"latency_ms":{round(self.latency_ms, 3)!r},'
-            f'"response_excerpt":{_json_str(self.response_excerpt)}}}'
-        )
 
 
 @dataclass
