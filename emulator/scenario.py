@@ -522,6 +522,12 @@ def _parse(text: str, shown: str, path: Path) -> _Document:
         raise ScenarioError(shown, stop.line, composer.where(stop.key), stop.message) from None
     except yaml.YAMLError as exc:
         line, message = _yaml_problem(exc, text)
+        if "maximum nesting depth" in message:
+            # newer libyaml refuses deep nesting while scanning ahead, before our own
+            # check sees the events: the same limit, said the same way
+            where = composer.where()
+            message = f"nested deeper than {MAX_DEPTH} levels"
+            raise ScenarioError(shown, line, where and f"{where}[0]...", message) from None
         if composer.last_key:
             message += f" (after key {_dotted(composer.last_key)})"
         yaml_error = ScenarioError(shown, line, None, message)
