@@ -32,7 +32,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
 from urllib.parse import urlsplit
 
 import yaml
@@ -158,16 +158,18 @@ class CallbackCommon(_Strict):
 def _entry_model(event: str, params: type[EventParams]) -> type[CallbackCommon]:
     """The scenario entry of one event: common keys, the event's keys, ``event: <name>``."""
     bases: Any = (CallbackCommon, params)
-    model: type[CallbackCommon] = create_model(
+    # a Literal built at run time: typed as Any so every pydantic version's stubs accept it
+    event_type: Any = Literal[event]
+    model = create_model(
         f"{event.capitalize()}Entry",
         __base__=bases,
         __doc__=f"A ``{event}`` callback ({EVENTS[event].title}).",
         event=(
-            Literal[event],
+            event_type,
             Field(default=event, description="the callback event (default procedure)"),
         ),
     )
-    return model
+    return cast("type[CallbackCommon]", model)
 
 
 ENTRY_MODELS: dict[str, type[CallbackCommon]] = {
