@@ -124,6 +124,25 @@ def _add_delivery_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _port(text: str) -> int:
+    port = _int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return port
+
+
+def _add_bind_flags(parser: argparse.ArgumentParser, default_port: int) -> None:
+    """``--host``/``--port`` of a server we start (127.0.0.1 unless told otherwise)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=default_port,
+        metavar="N",
+        help=f"port to bind (default {default_port}; 0: any free port)",
+    )
+
+
 # --- commands ---------------------------------------------------------------------------
 
 
@@ -327,10 +346,7 @@ def _add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "answers from a script. Runs until Ctrl-C.\n"
         "  zego-emulator receive --port 8080 --respond 500,500,200",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
-    parser.add_argument(
-        "--port", type=_int, default=8080, metavar="N", help="port to bind (0: any free port)"
-    )
+    _add_bind_flags(parser, default_port=8080)
     parser.add_argument(
         "--path", default="/zego/callback", help="callback path shown (POST on any path works)"
     )
@@ -372,8 +388,6 @@ def _cmd_receive(args: argparse.Namespace) -> int:
     from emulator.errors import UsageError
     from emulator.receiver import parse_responses, run_receiver
 
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
     if not 100 <= args.replay_status <= 599:
         raise UsageError(f"--replay-status must be from 100 to 599, got {args.replay_status}")
     try:
@@ -452,10 +466,7 @@ def _add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "  ZEGO_SERVER_SECRET=... zego-emulator api --app-id 1234567890 \\\n"
         "      --callback-url http://127.0.0.1:8080/zego/callback --fail-file-ids 5285890",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
-    parser.add_argument(
-        "--port", type=_int, default=8090, metavar="N", help="port to bind (0: any free port)"
-    )
+    _add_bind_flags(parser, default_port=8090)
     parser.add_argument(
         "--app-id", metavar="ID", help="the only AppId accepted (default: any uint32 AppId)"
     )
@@ -512,10 +523,7 @@ def _add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _cmd_api(args: argparse.Namespace) -> int:
     from emulator import config
     from emulator.api import run_api
-    from emulator.errors import UsageError
 
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
     server_secret = config.resolve_secret(
         args.server_secret, config.SERVER_SECRET_ENV, config.DEV_SERVER_SECRET, "--server-secret"
     )
