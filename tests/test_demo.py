@@ -46,6 +46,10 @@ def test_demo_runs_end_to_end_and_shows_all_three_fates(tmp_path: Path) -> None:
     assert sorted(by_callback.values(), key=len) == [[200], [500, 500, 200], [500] * 6]
     (summary,) = [line for line in lines if line["type"] == "summary"]
     assert summary["ok"] is True and summary["delivered"] == 2 and summary["lost"] == 1
+    html = record.with_suffix(".html")
+    assert f"HTML report: {html}" in text
+    # the report beside the record draws every recorded attempt on the timeline
+    assert html.read_text(encoding="utf-8").count('<g class="attempt ') == len(attempts)
 
 
 def test_demo_on_virtual_time_takes_no_waiting(tmp_path: Path) -> None:
