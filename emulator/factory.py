@@ -56,7 +56,7 @@ class CallbackFactory:
         if self._nonces[0] != timestamp:
             self._nonces = (timestamp, set())
         used = self._nonces[1]
-        nonce = self.fake.digits(6)
+        nonce = str(self.fake.integer(100_000, 999_999))  # six digits, as ZEGO's samples
         while nonce in used:
             nonce = self.fake.digits(12)
         used.add(nonce)
@@ -71,7 +71,7 @@ class CallbackFactory:
             merged = params.model_dump(exclude_unset=True) | overrides
         else:
             merged = dict(params or {}) | overrides
-        parsed = spec.params.model_validate(merged)
+        parsed = spec.params.model_validate(merged) if merged else spec.default_params
         return spec.generate(self.fake, parsed, self.common())
 
     def procedure(self, **params: Any) -> CallbackModel:
@@ -119,7 +119,11 @@ def wire_fields(
     extra_fields: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Sign ``fields``, apply a tamper, then renames and extra fields (pure)."""
-    signed = apply_tamper(sign_fields(fields, callback_secret), tamper, callback_secret)
-    shaped = {(rename or {}).get(key, key): value for key, value in signed.items()}
-    shaped.update(extra_fields or {})
+    shaped = sign_fields(fields, callback_secret)  # a new dict: the steps below may change it
+    if tamper != "none":
+        shaped = apply_tamper(shaped, tamper, callback_secret)
+    if rename:
+        shaped = {rename.get(key, key): value for key, value in shaped.items()}
+    if extra_fields:
+        shaped.update(extra_fields)
     return shaped

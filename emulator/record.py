@@ -18,11 +18,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from emulator.jsontext import compact_encoder
 from emulator.results import Attempt, Outcome
 
 RECORD_DIR = "runs"
-# one encoder for every line: json.dumps with options builds a new one per call
-_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_line_text = compact_encoder()
 
 
 def default_record_path(scenario_name: str, now: float | None = None) -> Path:
@@ -33,28 +33,38 @@ def default_record_path(scenario_name: str, now: float | None = None) -> Path:
 
 
 class Recorder:
-    """Appends record lines to a file, flushing each one (use as a context manager)."""
+    """Appends record lines to a file, each one handed to the OS at once (use as a context
+    manager): a run killed at any moment leaves every line written before it."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
+        # unbuffered: one write() system call a line, no text layer and no flush to call
+        self._file: IO[bytes] | None = self.path.open("ab", buffering=0)
 
     def write(self, line: dict[str, Any]) -> None:
-        """Append one JSON object as a line and flush it to the OS."""
+        """Append one JSON object as a line, written to the OS before this returns."""
+        self._append(_line_text(line) + "\n")
+
+    def _append(self, text: str) -> None:
         if self._file is None:
             raise ValueError(f"record {self.path} is closed")
-        self._file.write(_LINE_ENCODER.encode(line) + "\n")
-        self._file.flush()
+        data = text.encode("utf-8")
+        written = self._file.write(data)
+        while written is not None and written < len(data):  # a short write: rare, but allowed
+            data = data[written:]
+            written = self._file.write(data)
 
     def callback(self, line: dict[str, Any]) -> None:
         self.write(line)
 
     def attempt(self, attempt: Attempt) -> None:
-        self.write(attempt.to_record())
+        """Append an ``attempt`` line (CONTRACT.md)."""
+        self._append(attempt.record_line() + "\n")
 
     def outcome(self, outcome: Outcome) -> None:
-        self.write(outcome.to_record())
+        """Append an ``outcome`` line (CONTRACT.md)."""
+        self._append(outcome.record_line() + "\n")
 
     def close(self) -> None:
         if self._file is not None:

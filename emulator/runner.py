@@ -51,6 +51,7 @@ from emulator.record import Recorder, default_record_path
 from emulator.results import Attempt, Outcome
 from emulator.retry import Clock, RetryPolicy, make_clock, spawn_participants
 from emulator.scenario import CallbackCommon, Scenario
+from emulator.transport import request_headers
 from emulator.wire import Encoding, decode
 
 if TYPE_CHECKING:
@@ -628,11 +629,13 @@ def request_preview(delivery: Delivery) -> dict[str, Any]:
     """The exact request a delivery sends: method, URL, headers, body, decoded fields, curl."""
     callback = delivery.callback
     content_type, body = callback.body()
-    headers = {
-        "Content-Type": content_type,
-        "Content-Length": str(len(body)),
-        "User-Agent": USER_AGENT,
-    }
+    try:  # the head the transport sends, line for line
+        lines = request_headers(delivery.target, content_type, body, USER_AGENT)
+    except ValueError:  # not an http(s) URL: the run would record a protocol error
+        lines = [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+    headers = dict(line.split(": ", 1) for line in lines)
+    if "Authorization" in headers:  # credentials from the URL's user:password
+        headers["Authorization"] = "Basic (from the URL)"
     fields = decode(body, content_type)
     original, mark, _ = callback.callback_id.partition(DUPLICATE_MARK)
     return {

@@ -15,6 +15,7 @@ from typing import Literal, get_args
 from urllib.parse import parse_qsl, unquote
 
 from emulator.errors import DecodeError
+from emulator.jsontext import compact_encoder
 
 Encoding = Literal["form", "json", "json-urlencoded"]
 ENCODINGS: tuple[Encoding, ...] = get_args(Encoding)
@@ -32,30 +33,73 @@ CONTENT_TYPES: dict[Encoding, str] = {
 def encode(fields: Mapping[str, str], encoding: Encoding = "form") -> tuple[str, bytes]:
     """Encode callback fields as ``(content_type, body)`` for one of the three encodings."""
     if encoding == "form":
-        pairs = [f"{_quote(str(k), _PLUS)}={_quote(str(v), _PLUS)}" for k, v in fields.items()]
-        return FORM_CONTENT_TYPE, "&".join(pairs).encode("ascii")
-    text = json.dumps(dict(fields), ensure_ascii=False, separators=(",", ":"))
+        return FORM_CONTENT_TYPE, _form_body(fields)
+    text = _json_text(fields if type(fields) is dict else dict(fields))
     if encoding == "json":
         return JSON_CONTENT_TYPE, text.encode("utf-8")
     if encoding == "json-urlencoded":
-        return JSON_CONTENT_TYPE, _quote(text, _PERCENT).encode("ascii")
+        return JSON_CONTENT_TYPE, _escape_whole_json(text.encode("utf-8"))
     raise ValueError(f"unknown encoding {encoding!r}; expected one of {', '.join(ENCODINGS)}")
 
 
-# Byte -> its percent-encoding, as urllib's quote_plus / quote(safe="") write it (UTF-8,
-# unreserved characters kept, upper-case hex); one table lookup a byte is ~3x faster than
-# urlencode, and a callback body is encoded for every callback sent.
+def _form_body(fields: Mapping[str, str]) -> bytes:
+    """``key=value`` pairs joined by ``&``, each key and value percent-encoded (``+`` for space)."""
+    pairs = [f"{key}={value}" for key, value in fields.items()]
+    raw = "&".join(pairs).encode("utf-8")
+    if raw.count(b"=") == len(pairs) and raw.count(b"&") == len(pairs) - 1:
+        # no key or value holds "=" or "&": escape the whole body at once (~2x faster)
+        return _escape_form_body(raw)
+    return b"&".join(
+        _escape_form_text(str(key).encode("utf-8"))
+        + b"="
+        + _escape_form_text(str(value).encode("utf-8"))
+        for key, value in fields.items()
+    )
+
+
+class _Escaper:
+    """Percent-encoding by a table of byte -> escape (a byte that maps to itself is kept).
+
+    One ``bytes.replace`` a distinct byte to escape: a callback body holds about ten (JSON
+    punctuation, URL characters) and each replace runs at C speed over the whole text,
+    ~3x faster than a table lookup a byte. Byte-identical to urllib's ``quote_plus`` /
+    ``quote(safe="")`` (UTF-8, unreserved characters kept, upper-case hex).
+    """
+
+    FEW_DISTINCT = 24  # more distinct bytes to escape than this: one lookup a byte is faster
+
+    def __init__(self, table: list[bytes]) -> None:
+        self.table = table
+        self.kept = bytes(byte for byte in range(256) if table[byte] == _BYTES[byte])
+        # the escapes contain "%" and "+": escape those first, so later escapes stay as made
+        self.first = [byte for byte in b"%+" if byte not in self.kept]
+
+    def __call__(self, raw: bytes) -> bytes:
+        """``raw`` with every byte the table does not keep replaced by its escape."""
+        to_escape = set(raw.translate(None, self.kept))
+        if not to_escape:
+            return raw
+        table = self.table
+        if len(to_escape) > self.FEW_DISTINCT:
+            return b"".join(map(table.__getitem__, raw))
+        for byte in self.first:
+            if byte in to_escape:
+                to_escape.discard(byte)
+                raw = raw.replace(_BYTES[byte], table[byte])
+        for byte in to_escape:
+            raw = raw.replace(_BYTES[byte], table[byte])
+        return raw
+
+
+_json_text = compact_encoder()
+_BYTES = [bytes([byte]) for byte in range(256)]
 _UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
-_PERCENT = [chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in range(256)]
-_PLUS = [*_PERCENT[:32], "+", *_PERCENT[33:]]
-
-
-def _quote(text: str, table: list[str]) -> str:
-    """``text`` percent-encoded with ``table`` (``_PLUS``: form, ``_PERCENT``: whole JSON)."""
-    raw = text.encode("utf-8")
-    if not raw.rstrip(_UNRESERVED):
-        return text
-    return "".join(map(table.__getitem__, raw))
+_PERCENT = [_BYTES[b] if b in _UNRESERVED else f"%{b:02X}".encode() for b in range(256)]
+_PLUS = [*_PERCENT[:32], b"+", *_PERCENT[33:]]  # form: a space is "+"
+_escape_whole_json = _Escaper(_PERCENT)  # json-urlencoded: the JSON text as a whole
+_escape_form_text = _Escaper(_PLUS)  # form: one key or value
+# form: a whole body whose keys and values hold no "=" or "&" (those are its separators)
+_escape_form_body = _Escaper([_BYTES[b] if b in b"=&" else _PLUS[b] for b in range(256)])
 
 
 def media_type(content_type: str) -> str:

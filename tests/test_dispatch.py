@@ -10,14 +10,18 @@ request's start, never overlapping it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
+from emulator import dispatch
 from emulator.callback import Callback
 from emulator.dispatch import Delivery, Dispatcher
 from emulator.factory import CallbackFactory
@@ -279,3 +283,30 @@ async def test_resign_gives_every_retry_a_fresh_valid_signature(tmp_path: Path) 
     assert len(set(receiver.bodies)) == 3
     for body, content_type in zip(receiver.bodies, receiver.content_types, strict=True):
         assert verify_callback(body, content_type, SECRET).ok
+
+
+class _Cycle:
+    """An object in a reference cycle: only the cyclic GC can free it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+async def test_cyclic_gc_is_paused_while_dispatching_and_collects_on_its_own_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    was_enabled = gc.isenabled()
+    async with (
+        serving(ScriptedReceiver(statuses=[200])) as receiver,
+        Dispatcher(clock=VirtualClock()) as dispatcher,
+    ):
+        assert not gc.isenabled()  # no automatic pauses in the middle of a schedule
+        garbage = _Cycle()
+        alive = weakref.ref(garbage)
+        del garbage
+        await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url))
+        assert alive() is not None  # the last collection is less than a minute old
+        monkeypatch.setattr(dispatch._quiet_gc, "next_collect", 0.0)
+        await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url))
+        assert alive() is None  # the periodic full collection freed the cycle
+    assert gc.isenabled() == was_enabled

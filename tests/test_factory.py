@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import pytest
 
 from emulator.callback import TAMPERS, Tamper
+from emulator.events.procedure import ProcedureCallback
 from emulator.factory import CallbackFactory, wire_fields
 from emulator.signing import callback_signature, verify_fields
 from emulator.tamper import STALE_BY_SECONDS, apply_tamper
@@ -139,3 +141,47 @@ def test_rename_and_extra_fields_come_after_signing() -> None:
     assert "file_id" not in shaped and shaped["fileId"] == fields["file_id"]
     assert shaped["x"] == "1"
     assert verify_fields(shaped, SECRET)
+
+
+# scenario params of every kind: none, nested overrides, numbers given as ints, failures
+GIVEN = {
+    "procedure": [
+        {},
+        {"status": "FAILED"},
+        {"transcode": [{}, {"resolution": "360p", "container": "m3u8"}, {"code": "70000"}]},
+        {"transcode": [{"duration": 5, "size": 0, "video": {"fps": 60}, "audio": {"bitrate": 0}}]},
+        {"task_id": "", "file_id": "42", "transcode": [{"message": "é 🎬", "replay_url": "x"}]},
+    ],
+    "compose": [{}, {"code": 60000}, {"format": "m3u8", "output_file_name": "a b"}],
+    "snapshot": [{}, {"vendor": "hw"}, {"count": 2, "snapshot_pic_list": [{"offset": 3}]}],
+}
+
+
+@pytest.mark.parametrize("event", sorted(GIVEN))
+def test_generated_models_are_the_validated_models_and_round_trip_the_wire(event: str) -> None:
+    for seed in range(40):
+        factory = CallbackFactory(seed=seed, timestamp=1_700_000_000)
+        for params in GIVEN[event]:
+            model = factory.build(event, params)
+            again = type(model).model_validate(model.model_dump())
+            assert again == model and repr(again) == repr(model)  # repr shows 25 vs 25.0
+            for encoding in ENCODINGS:
+                callback = factory.callback(model, SECRET, encoding)
+                content_type, body = callback.body()
+                assert decode(body, content_type) == callback.fields
+                assert callback.fields == wire_fields(model.to_fields(), SECRET)
+
+
+def test_extra_params_is_the_compact_json_of_the_dumped_outputs() -> None:
+    for seed in range(40):
+        factory = CallbackFactory(seed=seed)
+        for params in GIVEN["procedure"]:
+            model = factory.build("procedure", params)
+            assert isinstance(model, ProcedureCallback)
+            dumped = {"media": {"transcode": [entry.model_dump() for entry in model.transcode]}}
+            expected = "" if model.status == "FAILED" else compact(dumped)
+            assert model.to_fields()["extra_params"] == expected
+
+
+def compact(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -14,10 +14,13 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
 from aiohttp import web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator.record import Recorder, default_record_path, read_record, read_records
-from emulator.results import Attempt
+from emulator.results import ATTEMPT_ERRORS, Attempt, Outcome
 from emulator.servers import start_server
 
 SECRET = "record-test-secret-d41c9e"
@@ -74,6 +77,83 @@ def test_default_record_path_is_runs_utc_time_and_scenario_slug() -> None:
     path = default_record_path("Receiver fails twice, then accepts!", now=0)
     assert path == Path("runs/19700101T000000Z-receiver-fails-twice-then-accepts.jsonl")
     assert default_record_path("***", now=0).name == "19700101T000000Z-run.jsonl"
+
+
+def typed(value: object) -> object:
+    """A record value with its type, so that 1 and 1.0 (or 1 and True) do not compare equal."""
+    if isinstance(value, dict):
+        return [(key, typed(item)) for key, item in value.items()]
+    return (type(value).__name__, value)
+
+
+texts = st.text()
+times = st.one_of(
+    st.floats(),  # inf and nan included: those lines go through the encoder
+    st.floats(1e9, 2e9),  # Unix times, as dispatch writes them
+    st.floats(0, 100),
+    st.integers(0, 10**6),  # an int where a float is declared: written as the int it is
+)
+attempts = st.builds(
+    Attempt,
+    callback_id=texts,
+    event=texts,
+    task_id=texts,
+    attempt=st.integers(1, 6),
+    scheduled_at=times,
+    sent_at=times,
+    offset_s=times,
+    gap_s=st.none() | times,
+    status=st.none() | st.integers(100, 599),
+    error=st.none() | st.sampled_from(ATTEMPT_ERRORS),
+    latency_ms=times,
+    response_excerpt=texts,
+    run_id=texts,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(attempt=attempts)
+def test_attempt_line_is_its_record_dict_as_json(attempt: Attempt) -> None:
+    line = json.loads(attempt.record_line())
+    assert typed(line) == typed(json.loads(json.dumps(attempt.to_record())))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    history=st.lists(attempts, max_size=6),
+    delivered=st.booleans(),
+    run_id=texts,
+    callback_id=texts,
+)
+def test_outcome_line_is_its_record_dict_as_json(
+    history: list[Attempt], delivered: bool, run_id: str, callback_id: str
+) -> None:
+    outcome = Outcome(callback_id, "procedure", "t1", delivered, history, run_id)
+    line = json.loads(outcome.record_line())
+    assert typed(line) == typed(json.loads(json.dumps(outcome.to_record())))
+
+
+@pytest.mark.parametrize("size", [10, 100_000])
+def test_each_line_reaches_the_file_in_one_piece_before_write_returns(
+    tmp_path: Path, size: int
+) -> None:
+    path = tmp_path / "run.jsonl"
+    with Recorder(path) as recorder:
+        for number in (1, 2):
+            recorder.write({"type": "run", "note": "é" * size, "n": number})
+            assert path.read_bytes().endswith(b'"n":%d}\n' % number)
+        recorder.outcome(Outcome("cb-000001", "procedure", "t1", True, [attempt(1)], "r1"))
+        assert read_record(path)[-1] == {
+            "type": "outcome",
+            "run_id": "r1",
+            "callback_id": "cb-000001",
+            "event": "procedure",
+            "task_id": "t1",
+            "delivered": True,
+            "lost": False,
+            "attempts": 1,
+            "final_status": 500,
+        }
 
 
 async def test_sigkill_mid_schedule_keeps_every_attempt_the_receiver_answered(

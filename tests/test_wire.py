@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import pytest
 from hypothesis import given, settings
@@ -146,3 +146,27 @@ def test_decode_errors_are_one_line_decode_errors(
 def test_encode_rejects_an_unknown_encoding() -> None:
     with pytest.raises(ValueError, match="unknown encoding"):
         encode({"a": "b"}, "xml")
+
+
+# bytes the escaping treats apart: separators, the escapes' own characters, JSON punctuation
+SEPARATORS = ["&", "=", "+", "%", " ", '"', "{", "}", ":", "/", ",", "~", "-", "é", "🎬"]
+texts = st.one_of(
+    st.text(),
+    st.text(alphabet=st.sampled_from([*SEPARATORS, "a", "Z", "0"])),
+    st.text(alphabet=st.characters(max_codepoint=0x2FF), min_size=30),  # many distinct bytes
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields=st.dictionaries(texts, texts, min_size=1, max_size=8))
+def test_bodies_are_byte_identical_to_urllib_and_json(fields: dict[str, str]) -> None:
+    text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    assert encode(fields, "form") == (FORM_CONTENT_TYPE, urlencode(fields).encode("ascii"))
+    assert encode(fields, "json") == (JSON_CONTENT_TYPE, text.encode("utf-8"))
+    expected = quote(text, safe="").encode("ascii")
+    assert encode(fields, "json-urlencoded") == (JSON_CONTENT_TYPE, expected)
+
+
+def test_a_value_holding_separators_is_escaped_field_by_field() -> None:
+    fields = {"replay_url": "https://x/a.mp4?a=1&b=2", "a": "b"}
+    assert encode(fields, "form")[1] == b"replay_url=https%3A%2F%2Fx%2Fa.mp4%3Fa%3D1%26b%3D2&a=b"

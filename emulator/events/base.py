@@ -11,6 +11,7 @@ An event module (``procedure.py``, ``compose.py``, ...) defines
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Callable, Mapping
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from emulator.jsontext import compact_encoder
 
 COMMON_FIELDS = ("event", "appid", "timestamp", "nonce", "signature")
 
@@ -80,22 +83,8 @@ class Fake:
         return self._faker
 
     def digits(self, count: int) -> str:
-        """``count`` decimal digits, the first one not zero.
-
-        Draws exactly what ``randint(1, 9)`` then ``randint(0, 9)`` per digit would (4 random
-        bits, redrawn when out of range) — the same values per seed, ~4x faster.
-        """
-        bits = self.random.getrandbits
-        value = bits(4)
-        while value >= 9:
-            value = bits(4)
-        out = [chr(49 + value)]  # "1".."9"
-        for _ in range(count - 1):
-            value = bits(4)
-            while value >= 10:
-                value = bits(4)
-            out.append(chr(48 + value))  # "0".."9"
-        return "".join(out)
+        """``count`` decimal digits, the first one not zero (one draw, not one a digit)."""
+        return str(self.random.randrange(10 ** (count - 1), 10**count))
 
     def hex(self, count: int) -> str:
         """``count`` lowercase hex characters."""
@@ -105,8 +94,16 @@ class Fake:
         """A value within ``spread`` (a fraction, e.g. 0.1) of ``value``."""
         return value * (1 + self.random.uniform(-spread, spread))
 
+    def integer(self, low: int, high: int) -> int:
+        """An integer from ``low`` to ``high`` inclusive, evenly (for small ranges).
+
+        ``random()`` scaled, as ``random.choice`` once did: ~4x cheaper than ``randint``.
+        """
+        return low + int(self.random.random() * (high - low + 1))
+
     def choice(self, options: tuple[str, ...] | list[str]) -> str:
-        return options[self.random.randrange(len(options))]
+        """One of ``options``, evenly."""
+        return options[self.integer(0, len(options) - 1)]
 
 
 @dataclass(frozen=True)
@@ -136,6 +133,11 @@ class EventSpec(Generic[ParamsT]):
     # does not parse — what a truncated capture shows); None: no event-specific check
     check: Callable[[Mapping[str, str]], list[str]] | None = None
 
+    @functools.cached_property
+    def default_params(self) -> ParamsT:
+        """The params of an entry that gives none: validated once, shared (never mutated)."""
+        return self.params.model_validate({})
+
 
 ROW_LABEL_WIDTH = 10
 VALUE_LIMIT = 300  # characters of one untrusted value shown before it is cut
@@ -157,9 +159,23 @@ def printable(text: str, limit: int | None = VALUE_LIMIT) -> str:
     return safe
 
 
+def _model_fields(value: Any) -> dict[str, Any]:
+    """A pydantic model's fields by name: what ``model_dump`` gives for the plain models of
+    this package (no aliases or custom serializers), without building the dicts (~2 µs)."""
+    if isinstance(value, BaseModel):
+        return value.__dict__
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_compact_json = compact_encoder(default=_model_fields)
+
+
 def compact_json(value: Any) -> str:
-    """JSON text as ZEGO nests it in a field: no spaces, non-ASCII kept."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """JSON text as ZEGO nests it in a field: no spaces, non-ASCII kept.
+
+    A pydantic model in ``value`` is written as its fields, as ``model_dump`` would give them.
+    """
+    return _compact_json(value)
 
 
 def parse_json_field(fields: Mapping[str, str], name: str) -> Any:

@@ -35,6 +35,7 @@ TEMPLATES: dict[str, tuple[int, int, int]] = {
     "540p": (960, 540, 1000),
     "720p": (1280, 720, 1800),
 }
+RESOLUTIONS = tuple(TEMPLATES)
 # Tencent VOD transcoding template ids (the ``v.f<id>.mp4`` / ``v.f<id>.m3u8`` in replay URLs)
 TEMPLATE_IDS = {"360p": "100020", "540p": "100030", "720p": "100040"}
 HLS_TEMPLATE_IDS = {"360p": "100220", "540p": "100230", "720p": "100240"}
@@ -92,8 +93,7 @@ class ProcedureCallback(CallbackModel):
         """The ``extra_params`` JSON text; empty when the task FAILED (spec §3)."""
         if self.status == "FAILED":
             return ""
-        media = {"media": {"transcode": [t.model_dump() for t in self.transcode]}}
-        return compact_json(media)
+        return compact_json({"media": {"transcode": self.transcode}})
 
     def event_fields(self) -> dict[str, str]:
         return {
@@ -195,6 +195,12 @@ def _given(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
+# what a scenario entry that says nothing stands for (never mutated, so shared)
+NO_VIDEO = VideoParams()
+NO_AUDIO = AudioParams()
+ONE_FAKED_OUTPUT = (TranscodeParams(),)
+
+
 def fake_transcode(
     fake: Fake,
     common: Common,
@@ -203,75 +209,79 @@ def fake_transcode(
     duration: float,
     *,
     base_url: str | None = None,
-) -> Transcode:
-    """One output, faked from its template where the scenario did not say.
+) -> dict[str, Any]:
+    """The fields of one output (a :class:`Transcode`), faked where the scenario did not say.
 
     A failed output (``code`` not ``"0"``) has no replay URL, size 0 and duration 0
     unless the scenario says otherwise. ``base_url`` is the source file's VOD directory.
     """
-    resolution = params.resolution or fake.choice(tuple(TEMPLATES))
+    resolution = params.resolution or fake.choice(RESOLUTIONS)
     width, height, kbps = TEMPLATES[resolution]
-    vp = params.video or VideoParams()
-    ap = params.audio or AudioParams()
-    video = Video(
-        width=_given(vp.width, width),
-        height=_given(vp.height, height),
-        bitrate=vp.bitrate if vp.bitrate is not None else round(fake.near(kbps * 1000, 0.1)),
-        codec=_given(vp.codec, "h264"),
-        fps=_given(vp.fps, 25),
-    )
-    audio = Audio(
-        bitrate=ap.bitrate if ap.bitrate is not None else int(fake.choice(AUDIO_BITRATES)),
-        codec=_given(ap.codec, "aac"),
-        sampling_rate=_given(ap.sampling_rate, 44100),
-    )
+    vp = params.video or NO_VIDEO
+    ap = params.audio or NO_AUDIO
+    video_bitrate = vp.bitrate if vp.bitrate is not None else round(fake.near(kbps * 1000, 0.1))
+    audio_bitrate = ap.bitrate if ap.bitrate is not None else int(fake.choice(AUDIO_BITRATES))
     code = _given(params.code, "0")
     failed = code != "0"
     # each output's length differs from the source's by a few milliseconds
-    own_duration = (
-        0.0 if failed else round(max(0.0, duration + fake.random.uniform(-0.04, 0.04)), 3)
-    )
+    own_duration = 0.0 if failed else max(0, round(duration * 1000) + fake.integer(-40, 40)) / 1000
     seconds = _given(params.duration, own_duration)
     # bytes = bits/s x s / 8, plus ~2% container overhead
     size = params.size
     if size is None:
-        size = round((video.bitrate + audio.bitrate) * seconds / 8 * fake.near(1.02, 0.01))
+        size = round((video_bitrate + audio_bitrate) * seconds / 8 * fake.near(1.02, 0.01))
     replay_url = params.replay_url
     if replay_url is None:
         base = base_url or media_base_url(fake, common, file_id)
         replay_url = "" if failed else replay_url_for(base, resolution, params.container or "mp4")
-    return Transcode(
-        code=code,
-        message=_given(params.message, failure_message(code) if failed else "SUCCESS"),
-        replay_url=replay_url,
-        size=size,
-        duration=seconds,
-        video=video,
-        audio=audio,
-    )
+    return {
+        "code": code,
+        "message": _given(params.message, failure_message(code) if failed else "SUCCESS"),
+        "replay_url": replay_url,
+        "size": size,
+        "duration": seconds,
+        "video": {
+            "height": _given(vp.height, height),
+            "width": _given(vp.width, width),
+            "bitrate": video_bitrate,
+            "codec": _given(vp.codec, "h264"),
+            "fps": _given(vp.fps, 25),
+        },
+        "audio": {
+            "bitrate": audio_bitrate,
+            "codec": _given(ap.codec, "aac"),
+            "sampling_rate": _given(ap.sampling_rate, 44100),
+        },
+    }
 
 
 def generate(fake: Fake, params: ProcedureParams, common: Common) -> ProcedureCallback:
-    """A realistic ``procedure`` callback; every given parameter wins."""
+    """A realistic ``procedure`` callback; every given parameter wins.
+
+    The fields are gathered as plain data and validated once, nested models and all
+    (~1 µs less than validating each model on its own).
+    """
     task_id = params.task_id if params.task_id is not None else task_id_for(fake, common)
     file_id = params.file_id if params.file_id is not None else file_id_for(fake)
-    duration = round(fake.random.uniform(15.0, 600.0), 3)
-    wanted = params.transcode if params.transcode is not None else [TranscodeParams()]
-    transcode: list[Transcode] = []
+    duration = fake.integer(15_000, 600_000) / 1000  # whole milliseconds
+    wanted = params.transcode if params.transcode is not None else ONE_FAKED_OUTPUT
+    transcode: list[dict[str, Any]] = []
     if params.status != "FAILED":
         base_url = media_base_url(fake, common, file_id)
         transcode = [
             fake_transcode(fake, common, file_id, entry, duration, base_url=base_url)
             for entry in wanted
         ]
-    return ProcedureCallback(
-        appid=common.appid,
-        timestamp=common.timestamp,
-        nonce=common.nonce,
-        task_id=task_id,
-        status=params.status,
-        file_id=file_id,
-        transcode=transcode,
+    return ProcedureCallback.model_validate(
+        {
+            "appid": common.appid,
+            "timestamp": common.timestamp,
+            "nonce": common.nonce,
+            "task_id": task_id,
+            "status": params.status,
+            "file_id": file_id,
+            "transcode": transcode,
+        }
     )
 
 

@@ -1,0 +1,41 @@
+"""Compact JSON text — no spaces, non-ASCII kept — as ZEGO nests it in a field, as a
+``json`` body carries it and as each record line is written.
+
+Every caller gets an encoder made once: ``json.dumps`` with options builds a
+``JSONEncoder`` a call and ``JSONEncoder.encode`` a C encoder a call, ~1 µs of the ~3 µs
+a callback body takes. The text is the same as
+``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from json.encoder import encode_basestring
+from typing import Any
+
+SEPARATORS = (",", ":")
+# json's C encoder (None on an interpreter without json's C accelerator)
+_make_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _not_serializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def compact_encoder(default: Callable[[Any], Any] | None = None) -> Callable[[Any], str]:
+    """A function writing a value as compact JSON text; ``default`` as in ``json.dumps``.
+
+    Values must not contain themselves (there is no circular-reference check).
+    """
+    if _make_c_encoder is None:
+        encoder = json.JSONEncoder(ensure_ascii=False, separators=SEPARATORS, default=default)
+        return encoder.encode
+    make_chunks = _make_c_encoder(
+        None, default or _not_serializable, encode_basestring, None, ":", ",", False, False, True
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(make_chunks(value, 0))
+
+    return encode

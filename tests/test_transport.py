@@ -1,0 +1,308 @@
+"""The callback client speaks HTTP/1.1 the way receivers expect, over real sockets.
+
+Each test starts a raw ``asyncio`` TCP server on 127.0.0.1 that reads the exact request
+bytes and answers with exact response bytes (or an aiohttp app where the framing is
+aiohttp's own), then checks what :class:`CallbackClient` sent and what it made of the
+answer. Misbehaving receivers and their recorded errors are in
+``test_misbehaving_receivers.py``; this file is about framing and connection reuse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiohttp import web
+
+from emulator.servers import start_server
+from emulator.transport import Answer, CallbackClient, SendError, request_headers, route_for
+
+UA = "zego-callback-emulator/test"
+FORM = "application/x-www-form-urlencoded"
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class Raw:
+    """A TCP server on 127.0.0.1: each connection runs ``handle``; requests are kept."""
+
+    def __init__(self, handle: Handler) -> None:
+        self.handle = handle
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+    def url(self, path: str = "/zego/callback") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def __aenter__(self) -> Raw:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.server.wait_closed()
+
+    async def read_request(self, reader: asyncio.StreamReader) -> bytes:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        request = head + await reader.readexactly(length)
+        self.requests.append(request)
+        return request
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self.handle(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+def answering(*responses: bytes, keep_open: bool = True) -> Callable[[Raw], Handler]:
+    """A handler that answers the n-th request on a connection with ``responses[n]``."""
+
+    def make(server: Raw) -> Handler:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            for response in responses:
+                await server.read_request(reader)
+                writer.write(response)
+                await writer.drain()
+            if keep_open:
+                await reader.read()  # until the client hangs up
+
+        return handle
+
+    return make
+
+
+async def post(client: CallbackClient, url: str, body: bytes = b"a=1") -> Answer:
+    answer = Answer()
+    await client.post(url, FORM, body, answer)
+    return answer
+
+
+def serving(make: Callable[[Raw], Handler]) -> Raw:
+    """A Raw server whose handler ``make`` builds (it may record requests on the server)."""
+    server = Raw(lambda reader, writer: asyncio.sleep(0))
+    server.handle = make(server)
+    return server
+
+
+# --- what goes on the wire ----------------------------------------------------------------
+
+
+async def test_request_is_one_post_with_exact_head_and_body() -> None:
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    async with serving(answering(ok)) as server, CallbackClient(user_agent=UA) as client:
+        port = server.port
+        answer = await post(client, server.url("/cb?x=1"), b"appid=1&event=procedure")
+    assert (answer.status, answer.body, answer.reused) == (200, b"ok", False)
+    head, _, body = server.requests[0].partition(b"\r\n\r\n")
+    assert body == b"appid=1&event=procedure"
+    assert head.decode().split("\r\n") == [
+        "POST /cb?x=1 HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        f"User-Agent: {UA}",
+        "Accept: */*",
+        f"Content-Type: {FORM}",
+        "Content-Length: 23",
+    ]
+
+
+def test_preview_headers_are_the_head_that_is_sent() -> None:
+    lines = request_headers("https://example.com/a b/é?q=ü v", FORM, b"xyz", UA)
+    assert lines == [
+        "Host: example.com",
+        f"User-Agent: {UA}",
+        "Accept: */*",
+        f"Content-Type: {FORM}",
+        "Content-Length: 3",
+    ]
+    route = route_for("https://example.com/a b/é?q=ü v", UA)
+    assert route.head.startswith(b"POST /a%20b/%C3%A9?q=%C3%BC%20v HTTP/1.1\r\n")
+    assert route_for("http://[::1]:81/", UA).head.split(b"\r\n")[1] == b"Host: [::1]:81"
+    assert route_for("http://h/%41%2F", UA).head.startswith(b"POST /%41%2F HTTP/1.1")
+
+
+@pytest.mark.parametrize("target", ["ftp://example.com/", "http:///nohost", "http://h:99999/"])
+async def test_target_that_is_not_an_http_url_is_a_protocol_error(target: str) -> None:
+    async with CallbackClient(user_agent=UA) as client:
+        with pytest.raises(SendError) as caught:
+            await post(client, target)
+    assert caught.value.kind == "protocol"
+
+
+async def test_line_break_in_content_type_is_refused_not_sent() -> None:
+    empty = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    async with serving(answering(empty)) as server, CallbackClient(user_agent=UA) as client:
+        with pytest.raises(SendError) as caught:
+            await client.post(server.url(), "text/plain\r\nX-Evil: 1", b"a", Answer())
+    assert caught.value.kind == "protocol"
+    assert server.requests == []
+
+
+async def test_credentials_in_the_url_go_as_basic_authorization() -> None:
+    no_content = b"HTTP/1.1 204 No Content\r\n\r\n"
+    async with serving(answering(no_content)) as server, CallbackClient(user_agent=UA) as client:
+        answer = await post(client, server.url().replace("http://", "http://zego:p%40ss@"))
+    assert answer.status == 204
+    expected = base64.b64encode(b"zego:p@ss").decode()
+    assert f"Authorization: Basic {expected}\r\n".encode() in server.requests[0]
+
+
+# --- how answers are framed ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("response", "status", "body"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 200, b"hello"),
+        (b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+         500, b"abcde"),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok",
+         202, b"ok"),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", 204, b""),
+        (b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", 200, b""),
+    ],
+    ids=["content-length", "chunked", "100-continue-first", "no-content", "no-reason-phrase"],
+)  # fmt: skip
+async def test_framed_answers_are_read_whole_and_the_connection_kept(
+    response: bytes, status: int, body: bytes
+) -> None:
+    async with (
+        serving(answering(response, response)) as server,
+        CallbackClient(user_agent=UA) as client,
+    ):
+        first = await post(client, server.url())
+        second = await post(client, server.url())
+    assert (first.status, first.body, first.reused) == (status, body, False)
+    assert (second.status, second.body, second.reused) == (status, body, True)
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        b"HTTP/1.0 200 OK\r\n\r\nuntil the end",
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end",
+    ],
+    ids=["http-1.0", "connection-close"],
+)
+async def test_answer_without_length_ends_with_the_connection(response: bytes) -> None:
+    async with (
+        serving(answering(response, keep_open=False)) as server,
+        CallbackClient(user_agent=UA) as client,
+    ):
+        answer = await post(client, server.url())
+        again = await post(client, server.url())
+    assert (answer.status, answer.body) == (200, b"until the end")
+    assert (again.status, again.reused) == (200, False)
+    assert server.connections == 2
+
+
+async def test_connection_close_header_is_honoured_even_with_a_length() -> None:
+    response = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+    # the server itself would keep the socket open: only the header says close
+    async with serving(answering(response)) as server, CallbackClient(user_agent=UA) as client:
+        answers = [await post(client, server.url()) for _ in range(3)]
+    assert [(a.status, a.reused) for a in answers] == [(200, False)] * 3
+    assert server.connections == 3
+
+
+async def test_body_cut_short_of_its_length_is_a_reset_with_the_status_known() -> None:
+    cut = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this"
+    answer = Answer()
+    async with (
+        serving(answering(cut, keep_open=False)) as server,
+        CallbackClient(user_agent=UA) as client,
+    ):
+        with pytest.raises(SendError) as caught:
+            await client.post(server.url(), FORM, b"a", answer)
+    assert (caught.value.kind, caught.value.answered, answer.status) == (
+        "connection_reset",
+        True,
+        200,
+    )
+
+
+async def test_bytes_after_the_answer_make_the_connection_untrusted() -> None:
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 500 Stray\r\n"
+    async with (
+        serving(answering(response, response)) as server,
+        CallbackClient(user_agent=UA) as client,
+    ):
+        first = await post(client, server.url())
+        second = await post(client, server.url())
+    assert (first.status, first.body) == (200, b"ok")
+    assert (second.status, second.reused) == (200, False)
+    assert server.connections == 2
+
+
+async def test_body_at_the_cap_is_kept_whole_and_one_byte_over_is_cut() -> None:
+    async def sized(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * int(request.query["n"]))
+
+    app = web.Application()
+    app.router.add_post("/", sized)
+    async with (
+        await start_server(app) as server,
+        CallbackClient(user_agent=UA, read_cap=1000) as client,
+    ):
+        exact = await post(client, f"{server.url}/?n=1000")
+        exact_again = await post(client, f"{server.url}/?n=10")
+        over = await post(client, f"{server.url}/?n=1001")
+        after = await post(client, f"{server.url}/?n=10")
+    assert (len(exact.body), len(exact_again.body), exact_again.reused) == (1000, 10, True)
+    assert len(over.body) == 1000
+    assert after.reused is False  # the over-long answer's connection was dropped
+
+
+async def test_idle_connection_closed_by_the_receiver_is_not_reused() -> None:
+    async def once_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    server = Raw(once_then_close)
+    async with server, CallbackClient(user_agent=UA) as client:
+        first = await post(client, server.url())
+        await asyncio.sleep(0.05)  # the receiver's FIN arrives while the connection is idle
+        second = await post(client, server.url())
+    assert (first.status, second.status, second.reused) == (200, 200, False)
+    assert server.connections == 2
+
+
+async def test_cancelled_post_drops_its_connection() -> None:
+    hung = asyncio.Event()
+
+    async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        await reader.read()  # returns when the client hangs up
+        hung.set()
+
+    server = Raw(never_answers)
+    async with server, CallbackClient(user_agent=UA) as client:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await post(client, server.url())
+        await asyncio.wait_for(hung.wait(), 5)
