@@ -257,8 +257,7 @@ class Dispatcher:
         error: AttemptError | None = None
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self.policy.timeout):
-                await client.post(target, content_type, body, answer)
+            await client.post(target, content_type, body, answer, self.policy.timeout)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every receiver failure becomes an outcome

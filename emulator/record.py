@@ -9,6 +9,7 @@ The reader tolerates a torn last line (a run killed mid-write).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -33,23 +34,44 @@ def default_record_path(scenario_name: str, now: float | None = None) -> Path:
 
 
 class Recorder:
-    """Appends record lines to a file, each one handed to the OS at once (use as a context
-    manager): a run killed at any moment leaves every line written before it."""
+    """Appends record lines to a file (use as a context manager).
+
+    Outside an event loop each line is written to the OS before :meth:`write` returns.
+    Inside one, the lines of one pass of the loop go out together in one ``write()`` at
+    the end of that pass — before the loop waits on anything — so a run killed at any
+    moment keeps every line but those of the instant it died in, at a third of the system
+    calls (3 lines a callback cost ~8 µs of ~70 as separate writes). :meth:`flush` writes
+    what is pending at once; :meth:`close` does too.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # unbuffered: one write() system call a line, no text layer and no flush to call
+        # unbuffered: our own batching is the only buffer, and flush() empties it for real
         self._file: IO[bytes] | None = self.path.open("ab", buffering=0)
+        self._pending: list[bytes] = []
 
     def write(self, line: dict[str, Any]) -> None:
-        """Append one JSON object as a line, written to the OS before this returns."""
+        """Append one JSON object as a line."""
         self._append(_line_text(line) + "\n")
 
     def _append(self, text: str) -> None:
         if self._file is None:
             raise ValueError(f"record {self.path} is closed")
-        data = text.encode("utf-8")
+        pending = self._pending
+        pending.append(text.encode("utf-8"))
+        if len(pending) == 1:  # the first line of this pass: have the pass end with a flush
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop running: write it now
+                self.flush()
+
+    def flush(self) -> None:
+        """Write every pending line to the OS now."""
+        if not self._pending or self._file is None:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
         written = self._file.write(data)
         while written is not None and written < len(data):  # a short write: rare, but allowed
             data = data[written:]
@@ -68,6 +90,7 @@ class Recorder:
 
     def close(self) -> None:
         if self._file is not None:
+            self.flush()
             self._file.close()
             self._file = None
 

@@ -20,6 +20,7 @@ from emulator.servers import start_server
 from emulator.transport import Answer, CallbackClient, SendError, request_headers, route_for
 
 UA = "zego-callback-emulator/test"
+TIMEOUT = 10.0  # seconds; far above anything a local answer takes
 FORM = "application/x-www-form-urlencoded"
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -97,7 +98,7 @@ def answering(*responses: bytes, keep_open: bool = True) -> Callable[[Raw], Hand
 
 async def post(client: CallbackClient, url: str, body: bytes = b"a=1") -> Answer:
     answer = Answer()
-    await client.post(url, FORM, body, answer)
+    await client.post(url, FORM, body, answer, TIMEOUT)
     return answer
 
 
@@ -156,7 +157,7 @@ async def test_line_break_in_content_type_is_refused_not_sent() -> None:
     empty = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
     async with serving(answering(empty)) as server, CallbackClient(user_agent=UA) as client:
         with pytest.raises(SendError) as caught:
-            await client.post(server.url(), "text/plain\r\nX-Evil: 1", b"a", Answer())
+            await client.post(server.url(), "text/plain\r\nX-Evil: 1", b"a", Answer(), TIMEOUT)
     assert caught.value.kind == "protocol"
     assert server.requests == []
 
@@ -237,7 +238,7 @@ async def test_body_cut_short_of_its_length_is_a_reset_with_the_status_known() -
         CallbackClient(user_agent=UA) as client,
     ):
         with pytest.raises(SendError) as caught:
-            await client.post(server.url(), FORM, b"a", answer)
+            await client.post(server.url(), FORM, b"a", answer, TIMEOUT)
     assert (caught.value.kind, caught.value.answered, answer.status) == (
         "connection_reset",
         True,
@@ -290,6 +291,28 @@ async def test_idle_connection_closed_by_the_receiver_is_not_reused() -> None:
         second = await post(client, server.url())
     assert (first.status, second.status, second.reused) == (200, 200, False)
     assert server.connections == 2
+
+
+async def test_exchange_past_its_timeout_fails_as_timeout_and_drops_the_connection() -> None:
+    hung_up = asyncio.Event()
+
+    async def head_then_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        await writer.drain()
+        await reader.read()  # returns when the client hangs up
+        hung_up.set()
+
+    server = Raw(head_then_nothing)
+    answer = Answer()
+    async with server, CallbackClient(user_agent=UA) as client:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(SendError) as caught:
+            await client.post(server.url(), FORM, b"a", answer, 0.2)
+        took = asyncio.get_running_loop().time() - started
+        await asyncio.wait_for(hung_up.wait(), 5)
+    assert (caught.value.kind, answer.status) == ("timeout", 200)
+    assert 0.2 <= took < 5  # late by at most one sweep (0.04 s here), on an idle machine
 
 
 async def test_cancelled_post_drops_its_connection() -> None:
