@@ -60,6 +60,7 @@ class LoadResult:
     requests: int = 0
     send_seconds: float = 0.0  # emulated seconds from the first start to the last, plus 1/rate
     behind_max: float = 0.0  # emulated seconds the sender fell behind its schedule at most
+    window_full_s: float = 0.0  # real seconds the sender waited for a full window to free
     wall_seconds: float = 0.0
     interrupted: bool = False
     latencies: list[float] = field(default_factory=list, repr=False)  # ms, answered requests
@@ -98,6 +99,7 @@ class LoadResult:
             "window": self.window,
             "achieved_rate": round(self.achieved_rate, 3),
             "behind_max_s": round(self.behind_max, 6),
+            "window_full_s": round(self.window_full_s, 3),
             "requests": self.requests,
             "answers": dict(sorted(self.answers.items())),
             "latency_ms": {"p50": ms(50), "p95": ms(95), "p99": ms(99)},
@@ -111,7 +113,13 @@ class LoadResult:
             value = self.latency_ms(percent)
             return "-" if value is None else f"{value:.1f} ms"
 
-        kept_up = "" if self.achieved_rate >= 0.99 * self.rate else "  (the sender fell behind)"
+        kept_up = ""
+        if self.achieved_rate < 0.99 * self.rate:
+            kept_up = "  (the sender fell behind"
+            if self.window_full_s >= 0.5 * self.wall_seconds:  # waiting on answers, mostly
+                kept_up += f": the window of {self.window} was full for "
+                kept_up += f"{self.window_full_s:.1f} s, waiting on the receiver's answers"
+            kept_up += ")"
         answers = ", ".join(f"{key} x{count}" for key, count in sorted(self.answers.items()))
         lines = [
             f"load -> {self.target}: {self.rate:g}/s for {self.duration:g} s, window {self.window}",
@@ -265,8 +273,10 @@ async def _send_steadily(
                 result.send_seconds = clock.now() - start + interval
                 await asyncio.sleep(0)  # the new delivery joins the clock before we sleep
         if number < count:
+            waited = time.monotonic()
             async with slots:  # window full: wait (off the clock) for a slot to free
                 pass
+            result.window_full_s += time.monotonic() - waited
 
 
 # --- the command ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from emulator.jsontext import compact_encoder
 from emulator.results import Attempt, Outcome
 
 RECORD_DIR = "runs"
+FLUSH_AT = 64 * 1024  # bytes of pending lines written at once, even in the middle of a pass
 _line_text = compact_encoder()
 
 
@@ -50,6 +51,7 @@ class Recorder:
         # unbuffered: our own batching is the only buffer, and flush() empties it for real
         self._file: IO[bytes] | None = self.path.open("ab", buffering=0)
         self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     def write(self, line: dict[str, Any]) -> None:
         """Append one JSON object as a line."""
@@ -58,9 +60,13 @@ class Recorder:
     def _append(self, text: str) -> None:
         if self._file is None:
             raise ValueError(f"record {self.path} is closed")
+        data = text.encode("utf-8")
         pending = self._pending
-        pending.append(text.encode("utf-8"))
-        if len(pending) == 1:  # the first line of this pass: have the pass end with a flush
+        pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= FLUSH_AT:  # a long pass: do not hold its lines in memory
+            self.flush()
+        elif len(pending) == 1:  # the first line of this pass: have the pass end with a flush
             try:
                 asyncio.get_running_loop().call_soon(self.flush)
             except RuntimeError:  # no loop running: write it now
@@ -72,6 +78,7 @@ class Recorder:
             return
         data = b"".join(self._pending)
         self._pending.clear()
+        self._pending_bytes = 0
         written = self._file.write(data)
         while written is not None and written < len(data):  # a short write: rare, but allowed
             data = data[written:]

@@ -142,7 +142,8 @@ async def test_window_bounds_requests_in_flight_and_a_slow_receiver_slows_the_se
     assert receiver.most_in_flight <= 2
     # 20 callbacks, 2 at a time, 50 ms each: ~0.5 s instead of 0.05 s (generous margin)
     assert result.achieved_rate < 400 / 2
-    assert "the sender fell behind" in "\n".join(result.describe())
+    assert "the sender fell behind: the window of 2 was full" in "\n".join(result.describe())
+    assert result.window_full_s >= 0.5 * result.wall_seconds
 
 
 async def test_stop_ends_the_load_early_and_says_it_was_interrupted(receiver: Receiver) -> None:

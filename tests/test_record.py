@@ -19,7 +19,13 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.record import Recorder, default_record_path, read_record, read_records
+from emulator.record import (
+    FLUSH_AT,
+    Recorder,
+    default_record_path,
+    read_record,
+    read_records,
+)
 from emulator.results import ATTEMPT_ERRORS, Attempt, Outcome
 from emulator.servers import start_server
 
@@ -53,6 +59,22 @@ def test_each_line_is_readable_as_soon_as_it_is_written(tmp_path: Path) -> None:
         lines = read_record(path)
         assert [line["type"] for line in lines] == ["run", "attempt"]
         assert lines[1] == attempt(1).to_record()
+
+
+async def test_in_a_loop_the_lines_of_one_pass_reach_the_file_when_the_pass_ends(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "run.jsonl"
+    with Recorder(path) as recorder:
+        recorder.write({"type": "run", "n": 1})
+        recorder.attempt(attempt(1))
+        assert path.read_bytes() == b""  # still the same pass of the loop
+        await asyncio.sleep(0)  # the pass ends: one write
+        assert [line["type"] for line in read_record(path)] == ["run", "attempt"]
+        recorder.write({"type": "big", "pad": "x" * FLUSH_AT})
+        assert read_record(path)[-1]["type"] == "big"  # too big to hold: written at once
+        recorder.write({"type": "last"})
+    assert read_record(path)[-1] == {"type": "last"}  # close writes what is pending
 
 
 def test_reader_tolerates_a_torn_last_line(tmp_path: Path) -> None:
