@@ -88,7 +88,7 @@ def classify_error(exc: BaseException) -> AttemptError:
 
 
 def ssl_context(ca_bundle: str | None = None, insecure: bool = False) -> ssl.SSLContext | bool:
-    """What aiohttp's ``ssl=`` gets: verification on by default, a CA file, or off."""
+    """The Dispatcher's ``ssl=``: verification on by default, a CA file, or off."""
     if insecure:
         return False
     if ca_bundle:
