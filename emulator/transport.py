@@ -383,7 +383,8 @@ class _Connection(asyncio.BufferedProtocol):
     def _fail(self, kind: AttemptError, message: str) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
-            waiter.set_exception(SendError(kind, message, answered=self._status != 0))
+            answered = self._answer.status is not None
+            waiter.set_exception(SendError(kind, message, answered=answered))
         self.close()
 
     # --- asyncio.Protocol ---------------------------------------------------------------
@@ -429,11 +430,11 @@ class _Connection(asyncio.BufferedProtocol):
         self.registry.discard(self)
         if self._waiter is None or self._waiter.done():
             return
-        if self._status and not self._in_head and self._until_close:
+        if self._answer.status is not None and not self._in_head and self._until_close:
             self._finish(keep_alive=False)  # its body ended with the stream, as it said
         elif isinstance(exc, ssl.SSLError):
             self._fail("tls", f"TLS failed: {exc}")
-        elif self._status:
+        elif self._answer.status is not None:
             self._fail("connection_reset", "the receiver hung up in the middle of its answer")
         else:
             self._fail("connection_reset", "the receiver hung up before answering")

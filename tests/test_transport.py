@@ -246,6 +246,18 @@ async def test_body_cut_short_of_its_length_is_a_reset_with_the_status_known() -
     )
 
 
+async def test_hanging_up_after_only_100_continue_is_a_reset_with_no_status() -> None:
+    only_continue = b"HTTP/1.1 100 Continue\r\n\r\n"
+    answer = Answer()
+    async with (
+        serving(answering(only_continue, keep_open=False)) as server,
+        CallbackClient(user_agent=UA) as client,
+    ):
+        with pytest.raises(SendError) as caught:
+            await client.post(server.url(), FORM, b"a", answer, TIMEOUT)
+    assert (caught.value.kind, answer.status) == ("connection_reset", None)
+
+
 async def test_bytes_after_the_answer_make_the_connection_untrusted() -> None:
     response = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 500 Stray\r\n"
     async with (
