@@ -8,6 +8,7 @@ from typing import Literal, get_args
 from emulator.wire import Encoding, encode
 
 Tamper = Literal["none", "bad_signature", "stale_timestamp", "missing_signature"]
+DUPLICATE_MARK = "-dup"  # cb-000003-dup1 is the first duplicate delivery of cb-000003
 TAMPERS: tuple[Tamper, ...] = get_args(Tamper)
 
 
@@ -28,6 +29,11 @@ class Callback:
         if self._body is None:
             self._body = encode(self.fields, self.encoding)
         return self._body
+
+    @property
+    def original_id(self) -> str:
+        """The id of the callback this one duplicates (its own id when it is no duplicate)."""
+        return self.callback_id.split(DUPLICATE_MARK, 1)[0]
 
     def with_fields(self, fields: dict[str, str]) -> Callback:
         """The same callback carrying other wire fields (e.g. re-signed for a retry)."""

@@ -164,19 +164,48 @@ class Dispatcher:
         """Deliver one after another, each starting as the previous one finishes.
 
         (Duplicates of a callback go this way.) The chain holds its place on the clock
-        throughout, so virtual time cannot jump between one delivery and the next.
+        throughout, so virtual time cannot jump between one delivery and the next. Every
+        ``callback`` line of the chain is recorded at its start, so that ``resume`` knows
+        the deliveries a kill kept from starting.
         """
+        chain = list(deliveries)
+        for delivery in chain:
+            self._announce(delivery)
         async with self.clock.participant():
-            return [await self._deliver_held(delivery) for delivery in deliveries]
+            return [await self._deliver_held(delivery, announced=True) for delivery in chain]
 
-    async def _deliver_held(self, delivery: Delivery) -> Outcome:
+    async def deliver_chains(self, chains: Iterable[Sequence[Delivery]]) -> list[list[Outcome]]:
+        """Deliver every chain concurrently, each one in turn (see :func:`delivery_chains`)."""
+        tasks = await spawn_participants(
+            self.clock,
+            (
+                self.deliver_in_turn(chain) if len(chain) > 1 else self._deliver_alone(chain)
+                for chain in chains
+            ),
+        )
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _deliver_alone(self, chain: Sequence[Delivery]) -> list[Outcome]:
+        return [await self.deliver(delivery) for delivery in chain]
+
+    def _announce(self, delivery: Delivery) -> None:
+        """Record the delivery's ``callback`` line (not for one picked up from a record)."""
+        if self.recorder is not None and delivery.resumed is None:
+            self.recorder.callback(callback_record(delivery.callback, delivery, self.run_id))
+
+    async def _deliver_held(self, delivery: Delivery, announced: bool = False) -> Outcome:
         """:meth:`deliver`, for a caller that already holds a clock participant."""
         clock = self.clock
         callback = delivery.callback
         outcome = Outcome(callback.callback_id, callback.event, callback.task_id, False)
         outcome.run_id = self.run_id
-        if self.recorder is not None and delivery.resumed is None:
-            self.recorder.callback(callback_record(callback, delivery, self.run_id))
+        if not announced:
+            self._announce(delivery)
         scheduled = clock.now() + max(0.0, delivery.delay)
         first_sent: float | None = None
         previous_sent: float | None = None
@@ -315,6 +344,14 @@ class _QuietGC:
 
 
 _quiet_gc = _QuietGC()
+
+
+def delivery_chains(deliveries: Iterable[Delivery]) -> list[list[Delivery]]:
+    """Deliveries grouped so each callback's duplicates follow it in turn (first-seen order)."""
+    chains: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        chains.setdefault(delivery.callback.original_id, []).append(delivery)
+    return list(chains.values())
 
 
 def callback_record(callback: Callback, delivery: Delivery, run_id: str) -> dict[str, Any]:

@@ -18,9 +18,11 @@ expectations come from the run's last summary, else from its scenario file when 
 still be read). A virtual-time run (``speed: null``) resumes in virtual time, its "now"
 being the last request it recorded.
 
-Not resumable: re-signing per attempt (resume re-sends the recorded bytes), and a
-duplicate delivery that had not started before the interruption (it has no ``callback``
-line); such a delivery stays pending in the summary.
+A callback's duplicate deliveries (``duplicates: N``) follow it in turn, as in the run:
+their ``callback`` lines are recorded when the first of them starts, so even those a kill
+kept from starting are resumed.
+
+Not resumable: re-signing per attempt (resume re-sends the recorded bytes).
 """
 
 from __future__ import annotations
@@ -37,7 +39,14 @@ from typing import IO, Any
 
 from emulator import __version__
 from emulator.callback import Callback
-from emulator.dispatch import Delivery, Dispatcher, DispatchListener, Resumed, ssl_context
+from emulator.dispatch import (
+    Delivery,
+    Dispatcher,
+    DispatchListener,
+    Resumed,
+    delivery_chains,
+    ssl_context,
+)
 from emulator.errors import DecodeError, EmulatorError, UsageError
 from emulator.expect import EXPECTATION_NAMES, ExpectationResult, Observed
 from emulator.interrupt import stop_on_sigint, until_done_or_stopped
@@ -312,7 +321,8 @@ async def resume_run(
             listeners=[finished, *listeners],
         )
         async with dispatcher:
-            work = asyncio.ensure_future(dispatcher.deliver_all(deliveries))
+            # a callback's duplicates go after it, in turn, as in the run
+            work = asyncio.ensure_future(dispatcher.deliver_chains(delivery_chains(deliveries)))
             interrupted = await until_done_or_stopped(work, stop)
         summary, expectations = _summary(state, finished.outcomes, str(record), interrupted)
         recorder.write(summary)

@@ -33,15 +33,22 @@ import shlex
 import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from emulator import __version__, config
-from emulator.callback import Callback, Tamper
-from emulator.dispatch import USER_AGENT, Delivery, Dispatcher, DispatchListener, ssl_context
+from emulator.callback import DUPLICATE_MARK, Callback, Tamper
+from emulator.dispatch import (
+    USER_AGENT,
+    Delivery,
+    Dispatcher,
+    DispatchListener,
+    delivery_chains,
+    ssl_context,
+)
 from emulator.errors import UsageError
 from emulator.events.base import CallbackModel
 from emulator.expect import ExpectationResult, Observed, check
@@ -49,7 +56,7 @@ from emulator.factory import CallbackFactory, wire_fields
 from emulator.interrupt import cancel_and_wait, stop_on_sigint, until_done_or_stopped
 from emulator.record import Recorder, default_record_path
 from emulator.results import Attempt, Outcome
-from emulator.retry import Clock, RetryPolicy, make_clock, spawn_participants
+from emulator.retry import Clock, RetryPolicy, make_clock
 from emulator.scenario import CallbackCommon, Scenario
 from emulator.transport import request_headers
 from emulator.wire import Encoding, decode
@@ -59,7 +66,6 @@ if TYPE_CHECKING:
     from emulator.receiver import Receiver
 
 DEFAULT_CONCURRENCY = 100
-DUPLICATE_MARK = "-dup"  # cb-000003-dup1 is the first duplicate of cb-000003
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
@@ -293,20 +299,6 @@ def _resigner(
     return resign
 
 
-def delivery_chains(deliveries: Iterable[Delivery]) -> list[list[Delivery]]:
-    """Deliveries grouped so each callback's duplicates follow it in turn."""
-    chains: list[list[Delivery]] = []
-    by_id: dict[str, list[Delivery]] = {}
-    for delivery in deliveries:
-        original = delivery.callback.callback_id.split(DUPLICATE_MARK, 1)[0]
-        chain = by_id.get(original)
-        if chain is None:
-            chain = by_id[original] = []
-            chains.append(chain)
-        chain.append(delivery)
-    return chains
-
-
 # --- running -----------------------------------------------------------------------------
 
 
@@ -467,7 +459,7 @@ async def _dispatch(
             listeners=[run.tally, *listeners],
         )
         async with dispatcher:
-            work = asyncio.ensure_future(_deliver_chains(dispatcher, deliveries))
+            work = asyncio.ensure_future(dispatcher.deliver_chains(delivery_chains(deliveries)))
             try:
                 interrupted = await until_done_or_stopped(work, stop)
             except asyncio.CancelledError:
@@ -565,23 +557,6 @@ def fresh_record_path(scenario_name: str) -> Path:
         number += 1
         path = base.with_name(f"{base.stem}-{number}.jsonl")
     return path
-
-
-async def _deliver_chains(dispatcher: Dispatcher, deliveries: list[Delivery]) -> None:
-    chains = delivery_chains(deliveries)
-    tasks = await spawn_participants(
-        dispatcher.clock,
-        (
-            dispatcher.deliver(chain[0]) if len(chain) == 1 else dispatcher.deliver_in_turn(chain)
-            for chain in chains
-        ),
-    )
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 # --- the built-in receiver ---------------------------------------------------------------

@@ -318,6 +318,41 @@ async def test_resume_after_cut_mid_schedule_with_torn_last_line(tmp_path: Path)
     assert '"callb\n' in record.read_text()  # the torn line is ended, ours start afresh
 
 
+async def test_duplicates_a_kill_kept_from_starting_are_resumed_after_their_callback(
+    tmp_path: Path,
+) -> None:
+    """Cut after the original's 2nd attempt: its two duplicates had not started."""
+    async with ScriptedReceiver(lambda task, n: 500 if n <= 2 else 200) as receiver:
+        full = await full_record(tmp_path, receiver.url, [{"task_id": "t1", "duplicates": 2}])
+        in_run_order = [line["callback_id"] for line in read_record(full) if "callback_id" in line]
+
+        def before_the_kill(line: dict[str, Any]) -> bool:
+            if line["type"] == "attempt":
+                return line["callback_id"] == "cb-000001" and line["attempt"] <= 2
+            return line["type"] in ("run", "callback")
+
+        record = cut(full, before_the_kill)
+        state = read_runs(record)[0]
+        assert state.pending == ["cb-000001", "cb-000001-dup1", "cb-000001-dup2"]
+        result = await resume_run(state, record, ResumeOptions(clock=VirtualClock()))
+    # the callback lines of a chain are recorded when it starts, before any attempt
+    assert in_run_order[:3] == ["cb-000001", "cb-000001-dup1", "cb-000001-dup2"]
+    attempts = [
+        (line["callback_id"], line["attempt"], line["status"])
+        for line in read_record(record)
+        if line["type"] == "attempt"
+    ]
+    assert attempts == [
+        ("cb-000001", 1, 500),
+        ("cb-000001", 2, 500),
+        ("cb-000001", 3, 200),  # the original finishes first...
+        ("cb-000001-dup1", 1, 200),  # ...then each duplicate, in turn
+        ("cb-000001-dup2", 1, 200),
+    ]
+    assert (result.summary["callbacks"], result.summary["delivered"]) == (3, 3)
+    assert result.summary["pending"] == 0
+
+
 async def test_resume_writes_missing_outcomes_without_sending(tmp_path: Path) -> None:
     """Killed after the deciding attempt but before its outcome line: nothing to re-send."""
     async with ScriptedReceiver(lambda task, n: 200 if task == "ok" else 500) as receiver:
