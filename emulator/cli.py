@@ -593,7 +593,8 @@ def _add_resume(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "RECORD without an outcome gets its next attempt when it falls due (last request +\n"
         "the retry gap, at the run's speed), then the rest of its schedule. New attempt,\n"
         "outcome and summary lines are appended to the same record (same run id). The\n"
-        "recorded bodies are re-sent as they are: no secret is needed.\n"
+        "recorded bodies are re-sent as they are: no secret is needed, except for a run\n"
+        "that re-signed each attempt (its secret: ZEGO_CALLBACK_SECRET or --secret).\n"
         "  zego-emulator resume runs/20240501T120000Z-retry-then-success.jsonl",
     )
     parser.add_argument("record", metavar="RECORD", help="the record file of the run")
@@ -617,6 +618,12 @@ def _add_resume(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--ca-bundle", metavar="FILE", help="trust this CA file for HTTPS")
     parser.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
+    parser.add_argument(
+        "--secret",
+        metavar="SECRET",
+        help="the callback secret, only for a run that re-signed each attempt "
+        "(prefer the environment variable ZEGO_CALLBACK_SECRET)",
+    )
     parser.set_defaults(handler=_cmd_resume)
 
 
@@ -632,6 +639,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         json=args.json,
         ca_bundle=args.ca_bundle,
         insecure=args.insecure,
+        secret=args.secret,
     )
     return resume_command(args.record, options)
 

@@ -22,13 +22,17 @@ A callback's duplicate deliveries (``duplicates: N``) follow it in turn, as in t
 their ``callback`` lines are recorded when the first of them starts, so even those a kill
 kept from starting are resumed.
 
-Not resumable: re-signing per attempt (resume re-sends the recorded bytes).
+A run that re-signed each attempt (``retry.resign_each_attempt``) is resumed the same
+way: each retry gets a fresh timestamp, nonce and signature, with the secret that signed
+the recorded bodies (``--secret``, ``$ZEGO_CALLBACK_SECRET`` or the development secret,
+checked against them). Every other run's recorded bytes are re-sent as they are.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import ssl
 import sys
 import time
@@ -39,6 +43,7 @@ from typing import IO, Any
 
 from emulator import __version__
 from emulator.callback import Callback
+from emulator.config import CALLBACK_SECRET_ENV, DEV_CALLBACK_SECRET
 from emulator.dispatch import (
     Delivery,
     Dispatcher,
@@ -51,8 +56,10 @@ from emulator.errors import DecodeError, EmulatorError, UsageError
 from emulator.expect import EXPECTATION_NAMES, ExpectationResult, Observed
 from emulator.interrupt import stop_on_sigint, until_done_or_stopped
 from emulator.record import Recorder, read_record
+from emulator.replay import resign_callback
 from emulator.results import Attempt, Outcome
 from emulator.retry import DEFAULT_TIMEOUT, ZEGO_INTERVALS, Clock, RetryPolicy, make_clock
+from emulator.signing import verify_fields
 from emulator.wire import decode
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
@@ -71,6 +78,7 @@ class ResumeOptions:
     json: bool = False
     ca_bundle: str | None = None
     insecure: bool = False
+    secret: str | None = None  # --secret: only for a run that re-signed each attempt
     clock: Clock | None = None  # a clock to use instead of the one speed/virtual describe
 
 
@@ -211,8 +219,25 @@ def callback_from_line(line: Mapping[str, Any], record: str) -> Callback:
     )
 
 
-def plan_resume(state: RunState, options: ResumeOptions, record: str, now: float) -> list[Delivery]:
-    """The deliveries that continue a run's pending callbacks (``now``: Unix time)."""
+def plan_resume(
+    state: RunState,
+    options: ResumeOptions,
+    record: str,
+    now: float,
+    resign_secret: str | None = None,
+) -> list[Delivery]:
+    """The deliveries that continue a run's pending callbacks (``now``: Unix time).
+
+    With ``resign_secret`` every retry gets a fresh timestamp, nonce and signature, as in
+    a run with ``retry.resign_each_attempt``.
+    """
+    resign = None
+    if resign_secret is not None:
+        secret = resign_secret
+
+        def resign(callback: Callback) -> Callback:
+            return resign_callback(callback, secret)
+
     run_speed = state.speed
     frontier = state.frontier()
 
@@ -234,13 +259,50 @@ def plan_resume(state: RunState, options: ResumeOptions, record: str, now: float
         callback = callback_from_line(line, record)
         if history:
             resumed = Resumed(history, since(history[-1].sent_at))
-            deliveries.append(Delivery(callback, target, 0.0, resumed=resumed))
+            deliveries.append(Delivery(callback, target, 0.0, resign, resumed=resumed))
         else:
             delay = float(line.get("delay") or 0.0)
             started = float(state.run.get("started_at") or now)
             remaining = max(0.0, delay - since(started))
-            deliveries.append(Delivery(callback, target, remaining, resumed=Resumed()))
+            deliveries.append(Delivery(callback, target, remaining, resign, resumed=Resumed()))
     return deliveries
+
+
+def resign_secret(state: RunState, options: ResumeOptions, record: str) -> str | None:
+    """The secret to re-sign retries with when the run re-signed each attempt, else None.
+
+    Tried in turn: ``--secret``, ``$ZEGO_CALLBACK_SECRET``, the development secret; the
+    first that signed the run's own recorded bodies (checked against an untampered one)
+    is used. None of them signing it is a UsageError: re-signing with another secret
+    would only make the receiver refuse every retry.
+    """
+    if state.run.get("resign_each_attempt") is not True:
+        return None
+    candidates = [options.secret, os.environ.get(CALLBACK_SECRET_ENV), DEV_CALLBACK_SECRET]
+    secrets_to_try = [candidate for candidate in candidates if candidate]
+    signed = _untampered_fields(state)
+    if signed is None:  # nothing to check against: the first one given
+        return secrets_to_try[0]
+    for candidate in secrets_to_try:
+        if verify_fields(signed, candidate):
+            return candidate
+    raise UsageError(
+        f"{record}: run {state.run_id} re-signed every attempt, and neither --secret, "
+        f"{CALLBACK_SECRET_ENV} nor the development secret signed its callbacks: give the "
+        f"run's callback secret (in {CALLBACK_SECRET_ENV}, or --secret)"
+    )
+
+
+def _untampered_fields(state: RunState) -> dict[str, str] | None:
+    """The decoded fields of one recorded body that carries its true signature."""
+    for line in state.callbacks.values():
+        if (line.get("tamper") or "none") != "none":
+            continue
+        try:
+            return decode(str(line.get("body", "")).encode(), line.get("content_type"))
+        except DecodeError:
+            continue
+    return None
 
 
 def resume_policy(state: RunState, options: ResumeOptions) -> RetryPolicy:
@@ -292,7 +354,8 @@ async def resume_run(
 ) -> ResumeResult:
     """Continue one run's pending callbacks, appending to its record; never raises for
     receiver failures. ``stop`` set (Ctrl-C) ends it early with the summary written."""
-    deliveries = plan_resume(state, options, str(record), now())
+    secret = resign_secret(state, options, str(record))
+    deliveries = plan_resume(state, options, str(record), now(), secret)
     clock = resume_clock(state, options)
     policy = resume_policy(state, options)
     tls = trust(options)
@@ -308,6 +371,7 @@ async def resume_run(
                 "speed": None if clock.speed == float("inf") else clock.speed,
                 "target": options.target,
                 "timeout": policy.timeout,
+                "resigned": secret is not None,
                 "version": __version__,
             }
         )
@@ -445,6 +509,8 @@ def resume_command(record: str, options: ResumeOptions, stdout: IO[str] | None =
     out = stdout or sys.stdout
     trust(options)  # a bad --ca-bundle is exit 2 before anything happens
     runs = [run for run in read_runs(record) if run.needs_resume]
+    for run in runs:
+        resign_secret(run, options, record)  # so is a secret that cannot re-sign a run
     if not runs:
         if options.json:
             print(json.dumps({"record": record, "resumed": 0}), file=out, flush=True)

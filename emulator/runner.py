@@ -441,6 +441,7 @@ async def _dispatch(
                 "callbacks": len(deliveries),
                 "intervals": list(policy.intervals),
                 "timeout": policy.timeout,
+                "resign_each_attempt": policy.resign_each_attempt,
                 "concurrency": concurrency,
                 "seed": factory_seed(scenario, options),
             }

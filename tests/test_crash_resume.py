@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trustme
 from aiohttp import web
 
@@ -31,6 +32,7 @@ from emulator.retry import VirtualClock
 from emulator.runner import RunOptions, execute
 from emulator.scenario import Scenario
 from emulator.servers import RunningServer, start_server
+from emulator.signing import verify_fields
 from emulator.wire import decode
 
 SECRET = "crash-resume-secret-5f1e0c"
@@ -351,6 +353,68 @@ async def test_duplicates_a_kill_kept_from_starting_are_resumed_after_their_call
     ]
     assert (result.summary["callbacks"], result.summary["delivered"]) == (3, 3)
     assert result.summary["pending"] == 0
+
+
+async def resigning_record(tmp_path: Path, url: str) -> Path:
+    """A run re-signing each attempt, cut after its 2nd attempt."""
+    scenario = Scenario.model_validate(
+        {"name": "resign", "seed": 3, "callbacks": [{"task_id": "t1"}],
+         "retry": {"resign_each_attempt": True}}
+    )  # fmt: skip
+    path = tmp_path / "full.jsonl"
+    options = RunOptions(
+        target=url, secret=Secret(SECRET, "test"), virtual=True, record=path, live=False
+    )
+    await execute(scenario, options)
+    assert read_record(path)[0]["resign_each_attempt"] is True
+    return cut(
+        path,
+        lambda line: (
+            line["type"] in ("run", "callback")
+            or (line["type"] == "attempt" and line["attempt"] <= 2)
+        ),
+    )
+
+
+async def test_resume_of_a_run_that_resigned_each_attempt_resigns_its_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ZEGO_CALLBACK_SECRET", raising=False)
+    async with ScriptedReceiver(lambda task, n: 500) as receiver:
+        record = await resigning_record(tmp_path, receiver.url)
+        sent_before = list(receiver.bodies["t1"])  # the full run's six
+        receiver.answer = lambda task, n: 200
+        state = read_runs(record)[0]
+        options = ResumeOptions(clock=VirtualClock(), secret=SECRET)
+        result = await resume_run(state, record, options)
+    resumed_bodies = receiver.bodies["t1"][len(sent_before) :]
+    assert (result.summary["delivered"], result.summary["attempts"]) == (1, 3)
+    assert len(resumed_bodies) == 1  # attempt 3, re-signed
+    fields = decode(resumed_bodies[0], "application/x-www-form-urlencoded")
+    assert verify_fields(fields, SECRET)  # signed with the run's secret...
+    recorded = {(f["timestamp"], f["nonce"]) for f in (decode(b) for b in sent_before)}
+    assert (fields["timestamp"], fields["nonce"]) not in recorded  # ...afresh
+    resume_line = next(line for line in read_record(record) if line["type"] == "resume")
+    assert resume_line["resigned"] is True
+    assert SECRET not in record.read_text()
+
+
+async def test_resume_refuses_a_secret_that_did_not_sign_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("ZEGO_CALLBACK_SECRET", "not-the-runs-secret")
+    async with ScriptedReceiver(lambda task, n: 500) as receiver:
+        record = await resigning_record(tmp_path, receiver.url)
+        seen = receiver.seen("t1")
+        code = await asyncio.to_thread(
+            main, ["resume", str(record), "--virtual", "--secret", "wrong-too"]
+        )
+        assert receiver.seen("t1") == seen  # nothing was sent
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1  # one line, no traceback
+    assert "neither --secret, ZEGO_CALLBACK_SECRET nor the development secret" in err
+    assert "wrong-too" not in err and "not-the-runs-secret" not in err
 
 
 async def test_resume_writes_missing_outcomes_without_sending(tmp_path: Path) -> None:
