@@ -584,6 +584,7 @@ async def _builtin_receiver(
         responses=script.responses if script else (200,),
         delay=script.delay if script else 0.0,
         hang=script.hang if script else False,
+        reset=script.reset if script else False,
         replay_status=200,  # idempotent: a duplicate already processed is acknowledged
     )
     async with receiver:

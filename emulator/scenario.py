@@ -210,6 +210,10 @@ class ReceiverScript(_Strict):
         default=0.0, ge=0, le=3600, description="real seconds to wait before answering"
     )
     hang: bool = Field(default=False, description="never answer (the sender times out)")
+    reset: bool = Field(
+        default=False,
+        description="drop the connection without answering (the sender records connection_reset)",
+    )
 
 
 class Expect(_Strict):

@@ -517,6 +517,7 @@ def test_the_bundled_scenarios_cover_the_documented_cases() -> None:
         "retry-then-success",
         "always-failing",
         "receiver-timeout",
+        "receiver-reset",
         "failed-transcode",
         "multi-resolution",
         "bad-signature",
@@ -550,6 +551,7 @@ def test_bundled_scenarios_say_what_their_names_promise() -> None:
     transcode = load("multi-resolution").callbacks[0].event_params()["transcode"]
     resolutions = [output["resolution"] for output in transcode]
     assert resolutions == ["360p", "540p", "720p"]
+    assert load("receiver-reset").receiver.reset is True
     demo = load("demo")
     assert [entry.respond for entry in demo.callbacks] == [[200], [500, 500, 200], [500]]
 
