@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import trustme
 from aiohttp import web
+from raw_server import RawServer, read_request
 
 from emulator.callback import Callback
 from emulator.dispatch import Delivery, Dispatcher, ssl_context
@@ -37,7 +38,6 @@ ZEGO_OFFSETS = [0.0, 2.0, 6.0, 14.0, 30.0, 62.0]
 HANG_TIMEOUT = 0.25  # real seconds; only for receivers that never answer in time
 SAFE_TIMEOUT = 10.0  # real seconds; far above anything a healthy local answer takes
 SECRET = "misbehaving-receivers-secret"
-RawHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -95,57 +95,6 @@ def assert_delivered_first_time(outcome: Outcome, status: int) -> None:
     assert outcome.delivered
     assert outcome.attempts == 1
     assert (outcome.history[0].status, outcome.history[0].error) == (status, None)
-
-
-async def read_request(reader: asyncio.StreamReader) -> bytes:
-    """The head and body of one HTTP/1.1 request (Content-Length bodies only)."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip())
-    return head + await reader.readexactly(length)
-
-
-class RawServer:
-    """A TCP server on 127.0.0.1 that answers each connection with ``handle``."""
-
-    def __init__(self, handle: RawHandler) -> None:
-        self.handle = handle
-        self.connections = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        port = self._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/zego/callback"
-
-    async def __aenter__(self) -> RawServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self.handle(reader, writer)
-        except (ConnectionError, OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
 
 
 def reset(writer: asyncio.StreamWriter) -> None:

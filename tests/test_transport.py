@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import pytest
 from aiohttp import web
+from raw_server import RawHandler, RawServer
 
 from emulator.servers import start_server
 from emulator.transport import Answer, CallbackClient, SendError, request_headers, route_for
@@ -22,67 +23,12 @@ from emulator.transport import Answer, CallbackClient, SendError, request_header
 UA = "zego-callback-emulator/test"
 TIMEOUT = 10.0  # seconds; far above anything a local answer takes
 FORM = "application/x-www-form-urlencoded"
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-class Raw:
-    """A TCP server on 127.0.0.1: each connection runs ``handle``; requests are kept."""
-
-    def __init__(self, handle: Handler) -> None:
-        self.handle = handle
-        self.connections = 0
-        self.requests: list[bytes] = []
-        self.server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def port(self) -> int:
-        assert self.server is not None
-        return int(self.server.sockets[0].getsockname()[1])
-
-    def url(self, path: str = "/zego/callback") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    async def __aenter__(self) -> Raw:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.server.wait_closed()
-
-    async def read_request(self, reader: asyncio.StreamReader) -> bytes:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        request = head + await reader.readexactly(length)
-        self.requests.append(request)
-        return request
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self.handle(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-
-def answering(*responses: bytes, keep_open: bool = True) -> Callable[[Raw], Handler]:
+def answering(*responses: bytes, keep_open: bool = True) -> Callable[[RawServer], RawHandler]:
     """A handler that answers the n-th request on a connection with ``responses[n]``."""
 
-    def make(server: Raw) -> Handler:
+    def make(server: RawServer) -> RawHandler:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             for response in responses:
                 await server.read_request(reader)
@@ -102,9 +48,9 @@ async def post(client: CallbackClient, url: str, body: bytes = b"a=1") -> Answer
     return answer
 
 
-def serving(make: Callable[[Raw], Handler]) -> Raw:
-    """A Raw server whose handler ``make`` builds (it may record requests on the server)."""
-    server = Raw(lambda reader, writer: asyncio.sleep(0))
+def serving(make: Callable[[RawServer], RawHandler]) -> RawServer:
+    """A RawServer whose handler ``make`` builds (it may record requests on the server)."""
+    server = RawServer(lambda reader, writer: asyncio.sleep(0))
     server.handle = make(server)
     return server
 
@@ -116,7 +62,7 @@ async def test_request_is_one_post_with_exact_head_and_body() -> None:
     ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
     async with serving(answering(ok)) as server, CallbackClient(user_agent=UA) as client:
         port = server.port
-        answer = await post(client, server.url("/cb?x=1"), b"appid=1&event=procedure")
+        answer = await post(client, server.url_at("/cb?x=1"), b"appid=1&event=procedure")
     assert (answer.status, answer.body, answer.reused) == (200, b"ok", False)
     head, _, body = server.requests[0].partition(b"\r\n\r\n")
     assert body == b"appid=1&event=procedure"
@@ -157,7 +103,7 @@ async def test_line_break_in_content_type_is_refused_not_sent() -> None:
     empty = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
     async with serving(answering(empty)) as server, CallbackClient(user_agent=UA) as client:
         with pytest.raises(SendError) as caught:
-            await client.post(server.url(), "text/plain\r\nX-Evil: 1", b"a", Answer(), TIMEOUT)
+            await client.post(server.url, "text/plain\r\nX-Evil: 1", b"a", Answer(), TIMEOUT)
     assert caught.value.kind == "protocol"
     assert server.requests == []
 
@@ -165,7 +111,7 @@ async def test_line_break_in_content_type_is_refused_not_sent() -> None:
 async def test_credentials_in_the_url_go_as_basic_authorization() -> None:
     no_content = b"HTTP/1.1 204 No Content\r\n\r\n"
     async with serving(answering(no_content)) as server, CallbackClient(user_agent=UA) as client:
-        answer = await post(client, server.url().replace("http://", "http://zego:p%40ss@"))
+        answer = await post(client, server.url.replace("http://", "http://zego:p%40ss@"))
     assert answer.status == 204
     expected = base64.b64encode(b"zego:p@ss").decode()
     assert f"Authorization: Basic {expected}\r\n".encode() in server.requests[0]
@@ -194,8 +140,8 @@ async def test_framed_answers_are_read_whole_and_the_connection_kept(
         serving(answering(response, response)) as server,
         CallbackClient(user_agent=UA) as client,
     ):
-        first = await post(client, server.url())
-        second = await post(client, server.url())
+        first = await post(client, server.url)
+        second = await post(client, server.url)
     assert (first.status, first.body, first.reused) == (status, body, False)
     assert (second.status, second.body, second.reused) == (status, body, True)
     assert server.connections == 1
@@ -214,8 +160,8 @@ async def test_answer_without_length_ends_with_the_connection(response: bytes) -
         serving(answering(response, keep_open=False)) as server,
         CallbackClient(user_agent=UA) as client,
     ):
-        answer = await post(client, server.url())
-        again = await post(client, server.url())
+        answer = await post(client, server.url)
+        again = await post(client, server.url)
     assert (answer.status, answer.body) == (200, b"until the end")
     assert (again.status, again.reused) == (200, False)
     assert server.connections == 2
@@ -225,7 +171,7 @@ async def test_connection_close_header_is_honoured_even_with_a_length() -> None:
     response = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
     # the server itself would keep the socket open: only the header says close
     async with serving(answering(response)) as server, CallbackClient(user_agent=UA) as client:
-        answers = [await post(client, server.url()) for _ in range(3)]
+        answers = [await post(client, server.url) for _ in range(3)]
     assert [(a.status, a.reused) for a in answers] == [(200, False)] * 3
     assert server.connections == 3
 
@@ -238,7 +184,7 @@ async def test_body_cut_short_of_its_length_is_a_reset_with_the_status_known() -
         CallbackClient(user_agent=UA) as client,
     ):
         with pytest.raises(SendError) as caught:
-            await client.post(server.url(), FORM, b"a", answer, TIMEOUT)
+            await client.post(server.url, FORM, b"a", answer, TIMEOUT)
     assert (caught.value.kind, caught.value.answered, answer.status) == (
         "connection_reset",
         True,
@@ -254,7 +200,7 @@ async def test_hanging_up_after_only_100_continue_is_a_reset_with_no_status() ->
         CallbackClient(user_agent=UA) as client,
     ):
         with pytest.raises(SendError) as caught:
-            await client.post(server.url(), FORM, b"a", answer, TIMEOUT)
+            await client.post(server.url, FORM, b"a", answer, TIMEOUT)
     assert (caught.value.kind, answer.status) == ("connection_reset", None)
 
 
@@ -264,8 +210,8 @@ async def test_bytes_after_the_answer_make_the_connection_untrusted() -> None:
         serving(answering(response, response)) as server,
         CallbackClient(user_agent=UA) as client,
     ):
-        first = await post(client, server.url())
-        second = await post(client, server.url())
+        first = await post(client, server.url)
+        second = await post(client, server.url)
     assert (first.status, first.body) == (200, b"ok")
     assert (second.status, second.reused) == (200, False)
     assert server.connections == 2
@@ -296,11 +242,11 @@ async def test_idle_connection_closed_by_the_receiver_is_not_reused() -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
         await writer.drain()
 
-    server = Raw(once_then_close)
+    server = RawServer(once_then_close)
     async with server, CallbackClient(user_agent=UA) as client:
-        first = await post(client, server.url())
+        first = await post(client, server.url)
         await asyncio.sleep(0.05)  # the receiver's FIN arrives while the connection is idle
-        second = await post(client, server.url())
+        second = await post(client, server.url)
     assert (first.status, second.status, second.reused) == (200, 200, False)
     assert server.connections == 2
 
@@ -315,12 +261,12 @@ async def test_exchange_past_its_timeout_fails_as_timeout_and_drops_the_connecti
         await reader.read()  # returns when the client hangs up
         hung_up.set()
 
-    server = Raw(head_then_nothing)
+    server = RawServer(head_then_nothing)
     answer = Answer()
     async with server, CallbackClient(user_agent=UA) as client:
         started = asyncio.get_running_loop().time()
         with pytest.raises(SendError) as caught:
-            await client.post(server.url(), FORM, b"a", answer, 0.2)
+            await client.post(server.url, FORM, b"a", answer, 0.2)
         took = asyncio.get_running_loop().time() - started
         await asyncio.wait_for(hung_up.wait(), 5)
     assert (caught.value.kind, answer.status) == ("timeout", 200)
@@ -335,9 +281,9 @@ async def test_cancelled_post_drops_its_connection() -> None:
         await reader.read()  # returns when the client hangs up
         hung.set()
 
-    server = Raw(never_answers)
+    server = RawServer(never_answers)
     async with server, CallbackClient(user_agent=UA) as client:
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.2):
-                await post(client, server.url())
+                await post(client, server.url)
         await asyncio.wait_for(hung.wait(), 5)
