@@ -77,7 +77,7 @@ class DispatchListener:
 def classify_error(exc: BaseException) -> AttemptError:
     """The record's ``error`` value for an exception raised while sending (one boundary).
 
-    The transport already names what went wrong (:class:`SendError`); a timeout is ours.
+    The transport names what went wrong, timeouts included (:class:`SendError`).
     Anything else would be a bug in the transport: it still becomes an outcome.
     """
     if isinstance(exc, SendError):
@@ -124,9 +124,11 @@ class Dispatcher:
 
     async def __aenter__(self) -> Dispatcher:
         self._client = CallbackClient(
-            user_agent=USER_AGENT, tls=self._ssl, read_cap=RESPONSE_READ_CAP,
+            user_agent=USER_AGENT,
+            tls=self._ssl,
+            read_cap=RESPONSE_READ_CAP,
             max_idle=self.concurrency,
-        )  # fmt: skip
+        )
         _quiet_gc.hold()
         return self
 
