@@ -178,6 +178,7 @@ class Receiver:
         for task_id, statuses in (per_task_responses or {}).items():
             self.respond_for(task_id, *statuses)
         self._accepted_nonces: dict[tuple[str, str], tuple[float, str]] = {}
+        self._next_forget = 0.0  # time.time() of the next sweep of old nonces
         self._record_path = Path(record) if record is not None else None
         self._recorder: Recorder | None = None
         self._closing: asyncio.Event | None = None
@@ -411,9 +412,16 @@ class Receiver:
         await closing.wait()
 
     def _forget_old_nonces(self) -> None:
+        """Drop accepted nonces too old to come back fresh: at most once a second, so a
+        busy receiver does not scan them all per request (it did: ~0.5 ms a request at
+        6,000 remembered)."""
         if self.max_age is None or len(self._accepted_nonces) < 1024:
             return
-        oldest = time.time() - self.max_age
+        now = time.time()
+        if now < self._next_forget:
+            return
+        self._next_forget = now + 1.0
+        oldest = now - self.max_age
         for key, (stamp, _) in list(self._accepted_nonces.items()):
             if stamp < oldest:
                 del self._accepted_nonces[key]

@@ -15,6 +15,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -450,3 +451,23 @@ def test_receive_command_refuses_a_bad_script_with_exit_2() -> None:
     from emulator.cli import main
 
     assert main(["receive", "--respond", "fine", "--port", "0"]) == 2
+
+
+def test_accepted_nonces_older_than_max_age_are_forgotten_at_most_once_a_second() -> None:
+    receiver = Receiver(SECRET, max_age=300)
+    now = time.time()
+
+    def remember(count: int, stamp: float) -> None:
+        for number in range(count):
+            receiver._accepted_nonces[(str(int(stamp)), f"n{stamp}-{number}")] = (stamp, "")
+
+    remember(1500, now - 1000)  # long stale: cannot come back fresh
+    remember(10, now)  # still within max_age
+    receiver._forget_old_nonces()
+    assert len(receiver._accepted_nonces) == 10
+    remember(1500, now - 1000)
+    receiver._forget_old_nonces()  # swept less than a second ago: no scan per request
+    assert len(receiver._accepted_nonces) == 1510
+    receiver._next_forget = 0.0  # a second later
+    receiver._forget_old_nonces()
+    assert len(receiver._accepted_nonces) == 10

@@ -150,10 +150,11 @@ def row(label: str, value: str) -> str:
 
 def printable(text: str, limit: int | None = VALUE_LIMIT) -> str:
     """``text`` safe for a terminal: control characters escaped, cut after ``limit`` chars."""
-    safe = "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
+    safe = text
+    if not text.isprintable():  # the usual case is all printable: one C call, no loop
+        safe = "".join(
+            ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+        )
     if limit is not None and len(safe) > limit:
         return f"{safe[:limit]}… ({len(safe)} characters)"
     return safe
