@@ -97,7 +97,7 @@ def ssl_context(ca_bundle: str | None = None, insecure: bool = False) -> ssl.SSL
 
 
 class Dispatcher:
-    """Delivers callbacks with the retry policy on one shared ``ClientSession``."""
+    """Delivers callbacks with the retry policy over one pool of keep-alive connections."""
 
     def __init__(
         self,
