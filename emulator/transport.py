@@ -311,6 +311,10 @@ class _HeadTooLarge(Exception):
     """Raised inside a parser callback: the response head is over our limits."""
 
 
+class _Malformed(Exception):
+    """Raised inside a parser callback: a header value no receiver should send."""
+
+
 class _Stray(Exception):
     """Raised inside a parser callback: an answer began that no request is waiting for."""
 
@@ -331,6 +335,13 @@ class _Connection(asyncio.BufferedProtocol):
         self.idle_since = 0.0
         self.deadline = 0.0  # loop time by which the exchange must be complete
         self._parser = httptools.HttpResponseParser(self)
+        # what aiohttp's client forgives too: bare LF line ends, loose header syntax,
+        # spaces after a chunk size (receivers in the wild send them; none is ambiguous)
+        self._parser.set_dangerous_leniencies(
+            lenient_headers=True,
+            lenient_optional_cr_before_lf=True,
+            lenient_spaces_after_chunk_size=True,
+        )
         self._buffer = memoryview(bytearray(READ_BUFFER))
         self._waiter: asyncio.Future[None] | None = None
         self._answer = Answer()
@@ -408,6 +419,8 @@ class _Connection(asyncio.BufferedProtocol):
         except httptools.HttpParserCallbackError as exc:
             if isinstance(exc.__context__, _HeadTooLarge):
                 self._fail("too_large", "answer head over 8190 bytes a line or 128 headers")
+            elif isinstance(exc.__context__, _Malformed):
+                self._fail("protocol", "a NUL byte in an answer header")
             else:
                 self._fail("protocol", f"unreadable answer: {exc}")
             return
@@ -461,7 +474,9 @@ class _Connection(asyncio.BufferedProtocol):
         self._headers += 1
         if self._headers > MAX_HEADERS or len(name) + len(value) > MAX_LINE:
             raise _HeadTooLarge
-        lowered = name.lower()
+        if b"\x00" in value:  # lenient parsing lets it through; aiohttp refuses it too
+            raise _Malformed
+        lowered = name.strip().lower()
         if lowered == b"content-length" or (
             lowered == b"transfer-encoding" and b"chunked" in value.lower()
         ):

@@ -150,6 +150,41 @@ async def test_framed_answers_are_read_whole_and_the_connection_kept(
 @pytest.mark.parametrize(
     "response",
     [
+        b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2  \r\nok\r\n0\r\n\r\n",
+    ],
+    ids=["bare-lf", "space-before-colon", "folded-header", "space-after-chunk-size"],
+)
+async def test_sloppy_but_unambiguous_answers_are_read_as_aiohttp_reads_them(
+    response: bytes,
+) -> None:
+    async with serving(answering(response)) as server, CallbackClient(user_agent=UA) as client:
+        answer = await post(client, server.url)
+    assert (answer.status, answer.body) == (200, b"ok")
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nok\r\n0\r\n\r\n",
+    ],
+    ids=["nul-in-header", "two-content-lengths", "length-and-chunked"],
+)
+async def test_ambiguous_or_forbidden_answers_are_protocol_errors(response: bytes) -> None:
+    async with serving(answering(response)) as server, CallbackClient(user_agent=UA) as client:
+        with pytest.raises(SendError) as caught:
+            await post(client, server.url)
+    assert caught.value.kind == "protocol"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
         b"HTTP/1.0 200 OK\r\n\r\nuntil the end",
         b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end",
     ],
