@@ -46,6 +46,7 @@ MAX_HEADERS = 128  # response headers, as aiohttp allows
 MAX_HEAD = 64 * 1024  # bytes of a whole answer head
 READ_BUFFER = 16 * 1024  # bytes read from the socket at a time
 SWEEP_MAX = 0.05  # seconds between two sweeps for timed-out exchanges, at most
+SWEEP_MIN = 0.001  # ... and at least (a zero timeout must not spin the loop)
 KEEPALIVE_IDLE = 15.0  # seconds an idle pooled connection is trusted (aiohttp's default)
 # characters a request target keeps as they are (RFC 3986 pchar, "/" and "?", and "%" so
 # that escapes already in the URL stay); anything else is percent-encoded as UTF-8
@@ -228,7 +229,7 @@ class CallbackClient:
         """Have the sweep fail ``connection``'s exchange if it is not done by ``deadline``."""
         connection.deadline = deadline
         self._waiting.add(connection)
-        every = min(SWEEP_MAX, timeout / 5)
+        every = max(SWEEP_MIN, min(SWEEP_MAX, timeout / 5))
         if self._sweep is None or every < self._sweep_every:
             if self._sweep is not None:
                 self._sweep.cancel()
