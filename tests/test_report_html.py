@@ -1,13 +1,15 @@
 """The HTML report, rendered by headless Chromium: assertions on the rendered DOM.
 
 The record comes from a real delivery over 127.0.0.1 (see ``test_report.record_run``).
-Chromium is Debian's ``chromium`` (``.ci/run`` installs it when missing); only the tests
-that need it are skipped, with the reason, when it cannot be found.
+Chromium is Debian's ``chromium`` (``.ci/run`` installs it when missing and sets
+``ZEGO_REQUIRE_CHROMIUM``, so that in CI a missing browser fails these tests). Elsewhere
+only the tests that need it are skipped, with the reason, when it cannot be found.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -37,10 +39,13 @@ def find_chromium() -> str | None:
 def chromium() -> str:
     found = find_chromium()
     if found is None:
-        pytest.skip(
+        reason = (
             "headless Chromium not found (install Debian's `chromium`; .ci/run does) — "
             "the rendered-DOM assertions need a real browser"
         )
+        if os.environ.get("ZEGO_REQUIRE_CHROMIUM"):  # .ci/run: a missing browser is a failure
+            pytest.fail(reason)
+        pytest.skip(reason)  # a machine without a browser still runs every other test
     return found
 
 
