@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal, get_args
 
-from emulator.wire import Encoding, encode
+from emulator.wire import Encoding, WireFields, encode
 
 Tamper = Literal["none", "bad_signature", "stale_timestamp", "missing_signature"]
 DUPLICATE_MARK = "-dup"  # cb-000003-dup1 is the first duplicate delivery of cb-000003
@@ -19,7 +19,7 @@ class Callback:
     callback_id: str
     event: str
     task_id: str
-    fields: dict[str, str]
+    fields: WireFields  # JSON values: strings, and numbers/arrays/objects where ZEGO types them
     encoding: Encoding = "form"
     tamper: Tamper = "none"
     _body: tuple[str, bytes] | None = field(default=None, repr=False, compare=False)
@@ -35,6 +35,6 @@ class Callback:
         """The id of the callback this one duplicates (its own id when it is no duplicate)."""
         return self.callback_id.split(DUPLICATE_MARK, 1)[0]
 
-    def with_fields(self, fields: dict[str, str]) -> Callback:
+    def with_fields(self, fields: WireFields) -> Callback:
         """The same callback carrying other wire fields (e.g. re-signed for a retry)."""
         return replace(self, fields=fields, _body=None)

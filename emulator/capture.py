@@ -20,8 +20,9 @@ from typing import Any, BinaryIO
 from emulator.display import callback_lines, callback_markup, signature_state
 from emulator.errors import DecodeError, UsageError
 from emulator.events import EVENTS
-from emulator.events.base import COMMON_FIELDS
+from emulator.events.base import COMMON_FIELDS, SHAPE_FIELDS, event_of
 from emulator.verify import Verdict, verify_callback
+from emulator.wire import WireValue
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
@@ -53,15 +54,15 @@ def read_body(path_or_dash: str, limit: int = MAX_BODY_BYTES) -> bytes:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def check_callback_shape(fields: Mapping[str, str]) -> None:
+def check_callback_shape(fields: Mapping[str, WireValue]) -> None:
     """DecodeError unless ``fields`` look like one whole callback of a known or unknown event."""
-    if not any(name in fields for name in COMMON_FIELDS):
+    if not any(name in fields for name in SHAPE_FIELDS):
         names = ", ".join(list(fields)[:3]) or "nothing"
         raise DecodeError(
             f"body decodes to {names}, not a callback: none of the fields "
             f"{', '.join(COMMON_FIELDS)} is present"
         )
-    spec = EVENTS.get(fields.get("event", ""))
+    spec = EVENTS.get(event_of(fields))
     if spec is None or spec.check is None:
         return
     problems = spec.check(fields)
@@ -92,7 +93,7 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
         "fresh": verdict.fresh,
         "reasons": list(verdict.reasons),
         "encoding": verdict.encoding,
-        "event": verdict.fields.get("event", ""),
+        "event": event_of(verdict.fields),
         "fields": dict(verdict.fields),
     }
 

@@ -17,17 +17,21 @@ from collections.abc import Mapping
 from typing import Literal
 
 from emulator.events import EVENTS
-from emulator.events.base import COMMON_FIELDS, printable, row
+from emulator.events.base import PASCAL_COMMON, common_text, event_of, printable, row
+from emulator.signing import signature_keys
 from emulator.verify import Verdict
+from emulator.wire import WireValue, field_text
 
 SignatureState = Literal["valid", "invalid", "missing"]
 
 _STYLES = {"valid": "green", "invalid": "bold red", "missing": "bold red", "stale": "yellow"}
 
 
-def signature_state(fields: Mapping[str, str], verdict: Verdict | None) -> SignatureState | None:
+def signature_state(
+    fields: Mapping[str, WireValue], verdict: Verdict | None
+) -> SignatureState | None:
     """``valid``/``invalid``/``missing`` for a checked callback; None when it was not checked."""
-    if "signature" not in fields or not fields.get("signature"):
+    if not fields.get(signature_keys(fields)[2]):
         return "missing"
     if verdict is None:
         return None
@@ -42,7 +46,7 @@ def _time_text(timestamp: str) -> str:
     return f"{timestamp} ({moment:%Y-%m-%d %H:%M:%S} UTC)"
 
 
-def _verdict_text(fields: Mapping[str, str], verdict: Verdict | None) -> tuple[str, str]:
+def _verdict_text(fields: Mapping[str, WireValue], verdict: Verdict | None) -> tuple[str, str]:
     """The signature row's text and its rich style."""
     state = signature_state(fields, verdict)
     if state is None:
@@ -61,20 +65,22 @@ def _verdict_text(fields: Mapping[str, str], verdict: Verdict | None) -> tuple[s
     return text, style
 
 
-def _event_lines(fields: Mapping[str, str]) -> list[str]:
-    spec = EVENTS.get(fields.get("event", ""))
+def _event_lines(fields: Mapping[str, WireValue]) -> list[str]:
+    spec = EVENTS.get(event_of(fields))
     if spec is not None:
         try:
             return [printable(line, limit=None) for line in spec.describe(fields)]
         except Exception:  # a describe bug must not hide the callback; fall back to raw fields
             pass
-    shown = {*COMMON_FIELDS, "task_id"}
-    return [row(key, printable(value)) for key, value in fields.items() if key not in shown]
+    shown = {*PASCAL_COMMON, *PASCAL_COMMON.values()}
+    return [
+        row(key, printable(field_text(value))) for key, value in fields.items() if key not in shown
+    ]
 
 
-def _rows(fields: Mapping[str, str], verdict: Verdict | None) -> list[tuple[str, str]]:
+def _rows(fields: Mapping[str, WireValue], verdict: Verdict | None) -> list[tuple[str, str]]:
     """``(line, style)`` pairs; style is "" for plain lines."""
-    event = fields.get("event", "")
+    event = event_of(fields)
     spec = EVENTS.get(event)
     title = f"{printable(event) or '(no event field)'}"
     if spec is not None:
@@ -82,11 +88,11 @@ def _rows(fields: Mapping[str, str], verdict: Verdict | None) -> list[tuple[str,
     elif event:
         title += " — unknown event"
     rows: list[tuple[str, str]] = [(title, "bold")]
-    body = [row("app id", printable(fields.get("appid", "")) or "(none)")]
-    if fields.get("task_id"):
-        body.append(row("task id", printable(fields["task_id"])))
-    body.append(row("time", _time_text(fields.get("timestamp", ""))))
-    body.append(row("nonce", printable(fields.get("nonce", "")) or "(none)"))
+    body = [row("app id", printable(common_text(fields, "appid")) or "(none)")]
+    if task_id := common_text(fields, "task_id"):
+        body.append(row("task id", printable(task_id)))
+    body.append(row("time", _time_text(common_text(fields, "timestamp"))))
+    body.append(row("nonce", printable(common_text(fields, "nonce")) or "(none)"))
     if verdict is not None:
         body.append(row("encoding", verdict.encoding))
     rows.extend((f"  {line}", "") for line in body)
@@ -96,12 +102,12 @@ def _rows(fields: Mapping[str, str], verdict: Verdict | None) -> list[tuple[str,
     return rows
 
 
-def callback_lines(fields: Mapping[str, str], verdict: Verdict | None = None) -> list[str]:
+def callback_lines(fields: Mapping[str, WireValue], verdict: Verdict | None = None) -> list[str]:
     """Plain-text lines describing one callback (and its signature verdict, when given)."""
     return [line for line, _ in _rows(fields, verdict)]
 
 
-def callback_markup(fields: Mapping[str, str], verdict: Verdict | None = None) -> list[str]:
+def callback_markup(fields: Mapping[str, WireValue], verdict: Verdict | None = None) -> list[str]:
     """The same lines as :func:`callback_lines` with rich markup; values are escaped."""
     from rich.markup import escape
 

@@ -19,7 +19,7 @@ from emulator.events import EventParams, event_spec
 from emulator.events.base import CallbackModel, Common, Fake
 from emulator.signing import sign_fields
 from emulator.tamper import apply_tamper
-from emulator.wire import Encoding
+from emulator.wire import Encoding, WireFields, WireValue
 
 
 class CallbackFactory:
@@ -97,7 +97,7 @@ class CallbackFactory:
         encoding: Encoding = "form",
         tamper: Tamper = "none",
         rename: Mapping[str, str] | None = None,
-        extra_fields: Mapping[str, str] | None = None,
+        extra_fields: Mapping[str, WireValue] | None = None,
         callback_id: str | None = None,
     ) -> Callback:
         """The model as it goes on the wire: fields shaped, signed, tampered, ready to encode."""
@@ -112,12 +112,12 @@ class CallbackFactory:
 
 
 def wire_fields(
-    fields: Mapping[str, str],
+    fields: Mapping[str, WireValue],
     callback_secret: str,
     tamper: Tamper = "none",
     rename: Mapping[str, str] | None = None,
-    extra_fields: Mapping[str, str] | None = None,
-) -> dict[str, str]:
+    extra_fields: Mapping[str, WireValue] | None = None,
+) -> WireFields:
     """Sign ``fields``, apply a tamper, then renames and extra fields (pure)."""
     shaped = sign_fields(fields, callback_secret)  # a new dict: the steps below may change it
     if tamper != "none":

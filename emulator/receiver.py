@@ -52,9 +52,13 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from emulator.errors import DecodeError, UsageError
+from emulator.events import EVENTS
+from emulator.events.base import event_of, text
 from emulator.record import Recorder
 from emulator.servers import DEFAULT_HOST, RunningServer, start_server
+from emulator.signing import signature_keys
 from emulator.verify import Verdict, verify_callback
+from emulator.wire import WireFields, WireValue, field_text
 
 DEFAULT_PATH = "/zego/callback"
 DEFAULT_MAX_AGE = 300.0
@@ -72,7 +76,7 @@ class Received:
     time: float  # Unix time the request arrived
     path: str
     content_type: str
-    fields: dict[str, str]  # decoded top-level fields ({} when undecodable)
+    fields: WireFields  # decoded top-level fields ({} when undecodable)
     encoding: str | None  # form | json | json-urlencoded; None when undecodable
     verdict: Verdict | None  # None when the body could not be decoded
     status: int | None  # the status answered; None when it hung or reset the connection
@@ -83,11 +87,13 @@ class Received:
 
     @property
     def event(self) -> str:
-        return self.fields.get("event", "")
+        return event_of(self.fields)
 
     @property
     def task_id(self) -> str:
-        return self.fields.get("task_id", "")
+        """The callback's task (its ``task_id``, or the id its event names its task by)."""
+        spec = EVENTS.get(self.event)
+        return text(self.fields, spec.task_field if spec is not None else "task_id")
 
     @property
     def accepted(self) -> bool:
@@ -338,7 +344,8 @@ class Receiver:
         item.fields, item.encoding, item.verdict = verdict.fields, verdict.encoding, verdict
         if not verdict.ok:
             return self._reject(item, 401, "unauthorized", verdict.reason)
-        key = (item.fields.get("timestamp", ""), item.fields.get("nonce", ""))
+        timestamp_key, nonce_key, _ = signature_keys(item.fields)
+        key = (text(item.fields, timestamp_key), text(item.fields, nonce_key))
         self._forget_old_nonces()
         accepted = self._accepted_nonces.get(key)
         if self.replay_status is not None and accepted is not None:
@@ -444,10 +451,11 @@ def _abort(request: web.Request) -> None:
         transport.abort()
 
 
-def _fingerprint(fields: Mapping[str, str]) -> str:
-    """A digest of a callback's fields (same fields in any order or encoding, same digest)."""
-    text = json.dumps(sorted(fields.items()), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _fingerprint(fields: Mapping[str, WireValue]) -> str:
+    """A digest of a callback's fields (same fields in any order or encoding, same digest:
+    each value as its text, which is what a form body carries)."""
+    pairs = sorted((key, field_text(value)) for key, value in fields.items())
+    return hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def _timestamp(text: str) -> float:

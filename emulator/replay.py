@@ -38,7 +38,7 @@ from emulator.errors import DecodeError, UsageError
 from emulator.record import Recorder, default_record_path, read_record
 from emulator.results import Outcome
 from emulator.retry import Clock, RetryPolicy, make_clock
-from emulator.signing import sign_fields
+from emulator.signing import restamp, sign_fields
 from emulator.tamper import apply_tamper
 from emulator.wire import ENCODINGS, Encoding, decode, encode, sniff_encoding
 
@@ -121,9 +121,7 @@ def resign_callback(
     callback: Callback, callback_secret: str, now: Callable[[], float] = time.time
 ) -> Callback:
     """A copy of ``callback`` with a fresh timestamp and nonce, signed (tamper re-applied)."""
-    fields = dict(callback.fields)
-    fields["timestamp"] = str(int(now()))
-    fields["nonce"] = str(100_000 + secrets.randbelow(900_000))
+    fields = restamp(callback.fields, int(now()), str(100_000 + secrets.randbelow(900_000)))
     return callback.with_fields(
         apply_tamper(sign_fields(fields, callback_secret), callback.tamper, callback_secret)
     )

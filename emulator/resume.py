@@ -60,7 +60,7 @@ from emulator.replay import resign_callback
 from emulator.results import Attempt, Outcome
 from emulator.retry import DEFAULT_TIMEOUT, ZEGO_INTERVALS, Clock, RetryPolicy, make_clock
 from emulator.signing import verify_fields
-from emulator.wire import decode
+from emulator.wire import WireFields, decode
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 DEFAULT_CONCURRENCY = 100
@@ -293,7 +293,7 @@ def resign_secret(state: RunState, options: ResumeOptions, record: str) -> str |
     )
 
 
-def _untampered_fields(state: RunState) -> dict[str, str] | None:
+def _untampered_fields(state: RunState) -> WireFields | None:
     """The decoded fields of one recorded body that carries its true signature."""
     for line in state.callbacks.values():
         if (line.get("tamper") or "none") != "none":

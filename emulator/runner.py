@@ -59,7 +59,7 @@ from emulator.results import Attempt, Outcome
 from emulator.retry import Clock, RetryPolicy, make_clock
 from emulator.scenario import CallbackCommon, Scenario
 from emulator.transport import request_headers
-from emulator.wire import Encoding, decode
+from emulator.wire import Encoding, WireValue, decode
 
 if TYPE_CHECKING:
     from emulator.live import Output
@@ -632,11 +632,14 @@ def request_preview(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def _nested_fields(fields: Mapping[str, str]) -> dict[str, Any]:
-    """Fields whose value is JSON text of an object or list (``extra_params``), decoded."""
+def _nested_fields(fields: Mapping[str, WireValue]) -> dict[str, Any]:
+    """Fields whose value is an object or list, or JSON text of one (``extra_params``),
+    decoded."""
     nested: dict[str, Any] = {}
     for name, value in fields.items():
-        if value[:1] in ("{", "["):
+        if isinstance(value, list | dict):
+            nested[name] = value
+        elif isinstance(value, str) and value[:1] in ("{", "["):
             try:
                 nested[name] = json.loads(value)
             except ValueError:

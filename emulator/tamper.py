@@ -9,26 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from emulator.signing import sign_fields
+from emulator.signing import sign_fields, signature_keys
+from emulator.wire import WireFields, WireValue, field_text
 
 STALE_BY_SECONDS = 3600
 
 
-def apply_tamper(signed: Mapping[str, str], tamper: str, callback_secret: str) -> dict[str, str]:
-    """A copy of validly ``signed`` fields with ``tamper`` applied (pure)."""
+def apply_tamper(signed: Mapping[str, WireValue], tamper: str, callback_secret: str) -> WireFields:
+    """A copy of validly ``signed`` fields with ``tamper`` applied (pure).
+
+    The timestamp keeps its wire type (a numeric one stays a number), and PascalCase
+    bodies (``transcode_*``) are tampered in their own ``Timestamp``/``Signature``.
+    """
     fields = dict(signed)
+    timestamp_key, _, signature_key = signature_keys(fields)
     if tamper == "bad_signature":
-        good = fields.get("signature", "")
-        fields["signature"] = sign_fields(fields, callback_secret + "-wrong")["signature"]
-        if fields["signature"] == good:  # pragma: no cover - sha1 collision
-            fields["signature"] = "0" * 40
+        good = fields.get(signature_key, "")
+        fields[signature_key] = sign_fields(fields, callback_secret + "-wrong")[signature_key]
+        if fields[signature_key] == good:  # pragma: no cover - sha1 collision
+            fields[signature_key] = "0" * 40
     elif tamper == "stale_timestamp":
-        stamp = fields.get("timestamp", "0")
-        old = int(stamp) - STALE_BY_SECONDS if stamp.isdigit() else 0
-        fields["timestamp"] = str(old)
+        stamp = fields.get(timestamp_key, "0")
+        text = field_text(stamp)
+        old = int(text) - STALE_BY_SECONDS if text.isdigit() else 0
+        fields[timestamp_key] = old if type(stamp) is int else str(old)
         fields = sign_fields(fields, callback_secret)
     elif tamper == "missing_signature":
-        fields.pop("signature", None)
+        fields.pop(signature_key, None)
     elif tamper != "none":
         raise ValueError(f"unknown tamper {tamper!r}")
     return fields

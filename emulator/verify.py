@@ -12,15 +12,15 @@ import time
 from dataclasses import dataclass, field
 
 from emulator.errors import DecodeError
-from emulator.signing import verify_fields
-from emulator.wire import Encoding, decode, sniff_encoding
+from emulator.signing import signature_keys, verify_fields
+from emulator.wire import Encoding, WireFields, decode, field_text, sniff_encoding
 
 
 @dataclass
 class Verdict:
     """What checking one callback found."""
 
-    fields: dict[str, str]
+    fields: WireFields  # decoded: a JSON body's values keep their types, a form body's are text
     encoding: Encoding
     signature_ok: bool
     fresh: bool = True
@@ -49,7 +49,8 @@ def verify_callback(
     encoding = sniff_encoding(body, content_type)
     fields = decode(body, content_type)
     reasons: list[str] = []
-    if "signature" not in fields:
+    timestamp_key, _, signature_key = signature_keys(fields)
+    if signature_key not in fields:
         signature_ok = False
         reasons.append("missing signature")
     else:
@@ -58,7 +59,7 @@ def verify_callback(
             reasons.append("signature does not match")
     fresh = True
     if max_age is not None:
-        stamp = fields.get("timestamp", "")
+        stamp = field_text(fields.get(timestamp_key, ""))
         current = time.time() if now is None else now
         try:
             age = current - float(stamp)

@@ -1,17 +1,28 @@
 """The three body encodings a callback travels in (spec §1), and their inverse.
 
-* ``form``            ``application/x-www-form-urlencoded``; one ``key=value`` a field.
-* ``json``            ``application/json``; one object, every value a string.
+A callback's fields are JSON values (:data:`WireValue`): most are strings, but ZEGO types
+some as JSON numbers (``room_create``'s ``appid``, ``timestamp`` and 64-bit
+``room_session_id``; Cloud Recording's ``app_id``, ``event_type``, ``sequence``), arrays
+(``stream_create``'s ``rtmp_url``...) or objects (``transcode_start``'s ``Details``).
+
+* ``json``            ``application/json``; one object, every value with its JSON type
+  (an integer of any size is written exactly, never through a double).
+* ``form``            ``application/x-www-form-urlencoded``; one ``key=value`` a field. Form
+  has no types, so a value goes as its text (:func:`field_text`): a string as itself, a
+  number as its decimal text (``appid=1234567890``, ``room_session_id=858012925204410400``),
+  ``true``/``false``, an array or object as its compact JSON text
+  (``rtmp_url=["rtmp://a/x","rtmp://b/x"]``, percent-encoded), null as an empty value.
 * ``json-urlencoded`` the ``json`` text percent-encoded as a whole, sent as ``application/json``.
 
-``encode`` and ``decode`` are pure and exact inverses: ``decode(*encode(f, e)) == f``.
+``encode`` and ``decode`` are pure and exact inverses for ``json`` and ``json-urlencoded``
+(``decode(*encode(f, e)) == f``); a ``form`` body decodes to every field's text.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Literal, get_args
+from typing import Literal, TypeAlias, get_args
 from urllib.parse import parse_qsl, unquote
 
 from emulator.errors import DecodeError
@@ -23,6 +34,10 @@ ENCODINGS: tuple[Encoding, ...] = get_args(Encoding)
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 JSON_CONTENT_TYPE = "application/json"
 UTF8_BOM = b"\xef\xbb\xbf"  # some tools put it before a saved body; it is not content
+# a field's value: what JSON holds (a form body carries each as its text, see field_text)
+WireValue: TypeAlias = "str | int | float | bool | list[WireValue] | dict[str, WireValue] | None"
+WireFields: TypeAlias = dict[str, WireValue]
+
 CONTENT_TYPES: dict[Encoding, str] = {
     "form": FORM_CONTENT_TYPE,
     "json": JSON_CONTENT_TYPE,
@@ -30,7 +45,7 @@ CONTENT_TYPES: dict[Encoding, str] = {
 }
 
 
-def encode(fields: Mapping[str, str], encoding: Encoding = "form") -> tuple[str, bytes]:
+def encode(fields: Mapping[str, WireValue], encoding: Encoding = "form") -> tuple[str, bytes]:
     """Encode callback fields as ``(content_type, body)`` for one of the three encodings."""
     if encoding == "form":
         return FORM_CONTENT_TYPE, _form_body(fields)
@@ -42,9 +57,27 @@ def encode(fields: Mapping[str, str], encoding: Encoding = "form") -> tuple[str,
     raise ValueError(f"unknown encoding {encoding!r}; expected one of {', '.join(ENCODINGS)}")
 
 
-def _form_body(fields: Mapping[str, str]) -> bytes:
+def field_text(value: WireValue) -> str:
+    """The text a field carries in a form body, and what a signature is computed over.
+
+    A string is itself; an integer its exact decimal text; ``true``/``false``; null is
+    empty; any other value (a float, an array, an object) its compact JSON text.
+    """
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if type(value) is int:
+        return str(value)
+    return _json_text(value)
+
+
+def _form_body(fields: Mapping[str, WireValue]) -> bytes:
     """``key=value`` pairs joined by ``&``, each key and value percent-encoded (``+`` for space)."""
-    pairs = [f"{key}={value}" for key, value in fields.items()]
+    pairs = [
+        f"{key}={value}" if type(value) is str else f"{key}={field_text(value)}"
+        for key, value in fields.items()
+    ]
     raw = "&".join(pairs).encode("utf-8")
     if raw.count(b"=") == len(pairs) and raw.count(b"&") == len(pairs) - 1:
         # no key or value holds "=" or "&": escape the whole body at once (~2x faster)
@@ -52,7 +85,7 @@ def _form_body(fields: Mapping[str, str]) -> bytes:
     return b"&".join(
         _escape_form_text(str(key).encode("utf-8"))
         + b"="
-        + _escape_form_text(str(value).encode("utf-8"))
+        + _escape_form_text(field_text(value).encode("utf-8"))
         for key, value in fields.items()
     )
 
@@ -131,8 +164,11 @@ def sniff_encoding(body: bytes, content_type: str | None = None) -> Encoding:
     )
 
 
-def decode(body: bytes, content_type: str | None = None) -> dict[str, str]:
-    """Decode a callback body into its top-level fields, every value a string.
+def decode(body: bytes, content_type: str | None = None) -> WireFields:
+    """Decode a callback body into its top-level fields.
+
+    A JSON body keeps its values' types (integers exact, however large); a form body's
+    values are all text (see :func:`field_text` for how a typed value was written).
 
     Raises DecodeError, with a one-line reason, for anything that is not a callback body.
     """
@@ -153,7 +189,7 @@ def decode(body: bytes, content_type: str | None = None) -> dict[str, str]:
     return _decode_json(text)
 
 
-def _decode_form(text: str) -> dict[str, str]:
+def _decode_form(text: str) -> WireFields:
     if not text.strip():
         raise DecodeError("body is empty: expected key=value pairs")
     try:
@@ -163,7 +199,7 @@ def _decode_form(text: str) -> dict[str, str]:
     return dict(pairs)
 
 
-def _decode_json(text: str) -> dict[str, str]:
+def _decode_json(text: str) -> WireFields:
     try:
         value = json.loads(text)
     except RecursionError as exc:
@@ -172,13 +208,4 @@ def _decode_json(text: str) -> dict[str, str]:
         raise DecodeError(f"body is not JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise DecodeError(f"body is JSON {type(value).__name__}, expected an object")
-    return {str(key): _as_field_text(item) for key, item in value.items()}
-
-
-def _as_field_text(value: object) -> str:
-    """A JSON value as the string a callback field carries (nested values as JSON text)."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from emulator.signing import (
     api_signature,
     callback_signature,
+    restamp,
     sign_fields,
     verify_api_signature,
     verify_callback_signature,
     verify_fields,
 )
+from emulator.tamper import STALE_BY_SECONDS, apply_tamper
 
 # spec §2: secret "secret", timestamp 1470820198, nonce 123412
 ZEGO_CALLBACK_EXAMPLE = ("secret", "1470820198", "123412")
@@ -96,3 +100,62 @@ def test_verify_fields_rejects_missing_or_empty_signature() -> None:
     fields = {"timestamp": "1470820198", "nonce": "123412"}
     assert not verify_fields(fields, "secret")
     assert not verify_fields({**fields, "signature": ""}, "secret")
+
+
+def _zego_sha1(secret: str, timestamp: str, nonce: str) -> str:
+    """The digest's recipe, written out: sort the three strings, join, sha1."""
+    return hashlib.sha1("".join(sorted([secret, timestamp, nonce])).encode()).hexdigest()
+
+
+def test_a_numeric_timestamp_is_signed_over_its_decimal_text() -> None:
+    # room_create/room_close (and ZIM) send timestamp as a JSON number (digest §1.2)
+    fields = {"event": "room_create", "appid": 1, "timestamp": 1470820198, "nonce": "123412"}
+    signed = sign_fields(fields, "secret")
+    assert signed["signature"] == ZEGO_CALLBACK_SIGNATURE
+    assert signed["timestamp"] == 1470820198  # still a number
+    assert verify_fields(signed, "secret")
+
+
+def test_pascal_case_bodies_sign_timestamp_and_nonce_into_signature() -> None:
+    fields = {
+        "Event": "transcode_start",
+        "Appid": "1",
+        "Timestamp": "1470820198",
+        "Nonce": "123412",
+    }
+    signed = sign_fields(fields, "secret")
+    assert signed["Signature"] == ZEGO_CALLBACK_SIGNATURE
+    assert "signature" not in signed
+    assert verify_fields(signed, "secret")
+    assert not verify_fields({**signed, "Nonce": "123413"}, "secret")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"event": "room_create", "timestamp": 1499676978, "nonce": "350176"},
+        {"event": "room_login", "timestamp": "1499676978", "nonce": "350176"},
+        {"Event": "transcode_stop", "Timestamp": "1499676978", "Nonce": "350176"},
+    ],
+)
+def test_tampers_keep_the_timestamp_type_and_the_field_spelling(fields: dict[str, object]) -> None:
+    signed = sign_fields(fields, "k")  # type: ignore[arg-type]
+    stamp_key = "Timestamp" if "Timestamp" in fields else "timestamp"
+    signature_key = "Signature" if "Timestamp" in fields else "signature"
+    stale = apply_tamper(signed, "stale_timestamp", "k")
+    assert type(stale[stamp_key]) is type(fields[stamp_key])
+    assert int(str(stale[stamp_key])) == 1499676978 - STALE_BY_SECONDS
+    assert verify_fields(stale, "k")
+    bad = apply_tamper(signed, "bad_signature", "k")
+    assert set(bad) == set(signed) and not verify_fields(bad, "k")
+    missing = apply_tamper(signed, "missing_signature", "k")
+    assert signature_key not in missing and stamp_key in missing
+
+
+def test_restamp_keeps_each_common_field_type() -> None:
+    numeric = restamp({"timestamp": 1, "nonce": "5", "x": [1]}, 1700000000, "123456")
+    assert numeric == {"timestamp": 1700000000, "nonce": "123456", "x": [1]}
+    text = restamp({"Timestamp": "1", "Nonce": "5"}, 1700000000, "123456")
+    assert text == {"Timestamp": "1700000000", "Nonce": "123456"}
+    signed = sign_fields(numeric, "k")
+    assert signed["signature"] == _zego_sha1("k", "1700000000", "123456")

@@ -15,8 +15,10 @@ from emulator.wire import (
     FORM_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
     Encoding,
+    WireFields,
     decode,
     encode,
+    field_text,
     sniff_encoding,
 )
 
@@ -71,9 +73,13 @@ def test_json_urlencoded_body_is_json_percent_encoded_as_a_whole() -> None:
     assert json.loads(unquote(body.decode())) == {"a": "x y+z"}
 
 
-def test_decode_accepts_non_string_json_values_as_json_text() -> None:
+def test_decode_keeps_json_value_types_and_field_text_gives_their_text() -> None:
+    # issue 15 changed this test's premise: decode used to turn every JSON value into text;
+    # fields are JSON values now, and field_text is the text a form body carries for each
     body = b'{"size": 12, "ok": true, "none": null, "media": {"a": [1]}}'
-    assert decode(body, "application/json") == {
+    fields = decode(body, "application/json")
+    assert fields == {"size": 12, "ok": True, "none": None, "media": {"a": [1]}}
+    assert {key: field_text(value) for key, value in fields.items()} == {
         "size": "12",
         "ok": "true",
         "none": "",
@@ -170,3 +176,40 @@ def test_bodies_are_byte_identical_to_urllib_and_json(fields: dict[str, str]) ->
 def test_a_value_holding_separators_is_escaped_field_by_field() -> None:
     fields = {"replay_url": "https://x/a.mp4?a=1&b=2", "a": "b"}
     assert encode(fields, "form")[1] == b"replay_url=https%3A%2F%2Fx%2Fa.mp4%3Fa%3D1%26b%3D2&a=b"
+
+
+BIG_ID = 858012925204410400  # ZEGO's room_session_id example: above 2**53
+TYPED: WireFields = {
+    "appid": 1234567890,
+    "timestamp": 1499676978,
+    "room_session_id": BIG_ID,
+    "rtmp_url": ["rtmp://a.example/live/s1", "rtmp://b.example/live/s1?x=1&y=2"],
+    "Details": {"Input": {"StreamId": "s1"}, "Outputs": [{"Width": 1280, "Fps": 25}]},
+    "stream_attr": '{"cid":0}',
+    "duration": 170.612,
+}
+
+
+@pytest.mark.parametrize("encoding", ["json", "json-urlencoded"])
+def test_json_bodies_keep_numbers_arrays_and_objects_and_round_trip(encoding: Encoding) -> None:
+    content_type, body = encode(TYPED, encoding)
+    assert decode(body, content_type) == TYPED
+    text = body.decode() if encoding == "json" else unquote(body.decode())
+    assert '"room_session_id":858012925204410400,' in text  # an integer literal, exact
+    assert '"appid":1234567890,' in text
+    assert '"rtmp_url":["rtmp://a.example/live/s1",' in text
+    assert '"stream_attr":"{\\"cid\\":0}"' in text  # JSON-in-string stays a string
+
+
+def test_form_writes_numbers_as_decimal_text_and_arrays_objects_as_compact_json() -> None:
+    content_type, body = encode(TYPED, "form")
+    assert content_type == FORM_CONTENT_TYPE
+    pairs = dict(parse_qsl(body.decode(), strict_parsing=True))
+    assert pairs["appid"] == "1234567890"
+    assert pairs["room_session_id"] == "858012925204410400"
+    assert pairs["rtmp_url"] == '["rtmp://a.example/live/s1","rtmp://b.example/live/s1?x=1&y=2"]'
+    assert json.loads(pairs["Details"]) == TYPED["Details"]
+    assert pairs["Details"] == '{"Input":{"StreamId":"s1"},"Outputs":[{"Width":1280,"Fps":25}]}'
+    assert pairs["duration"] == "170.612"
+    assert decode(body, content_type) == {key: field_text(value) for key, value in TYPED.items()}
+    assert b"room_session_id=858012925204410400&" in body

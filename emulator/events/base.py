@@ -3,7 +3,9 @@
 An event module (``procedure.py``, ``compose.py``, ...) defines
 
 * a pydantic model of the callback (subclass of :class:`CallbackModel`) whose
-  ``event_fields()`` gives the event's own wire fields as strings;
+  ``event_fields()`` gives the event's own wire fields as JSON values, each with the type
+  ZEGO documents (most are strings; ``common_fields()`` is overridden where the common
+  fields are numbers or PascalCase);
 * a pydantic model of the scenario parameters it accepts (subclass of :class:`EventParams`);
 * a ``generate(fake, params, common)`` function that fills every field not given;
 * ``SPEC = EventSpec(...)`` tying them together, which ``emulator.events`` discovers.
@@ -21,8 +23,13 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from emulator.jsontext import compact_encoder
+from emulator.wire import WireFields, WireValue, field_text
 
 COMMON_FIELDS = ("event", "appid", "timestamp", "nonce", "signature")
+# the same fields as transcode_start/transcode_stop spell them (and Cloud Recording's app_id)
+PASCAL_COMMON = {name: name.capitalize() for name in COMMON_FIELDS} | {"task_id": "TaskId"}
+SHAPE_FIELDS = (*COMMON_FIELDS, *PASCAL_COMMON.values(), "app_id")
+CLOUD_RECORDING = "cloud_recording"  # the Cloud Recording status callback has no event field
 
 
 class CallbackModel(BaseModel):
@@ -37,19 +44,24 @@ class CallbackModel(BaseModel):
     signature: str = ""
     task_id: str = ""
 
-    def event_fields(self) -> dict[str, str]:
-        """The event's own top-level wire fields, every value a string."""
+    def event_fields(self) -> WireFields:
+        """The event's own top-level wire fields, each a JSON value of its documented type."""
         raise NotImplementedError
 
-    def to_fields(self) -> dict[str, str]:
-        """Every top-level wire field, common ones first, every value a string."""
-        fields = {
+    def common_fields(self) -> WireFields:
+        """The common wire fields (all strings here; an event that types them otherwise,
+        e.g. ``room_create``'s numeric ``appid``/``timestamp``, overrides this)."""
+        return {
             "appid": self.appid,
             "event": self.event,
             "nonce": self.nonce,
             "signature": self.signature,
             "timestamp": self.timestamp,
         }
+
+    def to_fields(self) -> WireFields:
+        """Every top-level wire field, common ones first."""
+        fields = self.common_fields()
         fields.update(self.event_fields())
         return fields
 
@@ -128,10 +140,15 @@ class EventSpec(Generic[ParamsT]):
     model: type[CallbackModel]
     params: type[ParamsT]
     generate: Callable[[Fake, ParamsT, Common], CallbackModel]
-    describe: Callable[[Mapping[str, str]], list[str]]
+    describe: Callable[[Mapping[str, WireValue]], list[str]]
     # problems a complete body of this event cannot have (missing fields, nested JSON that
     # does not parse — what a truncated capture shows); None: no event-specific check
-    check: Callable[[Mapping[str, str]], list[str]] | None = None
+    check: Callable[[Mapping[str, WireValue]], list[str]] | None = None
+    # the wire field naming the callback's task (its ``task_id`` in records and the
+    # built-in receiver's per-task scripts); events without a task id name another id
+    task_field: str = "task_id"
+    # the retry profile ZEGO documents for this event's family (emulator.retry.PROFILES)
+    retry_profile: str = "rtc"
 
     @functools.cached_property
     def default_params(self) -> ParamsT:
@@ -179,12 +196,46 @@ def compact_json(value: Any) -> str:
     return _compact_json(value)
 
 
-def parse_json_field(fields: Mapping[str, str], name: str) -> Any:
-    """A nested JSON field decoded, or None when absent/empty/not JSON."""
-    text = fields.get(name, "")
-    if not text:
+def text(fields: Mapping[str, WireValue], name: str, default: str = "") -> str:
+    """Field ``name`` as text (a number as its decimal text, see ``wire.field_text``), or
+    ``default`` when absent."""
+    if name not in fields:
+        return default
+    return field_text(fields[name])
+
+
+def common_text(fields: Mapping[str, WireValue], name: str, default: str = "") -> str:
+    """A common field (``event``, ``appid``, ``timestamp``, ``nonce``, ``signature``,
+    ``task_id``) as text, in whichever spelling the body uses (``Timestamp`` in
+    ``transcode_*``, ``app_id`` in Cloud Recording)."""
+    if name in fields:
+        return field_text(fields[name])
+    pascal = PASCAL_COMMON.get(name, name)
+    if pascal in fields:
+        return field_text(fields[pascal])
+    if name == "appid" and "app_id" in fields:
+        return field_text(fields["app_id"])
+    return default
+
+
+def event_of(fields: Mapping[str, WireValue]) -> str:
+    """The event a decoded body is (``event``/``Event``; Cloud Recording's status callback,
+    which has no event field, by its ``app_id`` + ``event_type``); "" when none says."""
+    name = common_text(fields, "event")
+    if not name and "event_type" in fields and "app_id" in fields:
+        return CLOUD_RECORDING
+    return name
+
+
+def parse_json_field(fields: Mapping[str, WireValue], name: str) -> Any:
+    """A nested JSON field decoded (JSON text in a string, or already an array/object in a
+    JSON body), or None when absent/empty/not JSON."""
+    value = fields.get(name, "")
+    if isinstance(value, list | dict):
+        return value
+    if not value or not isinstance(value, str):
         return None
     try:
-        return json.loads(text)
+        return json.loads(value)
     except ValueError:
         return None

@@ -18,7 +18,16 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from emulator.events.base import CallbackModel, Common, EventParams, EventSpec, Fake, row
+from emulator.events.base import (
+    CallbackModel,
+    Common,
+    EventParams,
+    EventSpec,
+    Fake,
+    row,
+    text,
+)
+from emulator.wire import WireFields, WireValue
 
 Format = Literal["mp4", "mp3", "m3u8"]
 
@@ -45,7 +54,7 @@ class ComposeCallback(CallbackModel):
     def ok(self) -> bool:
         return self.code == "0"
 
-    def event_fields(self) -> dict[str, str]:
+    def event_fields(self) -> WireFields:
         return {
             "replay_url": self.replay_url,
             "task_id": self.task_id,
@@ -55,18 +64,18 @@ class ComposeCallback(CallbackModel):
         }
 
     @classmethod
-    def from_fields(cls, fields: Mapping[str, str]) -> ComposeCallback:
+    def from_fields(cls, fields: Mapping[str, WireValue]) -> ComposeCallback:
         """The typed callback from decoded wire fields."""
         return cls(
-            appid=fields.get("appid", ""),
-            timestamp=fields.get("timestamp", ""),
-            nonce=fields.get("nonce", ""),
-            signature=fields.get("signature", ""),
-            task_id=fields.get("task_id", ""),
-            replay_url=fields.get("replay_url", ""),
-            file_id=fields.get("file_id", ""),
-            code=fields.get("code", ""),
-            message=fields.get("message", ""),
+            appid=text(fields, "appid"),
+            timestamp=text(fields, "timestamp"),
+            nonce=text(fields, "nonce"),
+            signature=text(fields, "signature"),
+            task_id=text(fields, "task_id"),
+            replay_url=text(fields, "replay_url"),
+            file_id=text(fields, "file_id"),
+            code=text(fields, "code"),
+            message=text(fields, "message"),
         )
 
 
@@ -127,18 +136,18 @@ def generate(fake: Fake, params: ComposeParams, common: Common) -> ComposeCallba
     )
 
 
-def describe(fields: Mapping[str, str]) -> list[str]:
+def describe(fields: Mapping[str, WireValue]) -> list[str]:
     """Readable lines for a receiver's display of a ``compose`` callback."""
-    code = fields.get("code", "(none)")
+    code = text(fields, "code", "(none)")
     outcome = "merged" if code == "0" else "FAILED"
     return [
         row("code", f"{code} ({outcome}) {fields.get('message', '')}".rstrip()),
-        row("file id", fields.get("file_id") or "(none)"),
-        row("replay", fields.get("replay_url") or "(no replay url)"),
+        row("file id", text(fields, "file_id") or "(none)"),
+        row("replay", text(fields, "replay_url") or "(no replay url)"),
     ]
 
 
-def check(fields: Mapping[str, str]) -> list[str]:
+def check(fields: Mapping[str, WireValue]) -> list[str]:
     """Problems a complete ``compose`` body cannot have."""
     return [f"missing field {name}" for name in REQUIRED_FIELDS if name not in fields]
 

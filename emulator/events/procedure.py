@@ -24,7 +24,9 @@ from emulator.events.base import (
     compact_json,
     parse_json_field,
     row,
+    text,
 )
+from emulator.wire import WireFields, WireValue
 
 Resolution = Literal["360p", "540p", "720p"]
 Status = Literal["SUCCESS", "FAILED"]
@@ -95,7 +97,7 @@ class ProcedureCallback(CallbackModel):
             return ""
         return compact_json({"media": {"transcode": self.transcode}})
 
-    def event_fields(self) -> dict[str, str]:
+    def event_fields(self) -> WireFields:
         return {
             "task_id": self.task_id,
             "status": self.status,
@@ -104,17 +106,17 @@ class ProcedureCallback(CallbackModel):
         }
 
     @classmethod
-    def from_fields(cls, fields: Mapping[str, str]) -> ProcedureCallback:
+    def from_fields(cls, fields: Mapping[str, WireValue]) -> ProcedureCallback:
         """The typed callback from decoded wire fields (``fileId`` accepted for ``file_id``)."""
         entries = transcode_entries(fields)
         return cls(
-            appid=fields.get("appid", ""),
-            timestamp=fields.get("timestamp", ""),
-            nonce=fields.get("nonce", ""),
-            signature=fields.get("signature", ""),
-            task_id=fields.get("task_id", ""),
-            status=fields.get("status", "FAILED"),  # type: ignore[arg-type]
-            file_id=fields.get("file_id", fields.get("fileId", "")),
+            appid=text(fields, "appid"),
+            timestamp=text(fields, "timestamp"),
+            nonce=text(fields, "nonce"),
+            signature=text(fields, "signature"),
+            task_id=text(fields, "task_id"),
+            status=text(fields, "status", "FAILED"),  # type: ignore[arg-type]
+            file_id=text(fields, "file_id", text(fields, "fileId")),
             transcode=[Transcode.model_validate(entry) for entry in entries],
         )
 
@@ -285,7 +287,7 @@ def generate(fake: Fake, params: ProcedureParams, common: Common) -> ProcedureCa
     )
 
 
-def transcode_entries(fields: Mapping[str, str]) -> list[dict[str, Any]]:
+def transcode_entries(fields: Mapping[str, WireValue]) -> list[dict[str, Any]]:
     """The ``extra_params.media.transcode`` objects of decoded fields; [] when absent/odd."""
     extra = parse_json_field(fields, "extra_params")
     media = extra.get("media") if isinstance(extra, dict) else None
@@ -295,16 +297,15 @@ def transcode_entries(fields: Mapping[str, str]) -> list[dict[str, Any]]:
     return [entry for entry in entries if isinstance(entry, dict)]
 
 
-def check(fields: Mapping[str, str]) -> list[str]:
+def check(fields: Mapping[str, WireValue]) -> list[str]:
     """What a complete ``procedure`` body cannot lack: its fields, a parseable extra_params."""
     problems = [f"no {name} field" for name in ("task_id", "status") if name not in fields]
     if "file_id" not in fields and "fileId" not in fields:
         problems.append("no file_id field")
-    extra = fields.get("extra_params")
-    if extra is None:
+    if "extra_params" not in fields:
         if fields.get("status") != "FAILED":
             problems.append("no extra_params field")
-    elif extra:
+    elif extra := text(fields, "extra_params"):
         try:
             parsed = json.loads(extra)
         except ValueError:
@@ -351,14 +352,14 @@ def _transcode_lines(index: int, total: int, entry: Mapping[str, Any]) -> list[s
     ]
 
 
-def describe(fields: Mapping[str, str]) -> list[str]:
+def describe(fields: Mapping[str, WireValue]) -> list[str]:
     """Readable lines for a receiver's display of a ``procedure`` callback."""
     lines = [
-        row("status", fields.get("status", "(none)")),
-        row("file id", fields.get("file_id", fields.get("fileId", "(none)"))),
+        row("status", text(fields, "status", "(none)")),
+        row("file id", text(fields, "file_id", text(fields, "fileId", "(none)"))),
     ]
     entries = transcode_entries(fields)
-    raw = fields.get("extra_params", "")
+    raw = text(fields, "extra_params")
     if not entries:
         if not raw:
             lines.append(row("transcode", "none (extra_params is empty)"))

@@ -27,7 +27,9 @@ from emulator.events.base import (
     compact_json,
     parse_json_field,
     row,
+    text,
 )
+from emulator.wire import WireFields, WireValue
 
 Vendor = Literal["tencent", "hw"]
 MAX_PICTURES = 1000
@@ -63,7 +65,7 @@ class SnapshotCallback(CallbackModel):
         written without a fraction when whole (``"offset":0``, as in ZEGO's sample)."""
         return compact_json([pic.wire() for pic in self.snapshot_pic_list])
 
-    def event_fields(self) -> dict[str, str]:
+    def event_fields(self) -> WireFields:
         return {
             "task_id": self.task_id,
             "vendor": self.vendor,
@@ -72,17 +74,17 @@ class SnapshotCallback(CallbackModel):
         }
 
     @classmethod
-    def from_fields(cls, fields: Mapping[str, str]) -> SnapshotCallback:
+    def from_fields(cls, fields: Mapping[str, WireValue]) -> SnapshotCallback:
         """The typed callback from decoded wire fields (odd picture entries are skipped)."""
-        vendor = fields.get("vendor", "tencent")
+        vendor = text(fields, "vendor", "tencent")
         return cls(
-            appid=fields.get("appid", ""),
-            timestamp=fields.get("timestamp", ""),
-            nonce=fields.get("nonce", ""),
-            signature=fields.get("signature", ""),
-            task_id=fields.get("task_id", ""),
+            appid=text(fields, "appid"),
+            timestamp=text(fields, "timestamp"),
+            nonce=text(fields, "nonce"),
+            signature=text(fields, "signature"),
+            task_id=text(fields, "task_id"),
             vendor=vendor if vendor in ("tencent", "hw") else "tencent",  # type: ignore[arg-type]
-            field_id=fields.get("field_id", ""),
+            field_id=text(fields, "field_id"),
             snapshot_pic_list=[SnapshotPic.model_validate(p) for p in picture_entries(fields)],
         )
 
@@ -163,7 +165,7 @@ def generate(fake: Fake, params: SnapshotParams, common: Common) -> SnapshotCall
     )
 
 
-def picture_entries(fields: Mapping[str, str]) -> list[dict[str, Any]]:
+def picture_entries(fields: Mapping[str, WireValue]) -> list[dict[str, Any]]:
     """The ``snapshot_pic_list`` objects that have a string ``url``; [] when absent or odd."""
     entries = parse_json_field(fields, "snapshot_pic_list")
     if not isinstance(entries, list):
@@ -184,12 +186,12 @@ def _offset_text(value: Any) -> str:
     return "offset n/a"
 
 
-def describe(fields: Mapping[str, str]) -> list[str]:
+def describe(fields: Mapping[str, WireValue]) -> list[str]:
     """Readable lines for a receiver's display of a ``snapshot`` callback."""
     pictures = picture_entries(fields)
     lines = [
-        row("vendor", fields.get("vendor", "(none)")),
-        row("field id", fields.get("field_id") or "(none)"),
+        row("vendor", text(fields, "vendor", "(none)")),
+        row("field id", text(fields, "field_id") or "(none)"),
         row("pictures", str(len(pictures))),
     ]
     pad = " " * len(row("", ""))
@@ -200,7 +202,7 @@ def describe(fields: Mapping[str, str]) -> list[str]:
     return lines
 
 
-def check(fields: Mapping[str, str]) -> list[str]:
+def check(fields: Mapping[str, WireValue]) -> list[str]:
     """Problems a complete ``snapshot`` body cannot have."""
     problems = [
         f"missing field {name}" for name in ("task_id", "snapshot_pic_list") if name not in fields
