@@ -5,8 +5,9 @@
     python -m bench --quick         # tiny sizes: proves the harness works, numbers mean little
 
 One module per benchmark (``throughput``, ``lateness``, ``scale``, ``virtual``,
-``startup``); each exposes ``run(quick: bool) -> Result``. The receiver they send to runs
-in its own process (:mod:`bench.receiver`) so that it does not share the client's event loop.
+``startup``, ``hostile``); each exposes ``run(quick: bool) -> Result``. The receiver they
+send to runs in its own process (:mod:`bench.receiver`) so that it does not share the
+client's event loop.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BENCHMARKS = ("throughput", "lateness", "scale", "virtual", "startup")
+BENCHMARKS = ("throughput", "lateness", "scale", "virtual", "startup", "hostile")
 ROOT = Path(__file__).resolve().parent.parent  # the checkout: bench/ and emulator/
 
 

@@ -42,6 +42,7 @@ def options_for(name: str, args: argparse.Namespace) -> dict[str, object]:
         "scale": ("schedules",),
         "virtual": ("callbacks",),
         "startup": ("rounds",),
+        "hostile": (),
     }[name]
     options: dict[str, object] = {}
     for key in wanted:

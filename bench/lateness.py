@@ -27,10 +27,11 @@ async def measure(
     url: str, callbacks: int, speed: float, record: Path
 ) -> tuple[list[float], float, int, int]:
     """``(lateness_ms of every request, wall seconds, requests, peak pending schedules)``."""
-    from emulator.dispatch import Delivery, Dispatcher
-    from emulator.factory import CallbackFactory
-    from emulator.record import Recorder
-    from emulator.retry import RetryPolicy, ScaledClock
+    from emulator.callback.factory import CallbackFactory
+    from emulator.clock import ScaledClock
+    from emulator.delivery.dispatch import Delivery, Dispatcher
+    from emulator.record.writer import Recorder
+    from emulator.retry import RetryPolicy
 
     policy = RetryPolicy()
     spread = policy.offsets()[-1]  # one full schedule, 62 emulated seconds

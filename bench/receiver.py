@@ -75,7 +75,7 @@ async def serve(status: int) -> None:
     """Serve until standard input closes (the parent went away or is done)."""
     from aiohttp import web
 
-    from emulator.servers import start_server
+    from emulator.servers.start import start_server
 
     answer = b"ok" if 200 <= status <= 299 else b"fail"
 

@@ -29,11 +29,11 @@ TARGET_MB = 600.0
 
 async def hold_pending(schedules: int, record: Path) -> dict[str, float]:
     """Start ``schedules`` deliveries an hour out; measure once every one is waiting."""
-    from emulator.callback import Callback
-    from emulator.dispatch import Delivery, Dispatcher, DispatchListener
-    from emulator.factory import CallbackFactory
-    from emulator.record import Recorder
-    from emulator.retry import ScaledClock
+    from emulator.callback.factory import CallbackFactory
+    from emulator.callback.model import Callback
+    from emulator.clock import ScaledClock
+    from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
+    from emulator.record.writer import Recorder
 
     class Waiting(DispatchListener):
         def __init__(self) -> None:

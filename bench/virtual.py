@@ -22,10 +22,11 @@ TARGET_S = 2.0
 
 async def measure(url: str, callbacks: int, record: Path) -> tuple[float, int, float]:
     """``(wall seconds, requests, emulated seconds covered)`` for ``callbacks`` lost callbacks."""
-    from emulator.dispatch import Delivery, Dispatcher
-    from emulator.factory import CallbackFactory
-    from emulator.record import Recorder
-    from emulator.retry import RetryPolicy, VirtualClock
+    from emulator.callback.factory import CallbackFactory
+    from emulator.clock import VirtualClock
+    from emulator.delivery.dispatch import Delivery, Dispatcher
+    from emulator.record.writer import Recorder
+    from emulator.retry import RetryPolicy
 
     clock = VirtualClock()
     started = time.perf_counter()

@@ -16,42 +16,42 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from emulator._version import __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "Attempt": "emulator.results",
-    "Callback": "emulator.callback",
-    "CallbackFactory": "emulator.factory",
+    "Attempt": "emulator.delivery.results",
+    "Callback": "emulator.callback.model",
+    "CallbackFactory": "emulator.callback.factory",
     "DecodeError": "emulator.errors",
-    "Delivery": "emulator.dispatch",
-    "DispatchListener": "emulator.dispatch",
-    "Dispatcher": "emulator.dispatch",
+    "Delivery": "emulator.delivery.dispatch",
+    "DispatchListener": "emulator.delivery.dispatch",
+    "Dispatcher": "emulator.delivery.dispatch",
     "EmulatorError": "emulator.errors",
-    "MockApi": "emulator.api",
-    "Received": "emulator.receiver",
-    "Receiver": "emulator.receiver",
-    "RunOptions": "emulator.runner",
-    "RunResult": "emulator.runner",
-    "ZegoApiClient": "emulator.api_client",
-    "Outcome": "emulator.results",
-    "Recorder": "emulator.record",
+    "MockApi": "emulator.servers.mockapi",
+    "Received": "emulator.servers.receiver",
+    "Receiver": "emulator.servers.receiver",
+    "RunOptions": "emulator.run.runner",
+    "RunResult": "emulator.run.runner",
+    "ZegoApiClient": "emulator.servers.api_client",
+    "Outcome": "emulator.delivery.results",
+    "Recorder": "emulator.record.writer",
     "RetryPolicy": "emulator.retry",
-    "RunningServer": "emulator.servers",
-    "ScaledClock": "emulator.retry",
-    "Scenario": "emulator.scenario",
+    "RunningServer": "emulator.servers.start",
+    "ScaledClock": "emulator.clock",
+    "Scenario": "emulator.scenario.model",
     "ScenarioError": "emulator.errors",
     "UsageError": "emulator.errors",
     "Verdict": "emulator.verify",
-    "VirtualClock": "emulator.retry",
+    "VirtualClock": "emulator.clock",
     "api_signature": "emulator.signing",
     "callback_signature": "emulator.signing",
     "decode": "emulator.wire",
     "encode": "emulator.wire",
-    "execute": "emulator.runner",
-    "load_scenario": "emulator.scenario",
-    "read_record": "emulator.record",
-    "start_server": "emulator.servers",
+    "execute": "emulator.run.runner",
+    "load_scenario": "emulator.scenario.reader",
+    "read_record": "emulator.record.reader",
+    "start_server": "emulator.servers.start",
     "verify_api_signature": "emulator.signing",
     "verify_callback": "emulator.verify",
     "verify_callback_signature": "emulator.signing",
@@ -97,19 +97,22 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from emulator.api import MockApi
-    from emulator.api_client import ZegoApiClient
-    from emulator.callback import Callback
-    from emulator.dispatch import Delivery, Dispatcher, DispatchListener
+    from emulator.callback.factory import CallbackFactory
+    from emulator.callback.model import Callback
+    from emulator.clock import ScaledClock, VirtualClock
+    from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
+    from emulator.delivery.results import Attempt, Outcome
     from emulator.errors import DecodeError, EmulatorError, ScenarioError, UsageError
-    from emulator.factory import CallbackFactory
-    from emulator.receiver import Received, Receiver
-    from emulator.record import Recorder, read_record
-    from emulator.results import Attempt, Outcome
-    from emulator.retry import RetryPolicy, ScaledClock, VirtualClock
-    from emulator.runner import RunOptions, RunResult, execute
-    from emulator.scenario import Scenario, load_scenario
-    from emulator.servers import RunningServer, start_server
+    from emulator.record.reader import read_record
+    from emulator.record.writer import Recorder
+    from emulator.retry import RetryPolicy
+    from emulator.run.runner import RunOptions, RunResult, execute
+    from emulator.scenario.model import Scenario
+    from emulator.scenario.reader import load_scenario
+    from emulator.servers.api_client import ZegoApiClient
+    from emulator.servers.mockapi import MockApi
+    from emulator.servers.receiver import Received, Receiver
+    from emulator.servers.start import RunningServer, start_server
     from emulator.signing import (
         api_signature,
         callback_signature,

@@ -1,5 +1,5 @@
 """``python -m emulator``: the same as the ``zego-emulator`` command."""
 
-from emulator.cli import console_main
+from emulator.cli.main import console_main
 
 console_main()

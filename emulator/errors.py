@@ -7,9 +7,17 @@ was wrong and what was expected. The command line only formats them (exit code 2
     ├── ScenarioError     an invalid scenario file: file, line and field
     ├── DecodeError       a callback body that cannot be decoded
     └── UsageError        a bad flag or argument combination, an unreadable file
+
+Exit codes (CONTRACT.md): 0 ran and every expectation held; 1 an expectation failed;
+2 bad input (one line on stderr, no traceback); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class EmulatorError(Exception):

@@ -36,7 +36,7 @@ def test_importing_the_package_loads_no_heavy_dependency() -> None:
     import sys
 
     code = (
-        "import sys, emulator, emulator.cli; "
+        "import sys, emulator, emulator.cli.main; "
         "print(','.join(m for m in ('aiohttp', 'faker', 'rich', 'pydantic') if m in sys.modules))"
     )
     loaded = subprocess.run(

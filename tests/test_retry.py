@@ -6,10 +6,11 @@ import asyncio
 
 from aiohttp import web
 
-from emulator.dispatch import Delivery, Dispatcher
-from emulator.factory import CallbackFactory
-from emulator.retry import RetryPolicy, ScaledClock, VirtualClock, spawn_participants
-from emulator.servers import start_server
+from emulator.callback.factory import CallbackFactory
+from emulator.clock import ScaledClock, VirtualClock, spawn_participants
+from emulator.delivery.dispatch import Delivery, Dispatcher
+from emulator.retry import RetryPolicy
+from emulator.servers.start import start_server
 
 
 def test_zego_policy_offsets_are_0_2_6_14_30_62() -> None:

@@ -4,7 +4,7 @@ Every command runs once with the secrets in the environment and once with them o
 command line; a distinctive callback secret and server secret must then appear in no
 stdout, no stderr and no file the commands wrote (records, the receiver's and the mock
 API's records, HTML and JUnit reports). ``receive`` and ``api`` run as real
-subprocesses; the other commands run in-process through ``emulator.cli.main`` with the
+subprocesses; the other commands run in-process through ``emulator.cli.main.main`` with the
 output captured at the file-descriptor level. Passing a secret as a flag prints exactly
 one ``hint:`` line per secret flag, naming the environment variable to use instead.
 """
@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from emulator.api_client import ZegoApiClient
-from emulator.cli import main
-from emulator.factory import CallbackFactory
+from emulator.callback.factory import CallbackFactory
+from emulator.cli.main import main
+from emulator.servers.api_client import ZegoApiClient
 
 SECRET = "cbsecret-7f3a9d2e41"  # the callback secret
 SERVER_SECRET = "srvsecret-c05b8e6a17"  # the server-API secret

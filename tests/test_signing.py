@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 
+from emulator.callback.tamper import STALE_BY_SECONDS, apply_tamper
 from emulator.signing import (
     api_signature,
     callback_signature,
@@ -15,7 +16,6 @@ from emulator.signing import (
     verify_callback_signature,
     verify_fields,
 )
-from emulator.tamper import STALE_BY_SECONDS, apply_tamper
 
 # spec §2: secret "secret", timestamp 1470820198, nonce 123412
 ZEGO_CALLBACK_EXAMPLE = ("secret", "1470820198", "123412")

@@ -16,13 +16,14 @@ from urllib.parse import parse_qsl, unquote
 import pytest
 from aiohttp import web
 
-from emulator.callback import Callback
-from emulator.dispatch import Delivery, Dispatcher
-from emulator.receiver import DEFAULT_PATH, Receiver
-from emulator.record import Recorder, read_record
-from emulator.replay import replay
-from emulator.retry import VirtualClock
-from emulator.servers import RunningServer, start_server
+from emulator.callback.model import Callback
+from emulator.clock import VirtualClock
+from emulator.delivery.dispatch import Delivery, Dispatcher
+from emulator.record.reader import read_record
+from emulator.record.writer import Recorder
+from emulator.run.replay import replay
+from emulator.servers.receiver import DEFAULT_PATH, Receiver
+from emulator.servers.start import RunningServer, start_server
 from emulator.signing import sign_fields
 from emulator.wire import ENCODINGS, Encoding, WireFields
 

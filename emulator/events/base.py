@@ -161,7 +161,7 @@ VALUE_LIMIT = 300  # characters of one untrusted value shown before it is cut
 
 
 def row(label: str, value: str) -> str:
-    """One ``label     value`` line of a callback's display (see ``emulator.display``)."""
+    """One ``label     value`` line of a callback's display (see ``emulator.term.display``)."""
     return f"{label:<{ROW_LABEL_WIDTH}} {value}"
 
 

@@ -1,0 +1,1 @@
+"""Callbacks: the signed callback, the factory that makes them, and tampering."""

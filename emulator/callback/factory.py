@@ -1,0 +1,129 @@
+"""CallbackFactory: realistic callbacks from a seed, every given field winning.
+
+    factory = CallbackFactory(seed=7, app_id="1234567890")
+    model = factory.procedure(status="SUCCESS", transcode=[{"resolution": "720p"}])
+    callback = factory.callback(model, callback_secret="...", encoding="form")
+
+The same seed gives the same models in the same order; timestamps are the current time
+unless fixed with ``timestamp=``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from emulator.callback.model import Callback, Tamper
+from emulator.callback.tamper import apply_tamper
+from emulator.events import EventParams, event_spec
+from emulator.events.base import CallbackModel, Common, Fake
+from emulator.signing import sign_fields
+from emulator.wire import Encoding, WireFields, WireValue
+
+
+class CallbackFactory:
+    """Generates typed callbacks with seeded fake data (see module docstring)."""
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        app_id: str | None = None,
+        timestamp: int | None = None,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.fake = Fake(seed)
+        self.app_id = app_id or str(self.fake.random.randint(1_000_000_000, 4_294_967_295))
+        self.vod_app_id = f"1500{self.fake.digits(6)}"
+        self.fixed_timestamp = timestamp
+        self.now = now
+        self._count = 0
+        self._nonces: tuple[int, set[str]] = (-1, set())  # nonces used at one timestamp
+
+    def common(self) -> Common:
+        """Common field values for the next callback (timestamp now unless fixed)."""
+        timestamp = self.fixed_timestamp if self.fixed_timestamp is not None else int(self.now())
+        return Common(
+            appid=self.app_id,
+            timestamp=str(timestamp),
+            nonce=self._fresh_nonce(timestamp),
+            vod_app_id=self.vod_app_id,
+        )
+
+    def _fresh_nonce(self, timestamp: int) -> str:
+        """A random nonce never repeated at the same timestamp: (timestamp, nonce) is what a
+        receiver's replay check keys on, so two callbacks of a burst must not share it."""
+        if self._nonces[0] != timestamp:
+            self._nonces = (timestamp, set())
+        used = self._nonces[1]
+        nonce = str(self.fake.integer(100_000, 999_999))  # six digits, as ZEGO's samples
+        while nonce in used:
+            nonce = self.fake.digits(12)
+        used.add(nonce)
+        return nonce
+
+    def build(
+        self, event: str, params: EventParams | Mapping[str, Any] | None = None, **overrides: Any
+    ) -> CallbackModel:
+        """A typed callback of ``event``; ``params``/``overrides`` are the event's scenario keys."""
+        spec = event_spec(event)
+        if isinstance(params, EventParams):
+            merged = params.model_dump(exclude_unset=True) | overrides
+        else:
+            merged = dict(params or {}) | overrides
+        parsed = spec.params.model_validate(merged) if merged else spec.default_params
+        return spec.generate(self.fake, parsed, self.common())
+
+    def procedure(self, **params: Any) -> CallbackModel:
+        """A ``procedure`` callback (transcoding finished)."""
+        return self.build("procedure", params)
+
+    def compose(self, **params: Any) -> CallbackModel:
+        """A ``compose`` callback (media merge finished)."""
+        return self.build("compose", params)
+
+    def snapshot(self, **params: Any) -> CallbackModel:
+        """A ``snapshot`` callback (screenshots finished)."""
+        return self.build("snapshot", params)
+
+    def next_callback_id(self) -> str:
+        self._count += 1
+        return f"cb-{self._count:06d}"
+
+    def callback(
+        self,
+        model: CallbackModel,
+        callback_secret: str,
+        encoding: Encoding = "form",
+        tamper: Tamper = "none",
+        rename: Mapping[str, str] | None = None,
+        extra_fields: Mapping[str, WireValue] | None = None,
+        callback_id: str | None = None,
+    ) -> Callback:
+        """The model as it goes on the wire: fields shaped, signed, tampered, ready to encode."""
+        return Callback(
+            callback_id=callback_id or self.next_callback_id(),
+            event=model.event,
+            task_id=model.task_id,
+            fields=wire_fields(model.to_fields(), callback_secret, tamper, rename, extra_fields),
+            encoding=encoding,
+            tamper=tamper,
+        )
+
+
+def wire_fields(
+    fields: Mapping[str, WireValue],
+    callback_secret: str,
+    tamper: Tamper = "none",
+    rename: Mapping[str, str] | None = None,
+    extra_fields: Mapping[str, WireValue] | None = None,
+) -> WireFields:
+    """Sign ``fields``, apply a tamper, then renames and extra fields (pure)."""
+    shaped = sign_fields(fields, callback_secret)  # a new dict: the steps below may change it
+    if tamper != "none":
+        shaped = apply_tamper(shaped, tamper, callback_secret)
+    if rename:
+        shaped = {rename.get(key, key): value for key, value in shaped.items()}
+    if extra_fields:
+        shaped.update(extra_fields)
+    return shaped

@@ -1,0 +1,111 @@
+"""``zego-emulator api``: its flags and its handler."""
+
+from __future__ import annotations
+
+import argparse
+
+from emulator.cli.common import (
+    ENCODING_CHOICES,
+    Formatter,
+    add_bind_flags,
+    integer,
+    non_negative_float,
+    positive_float,
+)
+
+
+def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "api",
+        help="a mock of ZEGO's server API that fires the matching callbacks",
+        formatter_class=Formatter,
+        description="A mock of ZEGO's server API (GET /?Action=...): checks the md5 v2.0\n"
+        "signature like rtc-api.zego.im, answers TranscodeMedia, MergeMedia and\n"
+        "DescribeMediaTask, and when a task finishes fires its procedure/compose callback at\n"
+        "--callback-url with ZEGO's retry schedule. Prints its URL first; runs until Ctrl-C.\n"
+        "  ZEGO_SERVER_SECRET=... zego-emulator api --app-id 1234567890 \\\n"
+        "      --callback-url http://127.0.0.1:8080/zego/callback --fail-file-ids 5285890",
+    )
+    add_bind_flags(parser, default_port=8090)
+    parser.add_argument(
+        "--app-id", metavar="ID", help="the only AppId accepted (default: any uint32 AppId)"
+    )
+    parser.add_argument(
+        "--server-secret",
+        metavar="S",
+        help="ServerSecret the md5 signature uses (prefer env ZEGO_SERVER_SECRET; without "
+        "either the documented development secret is used)",
+    )
+    parser.add_argument(
+        "--callback-url", metavar="URL", help="where finished tasks' callbacks are POSTed"
+    )
+    parser.add_argument(
+        "--callback-secret",
+        metavar="S",
+        help="callback secret (prefer env ZEGO_CALLBACK_SECRET; else the development secret)",
+    )
+    parser.add_argument(
+        "--encoding", choices=ENCODING_CHOICES, default="form", help="callback body encoding"
+    )
+    parser.add_argument(
+        "--processing-time",
+        type=non_negative_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="emulated seconds from the API call to the task's callback",
+    )
+    parser.add_argument(
+        "--fail-file-ids",
+        default="",
+        metavar="A,B",
+        help="source FileIds whose tasks fail (procedure FAILED, compose code 60000)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=positive_float,
+        default=1.0,
+        metavar="X",
+        help="divide processing time and retry gaps by X",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help="per-request callback timeout in real seconds (default 5)",
+    )
+    parser.add_argument("--seed", type=integer, metavar="N", help="seed for fake data")
+    parser.add_argument(
+        "--record", metavar="PATH", help="record every callback attempt here (JSON Lines)"
+    )
+    parser.set_defaults(handler=_cmd_api)
+
+
+def _cmd_api(args: argparse.Namespace) -> int:
+    from emulator import settings as config
+    from emulator.servers.mockapi import run_api
+
+    server_secret = config.resolve_secret(
+        args.server_secret, config.SERVER_SECRET_ENV, config.DEV_SERVER_SECRET, "--server-secret"
+    )
+    callback_secret = config.resolve_secret(
+        args.callback_secret,
+        config.CALLBACK_SECRET_ENV,
+        config.DEV_CALLBACK_SECRET,
+        "--callback-secret",
+        quiet=args.callback_url is None,
+    )
+    return run_api(
+        host=args.host,
+        port=args.port,
+        app_id=args.app_id,
+        server_secret=server_secret,
+        callback_url=args.callback_url,
+        callback_secret=callback_secret,
+        speed=args.speed,
+        record=args.record,
+        processing_time=args.processing_time,
+        fail_file_ids=[f for f in (part.strip() for part in args.fail_file_ids.split(",")) if f],
+        encoding=args.encoding,
+        seed=args.seed,
+        timeout=args.timeout,
+    )

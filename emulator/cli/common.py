@@ -1,0 +1,131 @@
+"""Shared pieces of the command line: the parser class, value types and flag groups."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import NoReturn
+
+from emulator.errors import EXIT_BAD_INPUT
+
+ENCODING_CHOICES = ("form", "json", "json-urlencoded")
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the hand-wrapped descriptions."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr (exit 2), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of 0 or more, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
+def integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def add_secret_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--secret",
+        metavar="S",
+        help="callback secret (prefer env ZEGO_CALLBACK_SECRET; without either the "
+        "documented development secret is used)",
+    )
+
+
+def add_payload_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--app-id", metavar="ID", help="appid field (default: faked)")
+    parser.add_argument(
+        "--encoding", choices=ENCODING_CHOICES, help="body encoding (default: form)"
+    )
+    parser.add_argument("--seed", type=integer, metavar="N", help="seed for fake data")
+
+
+def add_delivery_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", metavar="URL", help="the receiver URL to POST to")
+    parser.add_argument(
+        "--speed",
+        type=positive_float,
+        metavar="X",
+        help="divide every wait by X (10 runs the 62 s schedule in 6.2 s)",
+    )
+    parser.add_argument(
+        "--virtual",
+        action="store_true",
+        help="virtual time: no waiting at all, schedules complete instantly",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help="per-request timeout in real seconds (default 5)",
+    )
+    parser.add_argument(
+        "--concurrency", type=positive_int, metavar="N", help="requests in flight at most"
+    )
+    parser.add_argument(
+        "--record", metavar="PATH", help="record file (default runs/<UTC time>-<name>.jsonl)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--ca-bundle", metavar="FILE", help="trust this CA file for HTTPS")
+    parser.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
+    parser.add_argument(
+        "--no-live", action="store_true", help="no live view while running (plain lines)"
+    )
+
+
+def port(text: str) -> int:
+    port = integer(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return port
+
+
+def add_bind_flags(parser: argparse.ArgumentParser, default_port: int) -> None:
+    """``--host``/``--port`` of a server we start (127.0.0.1 unless told otherwise)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument(
+        "--port",
+        type=port,
+        default=default_port,
+        metavar="N",
+        help=f"port to bind (default {default_port}; 0: any free port)",
+    )

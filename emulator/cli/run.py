@@ -1,0 +1,110 @@
+"""``zego-emulator run``: its flags and its handler."""
+
+from __future__ import annotations
+
+import argparse
+
+from emulator.cli.common import (
+    Formatter,
+    add_delivery_flags,
+    add_payload_flags,
+    add_secret_flag,
+    positive_float,
+    positive_int,
+)
+
+
+def add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "run",
+        help="deliver the callbacks of scenario files with ZEGO's retry schedule",
+        formatter_class=Formatter,
+        description="Load scenario files, generate, sign and encode their callbacks, deliver\n"
+        "them to the target with ZEGO's retry schedule (2, 4, 8, 16, 32 s), record every\n"
+        "attempt and check the scenario's expectations. Exit 0 when every expectation held,\n"
+        "1 when one failed, 2 on bad input.",
+    )
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files")
+    add_secret_flag(parser)
+    add_payload_flags(parser)
+    add_delivery_flags(parser)
+    parser.add_argument(
+        "--builtin-receiver",
+        action="store_true",
+        help="start the scenario's own receiver (its receiver: section) and target it",
+    )
+    parser.add_argument(
+        "--replay",
+        action="append",
+        default=[],
+        metavar="RECORD",
+        help="re-send exactly the callbacks of a recorded run (same bodies) to --target; "
+        "repeatable; no scenario files with it",
+    )
+    parser.add_argument(
+        "--resign",
+        action="store_true",
+        help="with --replay: fresh timestamp, nonce and signature instead of the recorded ones",
+    )
+    parser.add_argument(
+        "--rate",
+        type=positive_float,
+        metavar="R",
+        help="load mode: R new callbacks a second (emulated) for --duration, each retried on "
+        "ZEGO's schedule; reports the achieved rate and receiver latency p50/p95/p99",
+    )
+    parser.add_argument(
+        "--duration",
+        type=positive_float,
+        metavar="SECONDS",
+        help="load mode: how long to send (default 10)",
+    )
+    parser.add_argument(
+        "--window", type=positive_int, metavar="N", help="load mode: requests in flight at most"
+    )
+    parser.set_defaults(handler=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from emulator.errors import UsageError
+
+    if args.rate is not None:
+        if args.replay:
+            raise UsageError("--rate (load mode) does not go with --replay")
+        from emulator.run.load import load_command
+        from emulator.run.runner import RunOptions
+
+        return load_command(
+            RunOptions.from_args(args),
+            rate=args.rate,
+            duration=args.duration or 10.0,
+            window=args.window,
+            scenario_paths=args.scenarios,
+        )
+    if args.duration is not None or args.window is not None:
+        raise UsageError("--duration and --window go with --rate R (load mode)")
+    if args.replay:
+        if args.scenarios:
+            raise UsageError("give either scenario files or --replay RECORD, not both")
+        from emulator.run.replay import replay_command
+
+        return replay_command(
+            args.replay,
+            args.target,
+            resign=args.resign,
+            secret=args.secret,
+            speed=args.speed,
+            virtual=args.virtual,
+            timeout=args.timeout,
+            concurrency=args.concurrency,
+            record=args.record,
+            as_json=args.json,
+            ca_bundle=args.ca_bundle,
+            insecure=args.insecure,
+        )
+    if args.resign:
+        raise UsageError("--resign goes with --replay RECORD")
+    from emulator.run.runner import RunOptions
+    from emulator.term.commands import run_command
+
+    return run_command(args.scenarios, RunOptions.from_args(args))

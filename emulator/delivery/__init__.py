@@ -1,0 +1,1 @@
+"""Delivering callbacks: the dispatcher, the HTTP transport, and attempt results."""

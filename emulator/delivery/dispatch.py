@@ -1,0 +1,375 @@
+"""The Dispatcher: sends each callback with ZEGO's retry schedule over one connection pool.
+
+    async with Dispatcher(policy=RetryPolicy(), clock=ScaledClock(10)) as dispatcher:
+        outcome = await dispatcher.deliver(Delivery(callback, "http://127.0.0.1:8080/cb"))
+
+Per callback: up to ``policy.max_attempts`` requests; each retry ``retry_gap`` emulated
+seconds after the previous request *started*, never before it finished. Success is any
+2xx; redirects are not followed. ``concurrency`` bounds requests in flight across all
+callbacks (schedules waiting for a retry hold no slot). Every attempt goes to the
+recorder and the listeners the moment it finishes. Nothing the receiver does raises out
+of here: failures become the attempt's ``error`` (see :func:`classify_error`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import ssl
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from emulator._version import __version__
+from emulator.callback.model import Callback
+from emulator.clock import Clock, ScaledClock, spawn_participants
+from emulator.delivery.results import Attempt, AttemptError, Outcome
+from emulator.delivery.transport import Answer, CallbackClient, SendError
+from emulator.record.writer import Recorder
+from emulator.retry import RetryPolicy
+
+RESPONSE_READ_CAP = 64 * 1024  # bytes of a response body we read at most
+RESPONSE_EXCERPT = 1024  # bytes of it kept in the record
+USER_AGENT = f"zego-callback-emulator/{__version__}"
+
+
+@dataclass
+class Delivery:
+    """One callback to deliver to ``target``, ``delay`` emulated seconds from now."""
+
+    callback: Callback
+    target: str
+    delay: float = 0.0
+    resign: Callable[[Callback], Callback] | None = None  # fresh timestamp/nonce per retry
+    resumed: Resumed | None = None  # picked up from a record: continue, do not restart
+
+
+@dataclass
+class Resumed:
+    """Where an interrupted delivery stood (``zego-emulator resume``).
+
+    Its ``callback`` line is already in the record; ``history`` are the attempts already
+    made (in order, maybe none) and ``since_last`` the emulated seconds from the last of
+    them to now. Numbering, offsets and the next gap continue from them.
+    """
+
+    history: list[Attempt] = field(default_factory=list)
+    since_last: float = 0.0
+
+
+class DispatchListener:
+    """Hooks a live view or test can override; the dispatcher calls them as things happen."""
+
+    def attempt_started(self, callback: Callback, attempt: int) -> None:
+        """Request ``attempt`` of ``callback`` is about to go out."""
+
+    def attempt_finished(self, attempt: Attempt) -> None:
+        """A request finished (whatever the result)."""
+
+    def retry_scheduled(self, callback: Callback, attempt: int, at: float) -> None:
+        """Request ``attempt`` of ``callback`` will go out at emulated time ``at``."""
+
+    def delivery_finished(self, outcome: Outcome) -> None:
+        """The callback was delivered or lost."""
+
+
+def classify_error(exc: BaseException) -> AttemptError:
+    """The record's ``error`` value for an exception raised while sending (one boundary).
+
+    The transport names what went wrong, timeouts included (:class:`SendError`).
+    Anything else would be a bug in the transport: it still becomes an outcome.
+    """
+    if isinstance(exc, SendError):
+        return exc.kind
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "protocol"
+
+
+def ssl_context(ca_bundle: str | None = None, insecure: bool = False) -> ssl.SSLContext | bool:
+    """The Dispatcher's ``ssl=``: verification on by default, a CA file, or off."""
+    if insecure:
+        return False
+    if ca_bundle:
+        return ssl.create_default_context(cafile=ca_bundle)
+    return True
+
+
+class Dispatcher:
+    """Delivers callbacks with the retry policy over one pool of keep-alive connections."""
+
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        recorder: Recorder | None = None,
+        run_id: str = "",
+        concurrency: int = 100,
+        ssl: ssl.SSLContext | bool = True,
+        listeners: Sequence[DispatchListener] = (),
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.policy = policy or RetryPolicy()
+        self.clock: Clock = clock or ScaledClock()
+        self.recorder = recorder
+        self.run_id = run_id
+        self.concurrency = concurrency
+        self.listeners = list(listeners)
+        self._ssl = ssl
+        self._slots = asyncio.Semaphore(concurrency)
+        self._client: CallbackClient | None = None
+
+    async def __aenter__(self) -> Dispatcher:
+        self._client = CallbackClient(
+            user_agent=USER_AGENT,
+            tls=self._ssl,
+            read_cap=RESPONSE_READ_CAP,
+            max_idle=self.concurrency,
+        )
+        _quiet_gc.hold()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+            _quiet_gc.release()
+
+    async def deliver_all(self, deliveries: Iterable[Delivery]) -> list[Outcome]:
+        """Deliver every callback concurrently; outcomes in the order given."""
+        tasks = await spawn_participants(self.clock, (self.deliver(d) for d in deliveries))
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def deliver(self, delivery: Delivery) -> Outcome:
+        """Send one callback until a 2xx or the retries run out; the Outcome says which."""
+        async with self.clock.participant():
+            return await self._deliver_held(delivery)
+
+    async def deliver_in_turn(self, deliveries: Iterable[Delivery]) -> list[Outcome]:
+        """Deliver one after another, each starting as the previous one finishes.
+
+        (Duplicates of a callback go this way.) The chain holds its place on the clock
+        throughout, so virtual time cannot jump between one delivery and the next. Every
+        ``callback`` line of the chain is recorded at its start, so that ``resume`` knows
+        the deliveries a kill kept from starting.
+        """
+        chain = list(deliveries)
+        for delivery in chain:
+            self._announce(delivery)
+        async with self.clock.participant():
+            return [await self._deliver_held(delivery, announced=True) for delivery in chain]
+
+    async def deliver_chains(self, chains: Iterable[Sequence[Delivery]]) -> list[list[Outcome]]:
+        """Deliver every chain concurrently, each one in turn (see :func:`delivery_chains`)."""
+        tasks = await spawn_participants(
+            self.clock,
+            (
+                self.deliver_in_turn(chain) if len(chain) > 1 else self._deliver_alone(chain)
+                for chain in chains
+            ),
+        )
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _deliver_alone(self, chain: Sequence[Delivery]) -> list[Outcome]:
+        return [await self.deliver(delivery) for delivery in chain]
+
+    def _announce(self, delivery: Delivery) -> None:
+        """Record the delivery's ``callback`` line (not for one picked up from a record)."""
+        if self.recorder is not None and delivery.resumed is None:
+            self.recorder.callback(callback_record(delivery.callback, delivery, self.run_id))
+
+    async def _deliver_held(self, delivery: Delivery, announced: bool = False) -> Outcome:
+        """:meth:`deliver`, for a caller that already holds a clock participant."""
+        clock = self.clock
+        callback = delivery.callback
+        outcome = Outcome(callback.callback_id, callback.event, callback.task_id, False)
+        outcome.run_id = self.run_id
+        if not announced:
+            self._announce(delivery)
+        scheduled = clock.now() + max(0.0, delivery.delay)
+        first_sent: float | None = None
+        previous_sent: float | None = None
+        numbers = range(1, self.policy.max_attempts + 1)
+        resumed = delivery.resumed
+        if resumed is not None and resumed.history:  # carry on after the attempts made
+            done = resumed.history
+            outcome.history.extend(done)
+            outcome.delivered = done[-1].ok
+            previous_sent = clock.now() - resumed.since_last
+            first_sent = previous_sent - done[-1].offset_s
+            gap = self.policy.retry_gap(len(done))
+            finished = gap is None or outcome.delivered
+            numbers = range(len(done) + 1, 1 if finished else self.policy.max_attempts + 1)
+            scheduled = previous_sent + (gap or 0.0)
+        for number in numbers:
+            self._notify_scheduled(callback, number, scheduled)
+            await clock.sleep_until(scheduled)
+            if number > 1 and delivery.resign is not None:
+                callback = delivery.resign(callback)
+            async with self._slots:
+                sent = clock.now()
+                for listener in self.listeners:
+                    listener.attempt_started(callback, number)
+                status, error, excerpt, latency_ms = await self._post(callback, delivery.target)
+            first_sent = sent if first_sent is None else first_sent
+            attempt = Attempt(
+                callback_id=callback.callback_id,
+                event=callback.event,
+                task_id=callback.task_id,
+                attempt=number,
+                scheduled_at=clock.epoch(scheduled),
+                sent_at=clock.epoch(sent),
+                offset_s=sent - first_sent,
+                gap_s=None if previous_sent is None else sent - previous_sent,
+                status=status,
+                error=error,
+                latency_ms=latency_ms,
+                response_excerpt=excerpt,
+                run_id=self.run_id,
+            )
+            previous_sent = sent
+            outcome.history.append(attempt)
+            self._notify_attempt(attempt)
+            _quiet_gc.tick()
+            if attempt.ok:
+                outcome.delivered = True
+                break
+            gap = self.policy.retry_gap(number)
+            if gap is None:
+                break
+            scheduled = sent + gap
+        if self.recorder is not None:
+            self.recorder.outcome(outcome)
+        for listener in self.listeners:
+            listener.delivery_finished(outcome)
+        return outcome
+
+    def _notify_scheduled(self, callback: Callback, number: int, at: float) -> None:
+        for listener in self.listeners:
+            listener.retry_scheduled(callback, number, at)
+
+    def _notify_attempt(self, attempt: Attempt) -> None:
+        if self.recorder is not None:
+            self.recorder.attempt(attempt)
+        for listener in self.listeners:
+            listener.attempt_finished(attempt)
+
+    async def _post(
+        self, callback: Callback, target: str
+    ) -> tuple[int | None, AttemptError | None, str, float]:
+        """One request: ``(status, error, response_excerpt, latency_ms)``; never raises."""
+        client = self._client
+        if client is None:
+            raise RuntimeError("Dispatcher is not open: use 'async with Dispatcher(...)'")
+        content_type, body = callback.body()
+        answer = Answer()
+        error: AttemptError | None = None
+        started = time.perf_counter()
+        try:
+            await client.post(target, content_type, body, answer, self.policy.timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every receiver failure becomes an outcome
+            error = classify_error(exc)
+        latency_ms = (time.perf_counter() - started) * 1000
+        excerpt = answer.body[:RESPONSE_EXCERPT].decode("utf-8", errors="replace")
+        return answer.status, error, excerpt, latency_ms
+
+
+class _QuietGC:
+    """While any Dispatcher is open, the cyclic GC stays out of the schedule's way.
+
+    What exists when the first one opens is frozen out of collection (``gc.freeze``) and
+    automatic collection is off; a full collection runs at most once every
+    ``COLLECT_EVERY`` seconds, between two attempts (:meth:`tick`), so that a bug that made
+    cycles could not grow memory for long. Restored when the last Dispatcher closes.
+
+    Why: delivering makes no cyclic garbage — 3,000 requests to an in-process receiver,
+    then ``gc.collect()``: 0 objects — so automatic collections only re-scan live
+    schedules. With 10,000 pending at --speed 10 they paused the loop 10–70 ms a dozen
+    times a run: p99 lateness 40–70 ms with them, 3 ms without (``python -m bench
+    lateness``).
+    """
+
+    COLLECT_EVERY = 60.0  # seconds
+
+    def __init__(self) -> None:
+        self.holders = 0
+        self.was_enabled = True
+        self.frozen_before = False  # someone else froze objects: leave them frozen
+        self.next_collect = 0.0
+
+    def hold(self) -> None:
+        if self.holders == 0:
+            self.was_enabled = gc.isenabled()
+            self.frozen_before = gc.get_freeze_count() > 0
+            gc.freeze()
+            gc.disable()
+            self.next_collect = time.monotonic() + self.COLLECT_EVERY
+        self.holders += 1
+
+    def tick(self) -> None:
+        """Collect if the last collection is ``COLLECT_EVERY`` seconds old."""
+        if self.holders and time.monotonic() >= self.next_collect:
+            gc.collect()
+            self.next_collect = time.monotonic() + self.COLLECT_EVERY
+
+    def release(self) -> None:
+        self.holders -= 1
+        if self.holders == 0:
+            if not self.frozen_before:
+                gc.unfreeze()
+            if self.was_enabled:
+                gc.enable()
+
+
+_quiet_gc = _QuietGC()
+
+
+def delivery_chains(deliveries: Iterable[Delivery]) -> list[list[Delivery]]:
+    """Deliveries grouped so each callback's duplicates follow it in turn (first-seen order)."""
+    chains: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        chains.setdefault(delivery.callback.original_id, []).append(delivery)
+    return list(chains.values())
+
+
+def callback_record(callback: Callback, delivery: Delivery, run_id: str) -> dict[str, Any]:
+    """The record's ``callback`` line: enough to re-send the exact bytes later."""
+    content_type, body = callback.body()
+    return {
+        "type": "callback",
+        "run_id": run_id,
+        "callback_id": callback.callback_id,
+        "event": callback.event,
+        "task_id": callback.task_id,
+        "target": delivery.target,
+        "delay": delivery.delay,
+        "encoding": callback.encoding,
+        "tamper": callback.tamper,
+        "content_type": content_type,
+        "body": body.decode("utf-8"),
+    }

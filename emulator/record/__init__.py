@@ -1,0 +1,1 @@
+"""Record files: the line format, the writer, and the one reader model."""

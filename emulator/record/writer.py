@@ -1,0 +1,115 @@
+"""Record files: JSON Lines, one object a line, appended and flushed as things happen.
+
+Line types (CONTRACT.md): ``run``, ``attempt``, ``outcome``, ``summary``; we add
+``callback`` (written before a callback's first request: its id, target, delay, encoding,
+content type and exact body text) so that ``resume`` and ``run --replay`` can re-send the
+very same bytes. A record never contains a secret (a body carries only the signature).
+The reader tolerates a torn last line (a run killed mid-write).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from emulator.delivery.results import Attempt, Outcome
+from emulator.jsontext import compact_encoder
+
+RECORD_DIR = "runs"
+
+
+FLUSH_AT = 64 * 1024  # bytes of pending lines written at once, even in the middle of a pass
+
+
+_line_text = compact_encoder()
+
+
+def default_record_path(scenario_name: str, now: float | None = None) -> Path:
+    """``runs/<UTC time>-<scenario>.jsonl`` for a scenario name."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", scenario_name).strip("-").lower()[:60] or "run"
+    return Path(RECORD_DIR) / f"{stamp}-{slug}.jsonl"
+
+
+class Recorder:
+    """Appends record lines to a file (use as a context manager).
+
+    Outside an event loop each line is written to the OS before :meth:`write` returns.
+    Inside one, the lines of one pass of the loop go out together in one ``write()`` at
+    the end of that pass — before the loop waits on anything — so a run killed at any
+    moment keeps every line but those of the instant it died in, at a third of the system
+    calls (3 lines a callback cost ~8 µs of ~70 as separate writes). :meth:`flush` writes
+    what is pending at once; :meth:`close` does too.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # unbuffered: our own batching is the only buffer, and flush() empties it for real
+        self._file: IO[bytes] | None = self.path.open("ab", buffering=0)
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+
+    def write(self, line: dict[str, Any]) -> None:
+        """Append one JSON object as a line."""
+        self._append(_line_text(line) + "\n")
+
+    def _append(self, text: str) -> None:
+        if self._file is None:
+            raise ValueError(f"record {self.path} is closed")
+        data = text.encode("utf-8")
+        pending = self._pending
+        pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= FLUSH_AT:  # a long pass: do not hold its lines in memory
+            self.flush()
+        elif len(pending) == 1:  # the first line of this pass: have the pass end with a flush
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop running: write it now
+                self.flush()
+
+    def flush(self) -> None:
+        """Write every pending line to the OS now."""
+        if not self._pending or self._file is None:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_bytes = 0
+        written = self._file.write(data)
+        while written is not None and written < len(data):  # a short write: rare, but allowed
+            data = data[written:]
+            written = self._file.write(data)
+
+    def callback(self, line: dict[str, Any]) -> None:
+        self.write(line)
+
+    def attempt(self, attempt: Attempt) -> None:
+        """Append an ``attempt`` line (CONTRACT.md)."""
+        self._append(attempt.record_line() + "\n")
+
+    def outcome(self, outcome: Outcome) -> None:
+        """Append an ``outcome`` line (CONTRACT.md)."""
+        self._append(outcome.record_line() + "\n")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self.flush()
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Reports from records: the model, statistics, terminal, JUnit and HTML."""

@@ -1,0 +1,49 @@
+"""``zego-emulator report``: print the summary, write the requested files.
+
+``report`` exits 0 after printing, whatever the record says; ``--check`` makes it exit 1
+when a ``summary`` line records a failed expectation (what ``run`` itself exits with).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+from emulator.report.html import write_html_runs
+from emulator.report.junit import render_junit
+from emulator.report.model import load, write_file
+from emulator.report.stats import report_data
+from emulator.report.terminal import render_terminal
+
+
+def report_command(
+    records: Sequence[str],
+    *,
+    as_json: bool = False,
+    html_path: str | None = None,
+    junit_path: str | None = None,
+    check: bool = False,
+) -> int:
+    """``zego-emulator report``: print the summary, write the requested files; the exit code."""
+    import sys
+
+    from rich.console import Console
+
+    runs = load(records)
+    data = report_data(runs)
+    notes = Console(stderr=True, highlight=False) if as_json else Console(highlight=False)
+    if as_json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        render_terminal(data, Console(highlight=False))
+    if html_path:
+        notes.print(f"HTML report: {write_html_runs(runs, html_path)}", markup=False)
+    if junit_path:
+        written = write_file(Path(junit_path), render_junit(runs))
+        notes.print(f"JUnit XML: {written}", markup=False)
+    sys.stdout.flush()
+    return 1 if check and data["expectations_failed"] else 0

@@ -1,0 +1,1 @@
+"""Runs: planning, executing, resuming, replaying and load mode."""

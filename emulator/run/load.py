@@ -1,0 +1,432 @@
+"""Load mode: callbacks at a steady rate, a bounded window of them in flight at once.
+
+    result = await run_load("http://127.0.0.1:8080/cb", rate=200, duration=30, window=100,
+                            callback_secret="...")
+    print(result.achieved_rate, result.latency_ms(99))
+
+Callback ``i`` is due ``i / rate`` emulated seconds after the start (``rate x duration``
+callbacks in all, so the count never depends on timing). Each goes through the
+``Dispatcher``, so a failed request is retried on ZEGO's schedule while new callbacks keep
+coming, as ZEGO does: this is a load test of a receiver that behaves like ZEGO.
+``window`` bounds the requests in flight (first requests and retries alike); a new
+callback starts only while fewer than ``window`` first requests are unanswered, so a slow
+receiver slows the sender down and the achieved rate drops below the asked one — the
+report says so. Receiver latency is taken over every request that got an HTTP answer.
+
+``zego-emulator run --rate R --duration D [--window N]`` calls :func:`load_command`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from emulator._version import __version__
+from emulator.callback.factory import CallbackFactory
+from emulator.callback.model import Callback
+from emulator.clock import Clock, ScaledClock, make_clock
+from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
+from emulator.delivery.results import Attempt, Outcome
+from emulator.errors import UsageError
+from emulator.record.writer import Recorder
+from emulator.retry import RetryPolicy
+from emulator.run.interrupt import stop_on_sigint
+from emulator.wire import Encoding
+
+if TYPE_CHECKING:
+    from emulator.run.runner import RunOptions
+    from emulator.scenario.model import CallbackCommon, Scenario
+
+DEFAULT_WINDOW = 100
+LOAD_SCENARIO_NAME = "load"
+
+
+@dataclass
+class LoadResult:
+    """What a load run did: how fast it sent, what came back, how fast the receiver answered."""
+
+    target: str
+    rate: float  # asked, callbacks per emulated second
+    duration: float  # asked, emulated seconds
+    window: int
+    callbacks: int = 0  # started
+    delivered: int = 0
+    lost: int = 0
+    requests: int = 0
+    send_seconds: float = 0.0  # emulated seconds from the first start to the last, plus 1/rate
+    behind_max: float = 0.0  # emulated seconds the sender fell behind its schedule at most
+    window_full_s: float = 0.0  # real seconds the sender waited for a full window to free
+    wall_seconds: float = 0.0
+    interrupted: bool = False
+    latencies: list[float] = field(default_factory=list, repr=False)  # ms, answered requests
+    answers: Counter[str] = field(default_factory=Counter)  # "200", "500", "timeout", ...
+    run_id: str = ""
+    record_path: Path | None = None
+
+    @property
+    def achieved_rate(self) -> float:
+        """Callbacks started per emulated second (equals ``rate`` when the sender kept up)."""
+        return self.callbacks / self.send_seconds if self.send_seconds > 0 else 0.0
+
+    @property
+    def pending(self) -> int:
+        """Callbacks started but neither delivered nor lost (only after an interruption)."""
+        return self.callbacks - self.delivered - self.lost
+
+    def latency_ms(self, percent: float) -> float | None:
+        """Receiver latency percentile (nearest rank) in ms; None when nothing answered."""
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies)
+        rank = max(1, math.ceil(percent / 100 * len(ordered)))
+        return ordered[min(rank, len(ordered)) - 1]
+
+    def to_summary(self) -> dict[str, Any]:
+        """The ``load`` part of the record's summary line (and of ``--json``)."""
+
+        def ms(percent: float) -> float | None:
+            value = self.latency_ms(percent)
+            return None if value is None else round(value, 3)
+
+        return {
+            "rate": self.rate,
+            "duration": self.duration,
+            "window": self.window,
+            "achieved_rate": round(self.achieved_rate, 3),
+            "behind_max_s": round(self.behind_max, 6),
+            "window_full_s": round(self.window_full_s, 3),
+            "requests": self.requests,
+            "answers": dict(sorted(self.answers.items())),
+            "latency_ms": {"p50": ms(50), "p95": ms(95), "p99": ms(99)},
+            "wall_s": round(self.wall_seconds, 3),
+        }
+
+    def describe(self) -> list[str]:
+        """The report's lines for a terminal."""
+
+        def ms(percent: float) -> str:
+            value = self.latency_ms(percent)
+            return "-" if value is None else f"{value:.1f} ms"
+
+        kept_up = ""
+        if self.achieved_rate < 0.99 * self.rate:
+            kept_up = "  (the sender fell behind"
+            if self.window_full_s >= 0.5 * self.wall_seconds:  # waiting on answers, mostly
+                kept_up += f": the window of {self.window} was full for "
+                kept_up += f"{self.window_full_s:.1f} s, waiting on the receiver's answers"
+            kept_up += ")"
+        answers = ", ".join(f"{key} x{count}" for key, count in sorted(self.answers.items()))
+        lines = [
+            f"load -> {self.target}: {self.rate:g}/s for {self.duration:g} s, window {self.window}",
+            f"  callbacks {self.callbacks}, achieved {self.achieved_rate:.1f}/s{kept_up}",
+            f"  delivered {self.delivered}, lost {self.lost}"
+            + (f", pending {self.pending}" if self.pending else ""),
+            f"  requests {self.requests}: {answers or 'none'}",
+            f"  receiver latency p50 {ms(50)}  p95 {ms(95)}  p99 {ms(99)}  "
+            f"(over {len(self.latencies)} answered requests)",
+            f"  took {self.wall_seconds:.1f} s (retries included)",
+        ]
+        if self.interrupted:
+            lines.append("  interrupted: the sender stopped early")
+        if self.record_path is not None:
+            lines.append(f"  record: {self.record_path}")
+        return lines
+
+
+class _Tally(DispatchListener):
+    """Counts what the dispatcher reports; a callback's first answer frees its window slot."""
+
+    def __init__(self, result: LoadResult, window: asyncio.Semaphore) -> None:
+        self.result = result
+        self.window = window
+
+    def attempt_finished(self, attempt: Attempt) -> None:
+        self.result.requests += 1
+        if attempt.status is not None:
+            self.result.latencies.append(attempt.latency_ms)
+        self.result.answers[attempt.error or str(attempt.status)] += 1
+        if attempt.attempt == 1:
+            self.window.release()
+
+    def delivery_finished(self, outcome: Outcome) -> None:
+        if outcome.delivered:
+            self.result.delivered += 1
+        else:
+            self.result.lost += 1
+
+
+def procedure_callbacks(
+    factory: CallbackFactory, callback_secret: str, encoding: Encoding = "form"
+) -> Callable[[int], Callback]:
+    """The default callback maker: a fresh ``procedure`` (SUCCESS) callback per number."""
+
+    def make(number: int) -> Callback:
+        return factory.callback(factory.procedure(), callback_secret, encoding=encoding)
+
+    return make
+
+
+async def run_load(
+    target: str,
+    *,
+    rate: float,
+    duration: float,
+    callback_secret: str,
+    window: int = DEFAULT_WINDOW,
+    encoding: Encoding = "form",
+    policy: RetryPolicy | None = None,
+    clock: Clock | None = None,
+    factory: CallbackFactory | None = None,
+    make_callback: Callable[[int], Callback] | None = None,
+    recorder: Recorder | None = None,
+    run_id: str = "",
+    concurrency: int | None = None,
+    ssl: Any = True,
+    listeners: Sequence[DispatchListener] = (),
+    stop: asyncio.Event | None = None,
+) -> LoadResult:
+    """Send ``rate x duration`` callbacks ``1/rate`` apart, at most ``window`` requests in flight.
+
+    Times are emulated seconds of ``clock`` (real seconds on the default clock). Returns
+    once every started callback is delivered or lost, or — when ``stop`` is set — once the
+    sender stopped and the callbacks still in flight were cancelled.
+    """
+    if not rate > 0 or not math.isfinite(rate):
+        raise ValueError("rate must be a number greater than 0")
+    if not duration > 0 or not math.isfinite(duration):
+        raise ValueError("duration must be a number greater than 0")
+    if window < 1:
+        raise ValueError("window must be at least 1")
+    clock = clock or ScaledClock()
+    make_callback = make_callback or procedure_callbacks(
+        factory or CallbackFactory(), callback_secret, encoding
+    )
+    result = LoadResult(target, rate, duration, window, run_id=run_id)
+    slots = asyncio.Semaphore(window)
+    dispatcher = Dispatcher(
+        policy=policy,
+        clock=clock,
+        recorder=recorder,
+        run_id=run_id,
+        concurrency=concurrency or window,
+        ssl=ssl,
+        listeners=[_Tally(result, slots), *listeners],
+    )
+    started_wall = time.perf_counter()
+    tasks: set[asyncio.Task[Outcome]] = set()
+    async with dispatcher:
+        sender = asyncio.ensure_future(
+            _send_steadily(dispatcher, target, make_callback, result, slots, tasks)
+        )
+        stopper = asyncio.ensure_future(stop.wait() if stop is not None else asyncio.Event().wait())
+        try:
+            await asyncio.wait([sender, stopper], return_when=asyncio.FIRST_COMPLETED)
+            if sender.done():
+                sender.result()
+                while tasks and not stopper.done():
+                    await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+            result.interrupted = stopper.done()
+        finally:
+            for task in (sender, stopper, *tasks):
+                task.cancel()
+            await asyncio.gather(sender, stopper, *tasks, return_exceptions=True)
+    result.wall_seconds = time.perf_counter() - started_wall
+    return result
+
+
+async def _send_steadily(
+    dispatcher: Dispatcher,
+    target: str,
+    make_callback: Callable[[int], Callback],
+    result: LoadResult,
+    slots: asyncio.Semaphore,
+    tasks: set[asyncio.Task[Outcome]],
+) -> None:
+    """Start callback ``i`` at ``start + i / rate`` when fewer than ``window`` first requests wait.
+
+    The sender is a clock participant while it paces (virtual time must not jump past its
+    next start) and leaves the clock only while it waits for a full window to free a slot.
+    """
+    clock = dispatcher.clock
+    count = max(1, round(result.rate * result.duration))
+    interval = 1.0 / result.rate
+    start = clock.now()
+    number = 0
+    while number < count:
+        async with clock.participant():
+            while number < count and not slots.locked():
+                due = start + number * interval
+                await clock.sleep_until(due)
+                await slots.acquire()  # free: does not wait
+                result.behind_max = max(result.behind_max, clock.now() - due)
+                callback = make_callback(number)
+                task = asyncio.ensure_future(dispatcher.deliver(Delivery(callback, target)))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                number += 1
+                result.callbacks = number
+                result.send_seconds = clock.now() - start + interval
+                await asyncio.sleep(0)  # the new delivery joins the clock before we sleep
+        if number < count:
+            waited = time.monotonic()
+            async with slots:  # window full: wait (off the clock) for a slot to free
+                pass
+            result.window_full_s += time.monotonic() - waited
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def load_command(
+    options: RunOptions,
+    *,
+    rate: float,
+    duration: float,
+    window: int | None = None,
+    scenario_paths: Sequence[str] = (),
+) -> int:
+    """``zego-emulator run --rate R --duration D``: a load run with its report; the exit code.
+
+    Flags in ``options`` win over the (optional, single) scenario file, which supplies the
+    target, encoding, seed, retry policy and the callback entries used in turn.
+    """
+    from emulator import settings as config
+    from emulator.delivery.dispatch import ssl_context
+    from emulator.run.runner import fresh_record_path, new_run_id
+
+    if len(scenario_paths) > 1:
+        raise UsageError("run --rate takes at most one scenario file")
+    if not rate > 0 or not duration > 0:
+        raise UsageError("run --rate and --duration must both be greater than 0")
+    if window is not None and window < 1:
+        raise UsageError("run --window must be at least 1")
+    scenario = _load_one(scenario_paths[0]) if scenario_paths else None
+    target = options.target or (scenario.target if scenario is not None else None)
+    if not target:
+        raise UsageError("run --rate needs a target: give --target URL or a scenario with target:")
+    secret = options.secret or config.resolve_secret(
+        None, (scenario.secret_env if scenario is not None else None) or config.CALLBACK_SECRET_ENV
+    )
+    encoding: Encoding = options.encoding or (scenario.encoding if scenario else "form")
+    seed = options.seed if options.seed is not None else (scenario.seed if scenario else None)
+    factory = CallbackFactory(
+        seed=seed, app_id=options.app_id or (scenario.app_id if scenario else None)
+    )
+    policy = scenario.retry.policy() if scenario is not None else RetryPolicy()
+    if options.timeout is not None:
+        policy = replace(policy, timeout=options.timeout)
+    speed = options.speed or (scenario.speed if scenario is not None else None)
+    clock = options.clock or make_clock(speed, options.virtual)
+    if scenario is not None:
+        make = _scenario_callbacks(scenario, factory, secret.value, encoding)
+    else:
+        make = procedure_callbacks(factory, secret.value, encoding)
+    try:
+        tls = ssl_context(options.ca_bundle, options.insecure)
+    except OSError as exc:
+        raise UsageError(f"--ca-bundle {options.ca_bundle}: cannot use it: {exc}") from None
+    name = scenario.name if scenario is not None else LOAD_SCENARIO_NAME
+    record_path = Path(options.record) if options.record else fresh_record_path(name)
+    run_id = new_run_id()
+    try:
+        recorder = Recorder(record_path)
+    except OSError as exc:
+        raise UsageError(f"cannot write the record {record_path}: {exc.strerror or exc}") from None
+    window = window or DEFAULT_WINDOW
+    with recorder:
+        recorder.write(
+            {
+                "type": "run",
+                "run_id": run_id,
+                "started_at": round(time.time(), 6),
+                "scenario": name,
+                "target": target,
+                "encoding": encoding,
+                "speed": None if clock.speed == float("inf") else clock.speed,
+                "version": __version__,
+                "load": {"rate": rate, "duration": duration, "window": window},
+            }
+        )
+        result = asyncio.run(
+            _run_until_interrupted(
+                target,
+                rate=rate,
+                duration=duration,
+                callback_secret=secret.value,
+                window=window,
+                encoding=encoding,
+                policy=policy,
+                clock=clock,
+                make_callback=make,
+                recorder=recorder,
+                run_id=run_id,
+                concurrency=options.concurrency,
+                ssl=tls,
+            )
+        )
+        result.record_path = record_path
+        summary = {
+            "type": "summary",
+            "run_id": run_id,
+            "callbacks": result.callbacks,
+            "delivered": result.delivered,
+            "lost": result.lost,
+            "attempts": result.requests,
+            "expectations": [],
+            "scenario": name,
+            "pending": result.pending,
+            "interrupted": result.interrupted,
+            "ok": not result.interrupted,
+            "record": str(record_path),
+            "load": result.to_summary(),
+        }
+        recorder.write(summary)
+    if options.json:
+        import json
+
+        print(json.dumps(summary, indent=2))
+    else:
+        print("\n".join(result.describe()))
+    return 130 if result.interrupted else 0
+
+
+async def _run_until_interrupted(target: str, **kwargs: Any) -> LoadResult:
+    """:func:`run_load` where Ctrl-C stops the sender and still gives a result."""
+    stop = asyncio.Event()
+    with stop_on_sigint(stop):
+        return await run_load(target, stop=stop, **kwargs)
+
+
+def _load_one(path: str) -> Scenario:
+    from emulator.scenario.reader import load_scenario
+
+    return load_scenario(path)
+
+
+def _scenario_callbacks(
+    scenario: Scenario, factory: CallbackFactory, callback_secret: str, encoding: Encoding
+) -> Callable[[int], Callback]:
+    """Callback ``i`` is built from the scenario's entry ``i mod entries`` (repeat ignored)."""
+    entries: list[CallbackCommon] = list(scenario.callbacks)
+    if not entries:
+        raise UsageError(f"scenario {scenario.name!r} has no callbacks to send")
+
+    def make(number: int) -> Callback:
+        entry = entries[number % len(entries)]
+        model = factory.build(str(getattr(entry, "event", "procedure")), entry.event_params())
+        return factory.callback(
+            model,
+            callback_secret,
+            encoding=encoding,
+            tamper=entry.tamper,
+            rename=entry.rename,
+            extra_fields=entry.fields,
+        )
+
+    return make

@@ -1,0 +1,346 @@
+"""Replay: re-send exactly the callbacks of a recorded run to a (new) target.
+
+    outcomes = await replay(["runs/yesterday.jsonl"], "http://127.0.0.1:8080/cb",
+                            record_path="runs/replay.jsonl")
+
+Reads the record's ``callback`` lines (exact body text and content type) and delivers the
+very same bytes with the retry schedule through the :class:`~emulator.delivery.dispatch.Dispatcher`,
+writing a new record (``run`` line, the usual ``callback``/``attempt``/``outcome`` lines,
+``summary`` line). Recorded delays are kept.
+
+Only when asked (``resign=True`` and a secret) is a body re-signed: fresh ``timestamp`` and
+``nonce``, a new ``signature``, the recorded tamper applied again, re-encoded in the
+recorded encoding — for a receiver that rejects stale timestamps.
+
+Which callbacks: every ``callback`` line of the chosen runs (all runs by default), in
+record order. A callback re-sent by a later run of the same records (``resume``) with the
+same id and body is sent once; a duplicate delivery within one run is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from emulator._version import __version__
+from emulator.callback.model import TAMPERS, Callback, Tamper
+from emulator.callback.tamper import apply_tamper
+from emulator.clock import Clock, make_clock
+from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener, ssl_context
+from emulator.delivery.results import Outcome
+from emulator.errors import DecodeError, UsageError
+from emulator.record.reader import read_record
+from emulator.record.writer import Recorder, default_record_path
+from emulator.retry import RetryPolicy
+from emulator.signing import restamp, sign_fields
+from emulator.wire import ENCODINGS, Encoding, decode, encode, sniff_encoding
+
+
+@dataclass(frozen=True)
+class RecordedCallback:
+    """A ``callback`` line of a record: what was sent, byte for byte."""
+
+    run_id: str
+    callback_id: str
+    event: str
+    task_id: str
+    delay: float
+    encoding: Encoding
+    tamper: Tamper
+    content_type: str
+    body: bytes
+
+    def as_callback(self) -> Callback:
+        """A Callback whose body is exactly the recorded bytes."""
+        try:
+            fields = decode(self.body, self.content_type)
+        except DecodeError:
+            fields = {}  # an undecodable body is still re-sent as it was
+        return Callback(
+            callback_id=self.callback_id,
+            event=self.event,
+            task_id=self.task_id,
+            fields=fields,
+            encoding=self.encoding,
+            tamper=self.tamper,
+            _body=(self.content_type, self.body),
+        )
+
+
+def recorded_callbacks(
+    lines: Iterable[dict[str, Any]], run_ids: Sequence[str] | None = None
+) -> list[RecordedCallback]:
+    """The callbacks to replay from record lines (see the module docstring for which)."""
+    found: list[RecordedCallback] = []
+    per_run: Counter[tuple[str, str, bytes]] = Counter()
+    kept: Counter[tuple[str, bytes]] = Counter()
+    for line in lines:
+        if line.get("type") != "callback" or not isinstance(line.get("body"), str):
+            continue
+        run_id = str(line.get("run_id") or "")
+        if run_ids is not None and run_id not in run_ids:
+            continue
+        item = _recorded(line, run_id)
+        per_run[(run_id, item.callback_id, item.body)] += 1
+        key = (item.callback_id, item.body)
+        if per_run[(run_id, item.callback_id, item.body)] > kept[key]:
+            kept[key] += 1
+            found.append(item)
+    return found
+
+
+def _recorded(line: dict[str, Any], run_id: str) -> RecordedCallback:
+    body = str(line["body"]).encode("utf-8")
+    content_type = str(line.get("content_type") or "")
+    encoding = line.get("encoding")
+    if encoding not in ENCODINGS:
+        encoding = sniff_encoding(body, content_type or None)
+    tamper = line.get("tamper")
+    delay = line.get("delay")
+    return RecordedCallback(
+        run_id=run_id,
+        callback_id=str(line.get("callback_id") or ""),
+        event=str(line.get("event") or ""),
+        task_id=str(line.get("task_id") or ""),
+        delay=float(delay) if isinstance(delay, int | float) and delay >= 0 else 0.0,
+        encoding=encoding,
+        tamper=tamper if tamper in TAMPERS else "none",
+        content_type=content_type or encode({}, encoding)[0],
+        body=body,
+    )
+
+
+def resign_callback(
+    callback: Callback, callback_secret: str, now: Callable[[], float] = time.time
+) -> Callback:
+    """A copy of ``callback`` with a fresh timestamp and nonce, signed (tamper re-applied)."""
+    fields = restamp(callback.fields, int(now()), str(100_000 + secrets.randbelow(900_000)))
+    return callback.with_fields(
+        apply_tamper(sign_fields(fields, callback_secret), callback.tamper, callback_secret)
+    )
+
+
+def recorded_policy(
+    lines: Iterable[dict[str, Any]], run_ids: Sequence[str] | None = None
+) -> RetryPolicy | None:
+    """The retry policy the recorded runs used (their ``run`` lines), if they agree on one."""
+    found: set[tuple[tuple[float, ...], float]] = set()
+    for line in lines:
+        if line.get("type") != "run" or (run_ids is not None and line.get("run_id") not in run_ids):
+            continue
+        intervals, timeout = line.get("intervals"), line.get("timeout")
+        if not isinstance(intervals, list) or not all(
+            isinstance(gap, int | float) and gap >= 0 for gap in intervals
+        ):
+            return None
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            timeout = RetryPolicy().timeout
+        found.add((tuple(float(gap) for gap in intervals), float(timeout)))
+    if len(found) != 1:
+        return None
+    intervals, timeout = found.pop()
+    return RetryPolicy(intervals, timeout)
+
+
+def read_lines(record_paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """Every line of the record files; UsageError for a missing or unreadable one."""
+    lines: list[dict[str, Any]] = []
+    for path in record_paths:
+        lines.extend(_read(Path(path)))
+    return lines
+
+
+def load_callbacks(
+    record_paths: Sequence[str | os.PathLike[str]], run_ids: Sequence[str] | None = None
+) -> list[RecordedCallback]:
+    """The callbacks to replay from record files; UsageError when there are none."""
+    return _callbacks_or_error(read_lines(record_paths), record_paths, run_ids)
+
+
+def _callbacks_or_error(
+    lines: list[dict[str, Any]],
+    record_paths: Sequence[str | os.PathLike[str]],
+    run_ids: Sequence[str] | None,
+) -> list[RecordedCallback]:
+    callbacks = recorded_callbacks(lines, run_ids)
+    if not callbacks:
+        names = ", ".join(str(p) for p in record_paths)
+        which = f" of run {', '.join(run_ids)}" if run_ids else ""
+        raise UsageError(f"{names}: no callback lines{which} to replay")
+    return callbacks
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise UsageError(f"record {path} does not exist")
+    try:
+        return read_record(path)
+    except OSError as exc:
+        raise UsageError(f"cannot read record {path}: {exc.strerror or exc}") from exc
+
+
+def check_target(target: str) -> str:
+    """``target`` if it is an http(s) URL with a host, else a UsageError."""
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"--target {target!r} is not an http:// or https:// URL")
+    return target
+
+
+async def replay(
+    record_paths: Sequence[str | os.PathLike[str]],
+    target: str,
+    *,
+    record_path: str | os.PathLike[str] | None = None,
+    resign_secret: str | None = None,
+    resign_each_attempt: bool = False,
+    policy: RetryPolicy | None = None,
+    clock: Clock | None = None,
+    concurrency: int = 100,
+    ssl: Any = True,
+    run_ids: Sequence[str] | None = None,
+    listeners: Sequence[DispatchListener] = (),
+) -> list[Outcome]:
+    """Re-send the recorded callbacks to ``target``; one Outcome per callback, in order.
+
+    ``resign_secret`` re-signs every body once before sending (``resign_each_attempt``:
+    before every retry too); without it the recorded bytes go out unchanged. ``policy``
+    defaults to the one the recorded run used (its ``run`` line), else ZEGO's.
+    """
+    check_target(target)
+    lines = read_lines(record_paths)
+    callbacks = _callbacks_or_error(lines, record_paths, run_ids)
+    policy = policy or recorded_policy(lines, run_ids) or RetryPolicy()
+    clock = clock or make_clock(1.0)
+    run_id = f"replay-{uuid.uuid4().hex[:12]}"
+    path = Path(record_path) if record_path else default_record_path("replay")
+    deliveries = []
+    for item in callbacks:
+        callback = item.as_callback()
+        hook: Callable[[Callback], Callback] | None = None
+        if resign_secret:
+            callback = resign_callback(callback, resign_secret)
+            if resign_each_attempt or policy.resign_each_attempt:
+                secret = resign_secret
+                hook = lambda cb, secret=secret: resign_callback(cb, secret)  # noqa: E731
+        deliveries.append(Delivery(callback, target, delay=item.delay, resign=hook))
+    with Recorder(path) as recorder:
+        recorder.write(
+            {
+                "type": "run",
+                "run_id": run_id,
+                "started_at": round(time.time(), 6),
+                "scenario": f"replay of {', '.join(Path(p).name for p in record_paths)}",
+                "target": target,
+                "encoding": _encoding_of(callbacks),
+                "speed": None if clock.speed == float("inf") else clock.speed,
+                "version": __version__,
+                "virtual": clock.speed == float("inf"),
+                "callbacks": len(deliveries),
+                "intervals": list(policy.intervals),
+                "timeout": policy.timeout,
+                "concurrency": concurrency,
+                "replay_of": [str(p) for p in record_paths],
+                "resigned": bool(resign_secret),
+            }
+        )
+        async with Dispatcher(
+            policy=policy,
+            clock=clock,
+            recorder=recorder,
+            run_id=run_id,
+            concurrency=concurrency,
+            ssl=ssl,
+            listeners=listeners,
+        ) as dispatcher:
+            outcomes = await dispatcher.deliver_all(deliveries)
+        recorder.write(
+            {
+                "type": "summary",
+                "run_id": run_id,
+                "callbacks": len(outcomes),
+                "delivered": sum(1 for o in outcomes if o.delivered),
+                "lost": sum(1 for o in outcomes if o.lost),
+                "attempts": sum(o.attempts for o in outcomes),
+                "expectations": [],
+            }
+        )
+    return outcomes
+
+
+def _encoding_of(callbacks: Sequence[RecordedCallback]) -> str:
+    kinds = {item.encoding for item in callbacks}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def replay_command(
+    record_paths: Sequence[str],
+    target: str | None,
+    *,
+    resign: bool = False,
+    secret: str | None = None,
+    speed: float | None = None,
+    virtual: bool = False,
+    timeout: float | None = None,
+    concurrency: int | None = None,
+    record: str | None = None,
+    as_json: bool = False,
+    ca_bundle: str | None = None,
+    insecure: bool = False,
+) -> int:
+    """``zego-emulator run --replay RECORD --target URL [--resign]``: the exit code.
+
+    Prints the report of the new record (``--json``: as JSON). Exit 0 once replayed:
+    lost callbacks are outcomes, and the original run's expectations do not apply.
+    """
+    import json
+
+    from rich.console import Console
+
+    from emulator import settings as config
+    from emulator.report.model import load
+    from emulator.report.stats import report_data
+    from emulator.report.terminal import render_terminal
+
+    if not target:
+        raise UsageError("run --replay needs --target URL (where to re-send the callbacks)")
+    check_target(target)
+    if not record_paths:
+        raise UsageError("run --replay needs a record file")
+    if secret and not resign:
+        raise UsageError("--secret with --replay is used only with --resign")
+    callback_secret = config.resolve_secret(secret).value if resign else None
+    policy = recorded_policy(read_lines(record_paths)) or RetryPolicy()
+    if timeout:
+        policy = RetryPolicy(policy.intervals, timeout, policy.resign_each_attempt)
+    path = Path(record) if record else default_record_path("replay")
+    outcomes = asyncio.run(
+        replay(
+            record_paths,
+            target,
+            record_path=path,
+            resign_secret=callback_secret,
+            policy=policy,
+            clock=make_clock(speed, virtual),
+            concurrency=concurrency or 100,
+            ssl=ssl_context(ca_bundle, insecure),
+        )
+    )
+    data = report_data(load([path]))
+    data["record"] = str(path)
+    if as_json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        console = Console(highlight=False)
+        render_terminal(data, console)
+        console.print(f"replayed {len(outcomes)} callback(s); record: {path}", markup=False)
+    return 0

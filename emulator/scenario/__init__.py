@@ -1,0 +1,1 @@
+"""Scenario files: the model, the hostile-input YAML reader, and its error messages."""

@@ -1,0 +1,337 @@
+"""The scenario model: what a scenario file may say, validated with pydantic.
+
+Every key is optional except ``callbacks``; anything not given is generated. Reading a
+file into this model is :mod:`emulator.scenario.reader`'s job.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Annotated, Any, Literal, Union, cast
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    create_model,
+    field_validator,
+)
+
+from emulator.callback.model import Tamper
+from emulator.events import EVENTS, EventParams
+from emulator.retry import DEFAULT_TIMEOUT, ZEGO_INTERVALS, RetryPolicy
+from emulator.settings import CALLBACK_SECRET_ENV, Secret, resolve_secret
+from emulator.wire import Encoding
+
+Order = Literal["as_listed", "reversed", "shuffled"]
+
+
+Status = Annotated[int, Field(ge=100, le=599)]
+
+
+MAX_DELIVERIES = 1_000_000  # sum of repeat x (1 + duplicates) over a scenario's callbacks
+
+
+MAX_URL_LENGTH = 2048
+
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class RetryConfig(_Strict):
+    """``retry:`` — ZEGO's policy unless overridden."""
+
+    intervals: list[Annotated[float, Field(ge=0, le=86400)]] = Field(
+        default_factory=lambda: list(ZEGO_INTERVALS),
+        max_length=100,
+        description="emulated seconds from the start of a request to the retry after it; "
+        "one retry per entry (ZEGO: 2, 4, 8, 16, 32 -> at most 6 requests)",
+    )
+    timeout: float = Field(
+        default=DEFAULT_TIMEOUT,
+        gt=0,
+        le=3600,
+        description="per-request timeout in real seconds (not divided by --speed)",
+    )
+    resign_each_attempt: bool = Field(
+        default=False,
+        description="give every retry a fresh timestamp, nonce and signature (ZEGO re-sends "
+        "the identical body)",
+    )
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(tuple(self.intervals), self.timeout, self.resign_each_attempt)
+
+
+class CallbackCommon(_Strict):
+    """Keys every callback entry accepts, whatever its event."""
+
+    repeat: int = Field(
+        default=1, ge=0, le=100_000, description="how many such callbacks (each its own task)"
+    )
+    delay: float = Field(
+        default=0.0,
+        ge=0,
+        le=86400,
+        description="emulated seconds from the start of the run to this callback's first request",
+    )
+    tamper: Tamper = Field(
+        default="none",
+        description="break the callback on purpose: bad_signature, stale_timestamp (validly "
+        "signed, one hour old) or missing_signature",
+    )
+    duplicates: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="extra deliveries of the same signed callback (at-least-once delivery)",
+    )
+    rename: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="wire field renames, e.g. {file_id: fileId}",
+    )
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="extra top-level wire fields added after signing",
+    )
+    timestamp: int | None = Field(
+        default=None,
+        ge=0,
+        le=10**11,
+        description="the timestamp field, Unix seconds (default: the time of the run)",
+    )
+    nonce: str | None = Field(
+        default=None, max_length=256, description="the nonce field (default: random digits)"
+    )
+    respond: list[Status] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="how the built-in receiver (--builtin-receiver, demo) answers requests "
+        "carrying this callback's task_id: the n-th request gets the n-th status, the last "
+        "one repeats; overrides receiver.responses for these callbacks",
+    )
+
+    def event_params(self) -> dict[str, Any]:
+        """The event-specific keys of this entry (what the event generator takes)."""
+        common = set(CallbackCommon.model_fields) | {"event"}
+        return {k: v for k, v in self.model_dump(exclude_unset=True).items() if k not in common}
+
+
+def _entry_model(event: str, params: type[EventParams]) -> type[CallbackCommon]:
+    """The scenario entry of one event: common keys, the event's keys, ``event: <name>``."""
+    bases: Any = (CallbackCommon, params)
+    # a Literal built at run time: typed as Any so every pydantic version's stubs accept it
+    event_type: Any = Literal[event]
+    model = create_model(
+        f"{event.capitalize()}Entry",
+        __base__=bases,
+        __doc__=f"A ``{event}`` callback ({EVENTS[event].title}).",
+        event=(
+            event_type,
+            Field(default=event, description="the callback event (default procedure)"),
+        ),
+    )
+    return cast("type[CallbackCommon]", model)
+
+
+ENTRY_MODELS: dict[str, type[CallbackCommon]] = {
+    name: _entry_model(name, spec.params) for name, spec in EVENTS.items()
+}
+
+
+def entry_event(value: Any) -> str:
+    """The tag of an entry: its ``event`` (procedure when absent or not a mapping)."""
+    if isinstance(value, dict):
+        event = value.get("event", "procedure")
+        return event if isinstance(event, str) else repr(event)
+    return str(getattr(value, "event", "procedure"))
+
+
+def _callback_entry_type() -> Any:
+    """A union of every event's entry model, told apart by ``event`` (default procedure)."""
+    tagged = tuple(Annotated[model, Tag(name)] for name, model in ENTRY_MODELS.items())
+    if len(tagged) == 1:
+        return next(iter(ENTRY_MODELS.values()))
+    return Annotated[Union[tagged], Discriminator(entry_event)]  # noqa: UP007
+
+
+CallbackEntry = _callback_entry_type()
+
+
+class ReceiverScript(_Strict):
+    """``receiver:`` — how the built-in receiver answers (``--builtin-receiver``, demo)."""
+
+    responses: list[Status] = Field(
+        default_factory=lambda: [200],
+        min_length=1,
+        max_length=100,
+        description="statuses for successive requests of every callback without its own "
+        "respond: (one shared sequence), the last one repeats",
+    )
+    delay: float = Field(
+        default=0.0, ge=0, le=3600, description="real seconds to wait before answering"
+    )
+    hang: bool = Field(default=False, description="never answer (the sender times out)")
+    reset: bool = Field(
+        default=False,
+        description="drop the connection without answering (the sender records connection_reset)",
+    )
+
+
+class Expect(_Strict):
+    """``expect:`` — checked after the run; any miss makes the exit code 1."""
+
+    callbacks: int | None = Field(
+        default=None, ge=0, description="deliveries made (duplicates count)"
+    )
+    delivered: int | None = Field(default=None, ge=0, description="deliveries answered 2xx")
+    lost: int | None = Field(
+        default=None, ge=0, description="deliveries dropped after the last retry failed"
+    )
+    attempts: int | None = Field(
+        default=None, ge=0, description="HTTP requests in total, retries included"
+    )
+    max_attempts: int | None = Field(
+        default=None, ge=0, description="most requests any one delivery took"
+    )
+
+
+def _schema_extra(schema: dict[str, Any]) -> None:
+    """JSON Schema touches: the dialect, and ``anyOf`` for callback entries (an entry
+    without ``event`` is a procedure, so more than one entry model may match it)."""
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    items = schema.get("properties", {}).get("callbacks", {}).get("items", {})
+    if "oneOf" in items:
+        items["anyOf"] = items.pop("oneOf")
+
+
+class Scenario(_Strict):
+    """A zego-emulator scenario file: callbacks to deliver, how, and what should happen."""
+
+    model_config = ConfigDict(title="zego-emulator scenario", json_schema_extra=_schema_extra)
+
+    name: str = Field(default="scenario", max_length=200, description="shown in output")
+    description: str = Field(default="", max_length=10_000, description="free text")
+    target: str | None = Field(
+        default=None,
+        max_length=MAX_URL_LENGTH,
+        description="http:// or https:// URL to POST callbacks to (--target overrides)",
+    )
+    app_id: str | None = Field(
+        default=None, max_length=64, description="the appid field, quoted (default: faked)"
+    )
+    encoding: Encoding = Field(default="form", description="body encoding")
+    seed: int | None = Field(
+        default=None, description="seed for fake data: same seed, same payloads"
+    )
+    secret_env: str | None = Field(
+        default=None,
+        max_length=200,
+        description="name of the environment variable holding the callback secret "
+        "(default ZEGO_CALLBACK_SECRET); a scenario never holds the secret itself",
+    )
+    concurrency: int | None = Field(
+        default=None, ge=1, le=100_000, description="requests in flight at most"
+    )
+    speed: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="divide every wait by this"
+    )
+    retry: RetryConfig = Field(default_factory=RetryConfig, description="retry policy")
+    callbacks: list[CallbackEntry] = Field(  # type: ignore[valid-type]
+        min_length=1,
+        max_length=10_000,
+        description="callback entries; keys not given are faked realistically",
+    )
+    order: Order = Field(default="as_listed", description="delivery order (shuffled uses the seed)")
+    receiver: ReceiverScript | None = Field(
+        default=None, description="the built-in receiver's answers (--builtin-receiver, demo)"
+    )
+    expect: Expect | None = Field(default=None, description="checked after the run; a miss exits 1")
+
+    @field_validator("target")
+    @classmethod
+    def _target_is_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env_is_a_name(cls, value: str | None) -> str | None:
+        if value is not None and not ENV_NAME.match(value):
+            raise ValueError(
+                f"expected the name of an environment variable (like MY_SECRET), got "
+                f"{shorten(value)}; the secret itself never goes in a scenario"
+            )
+        return value
+
+    @field_validator("callbacks")
+    @classmethod
+    def _deliveries_bounded(cls, value: list[CallbackCommon]) -> list[CallbackCommon]:
+        total = sum(entry.repeat * (1 + entry.duplicates) for entry in value)
+        if total > MAX_DELIVERIES:
+            raise ValueError(
+                f"the entries add up to {total} deliveries (repeat x (1 + duplicates)); "
+                f"expected at most {MAX_DELIVERIES}"
+            )
+        return value
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not a usable target (an http/https URL with a host), or None."""
+    shown = shorten(url)
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return f"expected an http:// or https:// URL without spaces, got {shown}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"expected an http:// or https:// URL, got {shown} ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        return f"expected an http:// or https:// URL, got {shown} ({scheme})"
+    if not parts.hostname:
+        return f"expected an http:// or https:// URL with a host, got {shown}"
+    if port == 0:
+        return f"expected a port from 1 to 65535, got {shown}"
+    return None
+
+
+def scenario_secret(
+    scenario: Scenario | None, flag_value: str | None, quiet: bool = False
+) -> Secret:
+    """The callback secret: ``--secret``, else the scenario's ``secret_env`` variable, else
+    ``ZEGO_CALLBACK_SECRET``, else the development default (see :func:`resolve_secret`)."""
+    env_name = scenario.secret_env if scenario is not None else None
+    if not flag_value and env_name and env_name != CALLBACK_SECRET_ENV:
+        value = os.environ.get(env_name)
+        if value:
+            return Secret(value, f"env {env_name}")
+        if not quiet:
+            print(
+                f"note: the scenario's secret_env {env_name} is not set; "
+                f"falling back to {CALLBACK_SECRET_ENV}",
+                file=sys.stderr,
+            )
+    return resolve_secret(flag_value, quiet=quiet)
+
+
+def shorten(value: Any, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters (error messages quote user values)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"

@@ -1,0 +1,1 @@
+"""Testing helpers: the pytest plugin and its fixtures."""
