@@ -15,6 +15,8 @@ from emulator.errors import DecodeError
 from emulator.signing import signature_keys, verify_fields
 from emulator.wire import Encoding, WireFields, decode, field_text, sniff_encoding
 
+MS_TIMESTAMP_FROM = 1e11  # a timestamp this large is Unix milliseconds (year 5138 in seconds)
+
 
 @dataclass
 class Verdict:
@@ -44,7 +46,8 @@ def verify_callback(
 ) -> Verdict:
     """Decode ``body`` and check its signature (and, with ``max_age``, its timestamp's age).
 
-    Raises DecodeError when the body is not a callback in any of the three encodings.
+    A timestamp of 10^11 or more is read as milliseconds (ZIM sends them). Raises
+    DecodeError when the body is not a callback in any of the three encodings.
     """
     encoding = sniff_encoding(body, content_type)
     fields = decode(body, content_type)
@@ -62,7 +65,10 @@ def verify_callback(
         stamp = field_text(fields.get(timestamp_key, ""))
         current = time.time() if now is None else now
         try:
-            age = current - float(stamp)
+            sent = float(stamp)
+            if sent >= MS_TIMESTAMP_FROM:  # ZIM's room and group events stamp milliseconds
+                sent /= 1000
+            age = current - sent
         except ValueError:
             fresh = False
             reasons.append(f"timestamp {stamp!r} is not Unix seconds")

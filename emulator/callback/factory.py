@@ -103,7 +103,7 @@ class CallbackFactory:
         """The model as it goes on the wire: fields shaped, signed, tampered, ready to encode."""
         return Callback(
             callback_id=callback_id or self.next_callback_id(),
-            event=model.event,
+            event=model.catalogue_name(),
             task_id=model.task_id,
             fields=wire_fields(model.to_fields(), callback_secret, tamper, rename, extra_fields),
             encoding=encoding,

@@ -48,6 +48,11 @@ class CallbackModel(BaseModel):
         """The event's own top-level wire fields, each a JSON value of its documented type."""
         raise NotImplementedError
 
+    def catalogue_name(self) -> str:
+        """The name the catalogue knows this event by (records, reports, ``send --event``):
+        the wire ``event`` unless another product sends the same name (``zim.room_create``)."""
+        return self.event
+
     def common_fields(self) -> WireFields:
         """The common wire fields (all strings here; an event that types them otherwise,
         e.g. ``room_create``'s numeric ``appid``/``timestamp``, overrides this)."""
@@ -149,6 +154,15 @@ class EventSpec(Generic[ParamsT]):
     task_field: str = "task_id"
     # the retry profile ZEGO documents for this event's family (emulator.retry.PROFILES)
     retry_profile: str = "rtc"
+    # True when received fields are this event's, for a wire name two products share
+    # (ZIM's room_create has operator_account); None: the default for its wire name
+    claims: Callable[[Mapping[str, WireValue]], bool] | None = None
+
+    @functools.cached_property
+    def wire_event(self) -> str:
+        """The ``event`` value on the wire (``room_create`` for ``zim.room_create``)."""
+        default = self.model.model_fields["event"].default
+        return default if isinstance(default, str) else self.name
 
     @functools.cached_property
     def default_params(self) -> ParamsT:

@@ -129,13 +129,18 @@ class CallbackCommon(_Strict):
         return {k: v for k, v in self.model_dump(exclude_unset=True).items() if k not in common}
 
 
+def entry_model_name(event: str) -> str:
+    """``ProcedureEntry`` for ``procedure``, ``ZimRoomCreateEntry`` for ``zim.room_create``."""
+    return "".join(part.capitalize() for part in re.split(r"[._]", event)) + "Entry"
+
+
 def _entry_model(event: str, params: type[EventParams]) -> type[CallbackCommon]:
     """The scenario entry of one event: common keys, the event's keys, ``event: <name>``."""
     bases: Any = (CallbackCommon, params)
     # a Literal built at run time: typed as Any so every pydantic version's stubs accept it
     event_type: Any = Literal[event]
     model = create_model(
-        f"{event.capitalize()}Entry",
+        entry_model_name(event),
         __base__=bases,
         __doc__=f"A ``{event}`` callback ({EVENTS[event].title}).",
         event=(

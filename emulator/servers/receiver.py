@@ -52,12 +52,12 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from emulator.errors import DecodeError, UsageError
-from emulator.events import EVENTS
+from emulator.events import spec_for_fields
 from emulator.events.base import event_of, text
 from emulator.record.writer import Recorder
 from emulator.servers.start import DEFAULT_HOST, RunningServer, start_server
 from emulator.signing import signature_keys
-from emulator.verify import Verdict, verify_callback
+from emulator.verify import MS_TIMESTAMP_FROM, Verdict, verify_callback
 from emulator.wire import WireFields, WireValue, field_text
 
 DEFAULT_PATH = "/zego/callback"
@@ -92,7 +92,7 @@ class Received:
     @property
     def task_id(self) -> str:
         """The callback's task (its ``task_id``, or the id its event names its task by)."""
-        spec = EVENTS.get(self.event)
+        spec = spec_for_fields(self.fields)
         return text(self.fields, spec.task_field if spec is not None else "task_id")
 
     @property
@@ -459,10 +459,12 @@ def _fingerprint(fields: Mapping[str, WireValue]) -> str:
 
 
 def _timestamp(text: str) -> float:
+    """Unix seconds of a timestamp field (milliseconds read as such), 0 when unreadable."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         return 0.0
+    return value / 1000 if value >= MS_TIMESTAMP_FROM else value
 
 
 def parse_responses(text: str) -> list[int]:

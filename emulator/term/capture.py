@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from emulator.errors import DecodeError, UsageError
-from emulator.events import EVENTS
+from emulator.events import spec_for_fields
 from emulator.events.base import COMMON_FIELDS, SHAPE_FIELDS, event_of
 from emulator.term.display import callback_lines, callback_markup, signature_state
 from emulator.verify import Verdict, verify_callback
@@ -62,7 +62,7 @@ def check_callback_shape(fields: Mapping[str, WireValue]) -> None:
             f"body decodes to {names}, not a callback: none of the fields "
             f"{', '.join(COMMON_FIELDS)} is present"
         )
-    spec = EVENTS.get(event_of(fields))
+    spec = spec_for_fields(fields)
     if spec is None or spec.check is None:
         return
     problems = spec.check(fields)

@@ -16,10 +16,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Literal
 
-from emulator.events import EVENTS
+from emulator.events import spec_for_fields
 from emulator.events.base import PASCAL_COMMON, common_text, event_of, printable, row
 from emulator.signing import signature_keys
-from emulator.verify import Verdict
+from emulator.verify import MS_TIMESTAMP_FROM, Verdict
 from emulator.wire import WireValue, field_text
 
 SignatureState = Literal["valid", "invalid", "missing"]
@@ -40,9 +40,13 @@ def signature_state(
 
 def _time_text(timestamp: str) -> str:
     try:
-        moment = dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
+        value = int(timestamp)
+        in_ms = value >= MS_TIMESTAMP_FROM
+        moment = dt.datetime.fromtimestamp(value / 1000 if in_ms else value, tz=dt.UTC)
     except (ValueError, OverflowError, OSError):
         return printable(timestamp) if timestamp else "(none)"
+    if in_ms:
+        return f"{timestamp} ms ({moment:%Y-%m-%d %H:%M:%S.%f}"[:-3] + " UTC)"
     return f"{timestamp} ({moment:%Y-%m-%d %H:%M:%S} UTC)"
 
 
@@ -66,7 +70,7 @@ def _verdict_text(fields: Mapping[str, WireValue], verdict: Verdict | None) -> t
 
 
 def _event_lines(fields: Mapping[str, WireValue]) -> list[str]:
-    spec = EVENTS.get(event_of(fields))
+    spec = spec_for_fields(fields)
     if spec is not None:
         try:
             return [printable(line, limit=None) for line in spec.describe(fields)]
@@ -81,10 +85,10 @@ def _event_lines(fields: Mapping[str, WireValue]) -> list[str]:
 def _rows(fields: Mapping[str, WireValue], verdict: Verdict | None) -> list[tuple[str, str]]:
     """``(line, style)`` pairs; style is "" for plain lines."""
     event = event_of(fields)
-    spec = EVENTS.get(event)
+    spec = spec_for_fields(fields)
     title = f"{printable(event) or '(no event field)'}"
     if spec is not None:
-        title += f" — {spec.title}"
+        title = f"{printable(spec.name)} — {spec.title}"
     elif event:
         title += " — unknown event"
     rows: list[tuple[str, str]] = [(title, "bold")]

@@ -44,7 +44,7 @@ BAD_FILES: dict[str, tuple[int | None, str | None, str]] = {
     "unknown-event.yaml": (
         3,
         "callbacks[0].event",
-        "unknown event 'transcode' (known events: compose, procedure, snapshot)",
+        "unknown event 'transcode' (known events: compose, procedure, snapshot, zim.call_create,",
     ),
     "event-typo.yaml": (4, "callbacks[1].event", "did you mean 'procedure'?"),
     "event-not-text.yaml": (3, "callbacks[0].event", "unknown event"),

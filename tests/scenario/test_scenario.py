@@ -17,7 +17,14 @@ import pytest
 from hostile_files import BAD, BAD_FILES, GENERATED, deep_flow, fifty_megabytes
 
 from emulator.errors import ScenarioError
-from emulator.scenario.model import ENTRY_MODELS, Scenario, scenario_secret, url_problem
+from emulator.events import EVENT_NAMES
+from emulator.scenario.model import (
+    ENTRY_MODELS,
+    Scenario,
+    entry_model_name,
+    scenario_secret,
+    url_problem,
+)
 from emulator.scenario.reader import load_scenario
 from emulator.settings import CALLBACK_SECRET_ENV, DEV_CALLBACK_SECRET
 
@@ -406,7 +413,9 @@ def test_schema_command_prints_a_described_json_schema() -> None:
         "ProcedureEntry",
         "ComposeEntry",
         "SnapshotEntry",
+        *(entry_model_name(name) for name in EVENT_NAMES if name.startswith("zim.")),
     }
+    assert "ZimRoomCreateEntry" in schema["$defs"]
     respond = schema["$defs"]["ProcedureEntry"]["properties"]["respond"]
     assert "task_id" in respond["description"]
 
