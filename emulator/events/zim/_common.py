@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
-from emulator.events.base import CallbackModel, Common, Fake, parse_json_field, row
+from pydantic import model_validator
+
+from emulator.events.base import (
+    CallbackModel,
+    Common,
+    Fake,
+    compact_json,
+    parse_json_field,
+    row,
+    text,
+)
+from emulator.wire import WireFields, WireValue
 
 PREFIX = "zim."
 TimestampUnit = Literal["s", "ms"]
@@ -21,24 +32,30 @@ MAX_IDS = 500  # users in one id list of a scenario entry
 
 
 class ZimCallback(CallbackModel):
-    """A ZIM callback: ``appid``/``nonce`` strings, ``timestamp`` a JSON number on the wire."""
+    """A ZIM callback: ``appid``/``nonce`` strings, ``timestamp`` a JSON number on the wire.
+
+    ``TASK_FIELD`` names the id that stands for the callback's task (records, the built-in
+    receiver's per-callback scripts): ZIM callbacks have no ``task_id``.
+    """
+
+    TASK_FIELD: ClassVar[str] = ""
+
+    @model_validator(mode="after")
+    def _task_from_id(self) -> ZimCallback:
+        if self.TASK_FIELD and not self.task_id:
+            self.task_id = str(getattr(self, self.TASK_FIELD))
+        return self
 
     def catalogue_name(self) -> str:
         return PREFIX + self.event
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         raise NotImplementedError
 
-    def to_fields(self) -> dict[str, Any]:
-        """Every top-level wire field, common ones first, each with its documented JSON type."""
-        fields: dict[str, Any] = {
-            "appid": self.appid,
-            "event": self.event,
-            "nonce": self.nonce,
-            "signature": self.signature,
-            "timestamp": wire_number(self.timestamp),
-        }
-        fields.update(self.event_fields())
+    def common_fields(self) -> WireFields:
+        """The common fields, ``timestamp`` as the JSON number ZIM sends."""
+        fields = super().common_fields()
+        fields["timestamp"] = wire_number(self.timestamp)
         return fields
 
 
@@ -89,15 +106,15 @@ def given_or(value: Sequence[str] | None, fallback: list[str]) -> list[str]:
 # --- reading received fields (display, shape checks) ---------------------------------------
 
 
-def id_list(fields: Mapping[str, str], name: str) -> list[str]:
+def id_list(fields: Mapping[str, WireValue], name: str) -> list[str]:
     """A JSON-array field as a list of texts ([] when absent or not an array)."""
     value = parse_json_field(fields, name)
     if not isinstance(value, list):
         return []
-    return [item if isinstance(item, str) else str(item) for item in value]
+    return [item if isinstance(item, str) else compact_json(item) for item in value]
 
 
-def ids_row(label: str, fields: Mapping[str, str], name: str) -> str:
+def ids_row(label: str, fields: Mapping[str, WireValue], name: str) -> str:
     """``users     lena_4821, omar_1203 (2)``."""
     ids = id_list(fields, name)
     if not ids:
@@ -106,11 +123,11 @@ def ids_row(label: str, fields: Mapping[str, str], name: str) -> str:
     return row(label, f"{shown} ({len(ids)})")
 
 
-def missing(fields: Mapping[str, str], names: Iterable[str]) -> list[str]:
+def missing(fields: Mapping[str, WireValue], names: Iterable[str]) -> list[str]:
     """``missing field X`` for every name not in ``fields``."""
     return [f"missing field {name}" for name in names if name not in fields]
 
 
-def ms_text(value: str) -> str:
-    """A millisecond time as ``1499676978000 ms``; other text as it is."""
-    return f"{value} ms" if value else "(none)"
+def field(fields: Mapping[str, WireValue], name: str) -> str:
+    """Field ``name`` as display text, ``(none)`` when absent or empty."""
+    return text(fields, name) or "(none)"

@@ -36,6 +36,7 @@ from emulator.events.base import (
 from emulator.events.zim._common import (
     MAX_IDS,
     ZimCallback,
+    field,
     given_or,
     ids_row,
     missing,
@@ -43,6 +44,7 @@ from emulator.events.zim._common import (
     user_id,
     user_ids,
 )
+from emulator.wire import WireFields, WireValue
 
 CancelReason = Literal["caller_cancel", "timeout_cancel"]
 CALL_TYPES = ("voice", "video")
@@ -85,6 +87,8 @@ class CallInviteParams(CallParams):
 
 
 class _CallCallback(ZimCallback):
+    TASK_FIELD = "call_id"
+
     call_id: str
 
 
@@ -98,7 +102,7 @@ class CallCreateCallback(_CallCallback):
     caller: str
     timeout: int
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {
             "call_id": self.call_id,
             "user_ids": list(self.user_ids),
@@ -117,7 +121,7 @@ class CallCancelCallback(_CallCallback):
     reason: CancelReason
     payload: str
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {
             "call_id": self.call_id,
             "user_ids": list(self.user_ids),
@@ -133,7 +137,7 @@ class CallAcceptCallback(_CallCallback):
     user_id: str
     extend_data: str
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {"call_id": self.call_id, "user_id": self.user_id, "extend_data": self.extend_data}
 
 
@@ -149,7 +153,7 @@ class CallTimeoutCallback(_CallCallback):
     event: Literal["call_timeout"] = "call_timeout"
     user_ids: list[str]
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {"call_id": self.call_id, "user_ids": list(self.user_ids)}
 
 
@@ -161,7 +165,7 @@ class CallInviteCallback(_CallCallback):
     inviter: str
     invite_time: int
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {
             "call_id": self.call_id,
             "user_ids": list(self.user_ids),
@@ -253,46 +257,46 @@ def generate_invite(fake: Fake, params: CallInviteParams, common: Common) -> Cal
     )
 
 
-def _call_row(fields: Mapping[str, str]) -> str:
-    return row("call", fields.get("call_id") or "(none)")
+def _call_row(fields: Mapping[str, WireValue]) -> str:
+    return row("call", field(fields, "call_id"))
 
 
-def describe_create(fields: Mapping[str, str]) -> list[str]:
+def describe_create(fields: Mapping[str, WireValue]) -> list[str]:
     return [
         _call_row(fields),
-        row("caller", fields.get("caller") or "(none)"),
+        row("caller", field(fields, "caller")),
         ids_row("callees", fields, "user_ids"),
-        row("timeout", f"{fields.get('timeout', '(none)')} s"),
-        row("payload", fields.get("payload") or "(none)"),
+        row("timeout", f"{field(fields, 'timeout')} s"),
+        row("payload", field(fields, "payload")),
     ]
 
 
-def describe_cancel(fields: Mapping[str, str]) -> list[str]:
+def describe_cancel(fields: Mapping[str, WireValue]) -> list[str]:
     return [
         _call_row(fields),
-        row("reason", fields.get("reason") or "(none)"),
+        row("reason", field(fields, "reason")),
         ids_row("callees", fields, "user_ids"),
     ]
 
 
-def describe_answer(fields: Mapping[str, str]) -> list[str]:
+def describe_answer(fields: Mapping[str, WireValue]) -> list[str]:
     return [
         _call_row(fields),
-        row("user", fields.get("user_id") or "(none)"),
-        row("extend", fields.get("extend_data") or "(none)"),
+        row("user", field(fields, "user_id")),
+        row("extend", field(fields, "extend_data")),
     ]
 
 
-def describe_timeout(fields: Mapping[str, str]) -> list[str]:
+def describe_timeout(fields: Mapping[str, WireValue]) -> list[str]:
     return [_call_row(fields), ids_row("silent", fields, "user_ids")]
 
 
-def describe_invite(fields: Mapping[str, str]) -> list[str]:
+def describe_invite(fields: Mapping[str, WireValue]) -> list[str]:
     return [
         _call_row(fields),
-        row("inviter", fields.get("inviter") or "(none)"),
+        row("inviter", field(fields, "inviter")),
         ids_row("invited", fields, "user_ids"),
-        row("at", f"{fields.get('invite_time', '(none)')} ms"),
+        row("at", f"{field(fields, 'invite_time')} ms"),
     ]
 
 
@@ -306,6 +310,7 @@ def _spec(
         model=model,
         params=params,
         check=lambda fields: missing(fields, required),
+        task_field="call_id",
         **kw,
     )
 

@@ -29,6 +29,7 @@ from emulator.events.zim._common import (
     ExitType,
     TimestampUnit,
     ZimCallback,
+    field,
     given_or,
     ids_row,
     missing,
@@ -36,6 +37,7 @@ from emulator.events.zim._common import (
     user_ids,
     zim_timestamp,
 )
+from emulator.wire import WireFields, WireValue
 
 JoinType = Literal["Apply", "Invited"]
 GROUP_WORDS = ("Hiking", "Book club", "Family", "Project", "Gaming", "Study group")
@@ -83,6 +85,8 @@ class GroupExitParams(GroupParams):
 
 
 class _GroupCallback(ZimCallback):
+    TASK_FIELD = "group_id"
+
     group_id: str
     operator_account: str
 
@@ -96,7 +100,7 @@ class GroupCreateCallback(_GroupCallback):
     attributes: list[GroupAttribute]
     user_ids: list[str]
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {
             "group_id": self.group_id,
             "operator_account": self.operator_account,
@@ -114,7 +118,7 @@ class GroupDestroyCallback(_GroupCallback):
     owner_account: str
     user_ids: list[str]
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {
             "group_id": self.group_id,
             "operator_account": self.operator_account,
@@ -130,7 +134,7 @@ class GroupJoinCallback(_GroupCallback):
     join_type: JoinType
     new_user_ids: list[str]
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {
             "group_id": self.group_id,
             "operator_account": self.operator_account,
@@ -146,7 +150,7 @@ class GroupExitCallback(_GroupCallback):
     exit_type: ExitType
     exit_user_ids: list[str]
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {
             "group_id": self.group_id,
             "exit_type": self.exit_type,
@@ -223,14 +227,14 @@ def generate_exit(fake: Fake, params: GroupExitParams, common: Common) -> GroupE
     return GroupExitCallback(**values, exit_type=params.exit_type, exit_user_ids=leaving)
 
 
-def _head(fields: Mapping[str, str]) -> list[str]:
+def _head(fields: Mapping[str, WireValue]) -> list[str]:
     return [
-        row("group", fields.get("group_id") or "(none)"),
-        row("operator", fields.get("operator_account") or "(none)"),
+        row("group", field(fields, "group_id")),
+        row("operator", field(fields, "operator_account")),
     ]
 
 
-def describe_create(fields: Mapping[str, str]) -> list[str]:
+def describe_create(fields: Mapping[str, WireValue]) -> list[str]:
     attributes = parse_json_field(fields, "attributes")
     pairs = [
         f"{item.get('key')}={item.get('value')}"
@@ -239,33 +243,33 @@ def describe_create(fields: Mapping[str, str]) -> list[str]:
     ]
     return [
         *_head(fields),
-        row("owner", fields.get("owner_account") or "(none)"),
-        row("name", fields.get("group_name") or "(none)"),
+        row("owner", field(fields, "owner_account")),
+        row("name", field(fields, "group_name")),
         row("attributes", ", ".join(pairs) or "(none)"),
         ids_row("members", fields, "user_ids"),
     ]
 
 
-def describe_destroy(fields: Mapping[str, str]) -> list[str]:
+def describe_destroy(fields: Mapping[str, WireValue]) -> list[str]:
     return [
         *_head(fields),
-        row("owner", fields.get("owner_account") or "(none)"),
+        row("owner", field(fields, "owner_account")),
         ids_row("members", fields, "user_ids"),
     ]
 
 
-def describe_join(fields: Mapping[str, str]) -> list[str]:
+def describe_join(fields: Mapping[str, WireValue]) -> list[str]:
     return [
         *_head(fields),
-        row("join type", fields.get("join_type") or "(none)"),
+        row("join type", field(fields, "join_type")),
         ids_row("joined", fields, "new_user_ids"),
     ]
 
 
-def describe_exit(fields: Mapping[str, str]) -> list[str]:
+def describe_exit(fields: Mapping[str, WireValue]) -> list[str]:
     return [
         *_head(fields),
-        row("exit type", fields.get("exit_type") or "(none)"),
+        row("exit type", field(fields, "exit_type")),
         ids_row("left", fields, "exit_user_ids"),
     ]
 
@@ -279,6 +283,7 @@ SPECS: tuple[EventSpec[Any], ...] = (
         generate=generate_create,
         describe=describe_create,
         check=lambda fields: missing(fields, ("group_id", "owner_account", "user_ids")),
+        task_field="group_id",
     ),
     EventSpec(
         name="zim.group_destroy",
@@ -288,6 +293,7 @@ SPECS: tuple[EventSpec[Any], ...] = (
         generate=generate_destroy,
         describe=describe_destroy,
         check=lambda fields: missing(fields, ("group_id", "user_ids")),
+        task_field="group_id",
     ),
     EventSpec(
         name="zim.group_join",
@@ -297,6 +303,7 @@ SPECS: tuple[EventSpec[Any], ...] = (
         generate=generate_join,
         describe=describe_join,
         check=lambda fields: missing(fields, ("group_id", "join_type", "new_user_ids")),
+        task_field="group_id",
     ),
     EventSpec(
         name="zim.group_exit",
@@ -306,5 +313,6 @@ SPECS: tuple[EventSpec[Any], ...] = (
         generate=generate_exit,
         describe=describe_exit,
         check=lambda fields: missing(fields, ("group_id", "exit_type", "exit_user_ids")),
+        task_field="group_id",
     ),
 )

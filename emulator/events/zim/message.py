@@ -33,8 +33,16 @@ from urllib.parse import quote, unquote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from emulator.events.base import Common, EventParams, EventSpec, Fake, compact_json, row
-from emulator.events.zim._common import MAX_IDS, ZimCallback, missing, seconds_of, user_id
+from emulator.events.base import Common, EventParams, EventSpec, Fake, compact_json, row, text
+from emulator.events.zim._common import (
+    MAX_IDS,
+    ZimCallback,
+    field,
+    missing,
+    seconds_of,
+    user_id,
+)
+from emulator.wire import WireFields, WireValue
 
 ConvType = Literal[0, 1, 2, 3]
 MsgType = Literal[1, 10, 11, 12, 13, 14, 100, 200]
@@ -151,6 +159,8 @@ class _MessageCallback(ZimCallback):
 class SendMsgCallback(_MessageCallback):
     """A ZIM ``send_msg`` callback."""
 
+    TASK_FIELD = "msg_id"
+
     event: Literal["send_msg"] = "send_msg"
     source: int = 0
     msg_seq: int
@@ -158,8 +168,8 @@ class SendMsgCallback(_MessageCallback):
     send_result: int
     user_list: list[UserListItem] | None = None
 
-    def event_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {
+    def event_fields(self) -> WireFields:
+        fields: WireFields = {
             "from_user_id": self.from_user_id,
             "conv_type": self.conv_type,
             "conv_id": self.conv_id,
@@ -192,10 +202,12 @@ class BotMsgCallback(SendMsgCallback):
 class BeforeSendMsgCallback(_MessageCallback):
     """A ZIM ``before_send_msg`` hook request."""
 
+    TASK_FIELD = "request_id"
+
     event: Literal["before_send_msg"] = "before_send_msg"
     request_id: str
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {
             "request_id": self.request_id,
             "from_user_id": self.from_user_id,
@@ -357,42 +369,42 @@ def generate_before(
 # --- display --------------------------------------------------------------------------------
 
 
-def _number_name(fields: Mapping[str, str], name: str, names: Mapping[int, str]) -> str:
-    value = fields.get(name, "")
+def _number_name(fields: Mapping[str, WireValue], name: str, names: Mapping[int, str]) -> str:
+    value = text(fields, name)
     meaning = names.get(int(value), "unknown") if value.isdigit() else "unknown"
     return f"{value or '(none)'} ({meaning})"
 
 
-def _body_text(fields: Mapping[str, str]) -> str:
-    body = fields.get("msg_body", "")
+def _body_text(fields: Mapping[str, WireValue]) -> str:
+    body = text(fields, "msg_body")
     if body.startswith("%7B"):  # URL-encoded JSON from a client: show it decoded
         return unquote(body)
     return body or "(empty)"
 
 
-def _message_lines(fields: Mapping[str, str]) -> list[str]:
+def _message_lines(fields: Mapping[str, WireValue]) -> list[str]:
     conv = _number_name(fields, "conv_type", CONV_NAMES)
     return [
-        row("from", fields.get("from_user_id") or "(none)"),
-        row("to", f"{fields.get('conv_id') or '(none)'} {conv}"),
+        row("from", field(fields, "from_user_id")),
+        row("to", f"{field(fields, 'conv_id')} {conv}"),
         row("type", _number_name(fields, "msg_type", MSG_NAMES)),
-        row("msg id", fields.get("msg_id") or "(none)"),
+        row("msg id", field(fields, "msg_id")),
         row("body", _body_text(fields)),
     ]
 
 
-def describe_send(fields: Mapping[str, str]) -> list[str]:
-    result = fields.get("send_result", "")
+def describe_send(fields: Mapping[str, WireValue]) -> list[str]:
+    result = text(fields, "send_result")
     meaning = SEND_RESULTS.get(int(result), "error") if result.isdigit() else "unknown"
     lines = _message_lines(fields)
     lines.append(row("result", f"{result or '(none)'} ({meaning})"))
     if "source" in fields:
-        lines.append(row("source", f"{fields['source']} (server API)"))
+        lines.append(row("source", f"{text(fields, 'source')} (server API)"))
     return lines
 
 
-def describe_before(fields: Mapping[str, str]) -> list[str]:
-    return [row("request", fields.get("request_id") or "(none)"), *_message_lines(fields)]
+def describe_before(fields: Mapping[str, WireValue]) -> list[str]:
+    return [row("request", field(fields, "request_id")), *_message_lines(fields)]
 
 
 _SEND_REQUIRED = ("from_user_id", "conv_type", "msg_type", "msg_id", "msg_time", "send_result")
@@ -406,6 +418,7 @@ SPECS: tuple[EventSpec[Any], ...] = (
         generate=generate_send,
         describe=describe_send,
         check=lambda fields: missing(fields, _SEND_REQUIRED),
+        task_field="msg_id",
     ),
     EventSpec(
         name="zim.bot_msg",
@@ -415,6 +428,7 @@ SPECS: tuple[EventSpec[Any], ...] = (
         generate=generate_bot,
         describe=describe_send,
         check=lambda fields: missing(fields, _SEND_REQUIRED),
+        task_field="msg_id",
     ),
     EventSpec(
         name="zim.before_send_msg",
@@ -424,5 +438,7 @@ SPECS: tuple[EventSpec[Any], ...] = (
         generate=generate_before,
         describe=describe_before,
         check=lambda fields: missing(fields, ("request_id", "from_user_id", "msg_type")),
+        task_field="request_id",
+        retry_profile="zim-before-send",
     ),
 )

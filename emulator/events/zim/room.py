@@ -32,6 +32,7 @@ from emulator.events.zim._common import (
     ExitType,
     TimestampUnit,
     ZimCallback,
+    field,
     given_or,
     ids_row,
     missing,
@@ -39,6 +40,7 @@ from emulator.events.zim._common import (
     user_ids,
     zim_timestamp,
 )
+from emulator.wire import WireFields, WireValue
 
 ROOM_WORDS = ("lobby", "study", "match", "karaoke", "support", "class", "watch-party")
 
@@ -78,6 +80,8 @@ class RoomExitParams(RoomParams):
 
 
 class _RoomCallback(ZimCallback):
+    TASK_FIELD = "room_id"
+
     room_id: str
     operator_account: str
 
@@ -89,7 +93,7 @@ class RoomCreateCallback(_RoomCallback):
     room_name: str
     attributes: list[Attribute]
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {
             "room_id": self.room_id,
             "operator_account": self.operator_account,
@@ -104,7 +108,7 @@ class RoomDestroyCallback(_RoomCallback):
     event: Literal["room_destroy"] = "room_destroy"
     user_ids: list[str]
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {
             "room_id": self.room_id,
             "user_ids": list(self.user_ids),
@@ -117,7 +121,7 @@ class RoomEnterCallback(_RoomCallback):
 
     event: Literal["room_enter"] = "room_enter"
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {"room_id": self.room_id, "operator_account": self.operator_account}
 
 
@@ -128,7 +132,7 @@ class RoomExitCallback(_RoomCallback):
     exit_type: ExitType
     exit_user_ids: list[str]
 
-    def event_fields(self) -> dict[str, Any]:
+    def event_fields(self) -> WireFields:
         return {
             "room_id": self.room_id,
             "exit_type": self.exit_type,
@@ -190,14 +194,14 @@ def generate_exit(fake: Fake, params: RoomExitParams, common: Common) -> RoomExi
     return RoomExitCallback(**values, exit_type=params.exit_type, exit_user_ids=leaving)
 
 
-def _head(fields: Mapping[str, str]) -> list[str]:
+def _head(fields: Mapping[str, WireValue]) -> list[str]:
     return [
-        row("room", fields.get("room_id") or "(none)"),
-        row("operator", fields.get("operator_account") or "(none)"),
+        row("room", field(fields, "room_id")),
+        row("operator", field(fields, "operator_account")),
     ]
 
 
-def describe_create(fields: Mapping[str, str]) -> list[str]:
+def describe_create(fields: Mapping[str, WireValue]) -> list[str]:
     attributes = parse_json_field(fields, "attributes")
     pairs = [
         f"{item.get('key')}={item.get('value')}"
@@ -206,28 +210,28 @@ def describe_create(fields: Mapping[str, str]) -> list[str]:
     ]
     return [
         *_head(fields),
-        row("name", fields.get("room_name") or "(none)"),
+        row("name", field(fields, "room_name")),
         row("attributes", ", ".join(pairs) or "(none)"),
     ]
 
 
-def describe_destroy(fields: Mapping[str, str]) -> list[str]:
+def describe_destroy(fields: Mapping[str, WireValue]) -> list[str]:
     return [*_head(fields), ids_row("members", fields, "user_ids")]
 
 
-def describe_enter(fields: Mapping[str, str]) -> list[str]:
+def describe_enter(fields: Mapping[str, WireValue]) -> list[str]:
     return _head(fields)
 
 
-def describe_exit(fields: Mapping[str, str]) -> list[str]:
+def describe_exit(fields: Mapping[str, WireValue]) -> list[str]:
     return [
         *_head(fields),
-        row("exit type", fields.get("exit_type") or "(none)"),
+        row("exit type", field(fields, "exit_type")),
         ids_row("left", fields, "exit_user_ids"),
     ]
 
 
-def claims(fields: Mapping[str, str]) -> bool:
+def claims(fields: Mapping[str, WireValue]) -> bool:
     """True for ZIM's ``room_create`` (it names an ``operator_account``; RTC's does not)."""
     return "operator_account" in fields
 
@@ -241,6 +245,7 @@ SPECS: tuple[EventSpec[Any], ...] = (
         generate=generate_create,
         describe=describe_create,
         check=lambda fields: missing(fields, ("room_id", "operator_account")),
+        task_field="room_id",
         claims=claims,
     ),
     EventSpec(
@@ -251,6 +256,7 @@ SPECS: tuple[EventSpec[Any], ...] = (
         generate=generate_destroy,
         describe=describe_destroy,
         check=lambda fields: missing(fields, ("room_id", "user_ids")),
+        task_field="room_id",
     ),
     EventSpec(
         name="zim.room_enter",
@@ -260,6 +266,7 @@ SPECS: tuple[EventSpec[Any], ...] = (
         generate=generate_enter,
         describe=describe_enter,
         check=lambda fields: missing(fields, ("room_id", "operator_account")),
+        task_field="room_id",
     ),
     EventSpec(
         name="zim.room_exit",
@@ -269,5 +276,6 @@ SPECS: tuple[EventSpec[Any], ...] = (
         generate=generate_exit,
         describe=describe_exit,
         check=lambda fields: missing(fields, ("room_id", "exit_type", "exit_user_ids")),
+        task_field="room_id",
     ),
 )

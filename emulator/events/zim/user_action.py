@@ -20,8 +20,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from emulator.events.base import Common, EventParams, EventSpec, Fake, row
-from emulator.events.zim._common import ZimCallback, missing, seconds_of, user_id
+from emulator.events.base import Common, EventParams, EventSpec, Fake, row, text
+from emulator.events.zim._common import ZimCallback, field, missing, seconds_of, user_id
+from emulator.wire import WireFields, WireValue
 
 OS_NAMES = ("PC", "IOS_PHONE", "ANDROID", "MAC", "LINUX", "WEB", "MINIPROGRAM", "ANDROID_TV")
 ACTIONS = {"login": 0, "online": 0, "logout": 1, "offline": 2}
@@ -33,6 +34,8 @@ Action = Literal[0, 1, 2]
 
 class UserActionCallback(ZimCallback):
     """A ZIM ``user_action`` callback: every documented field, typed."""
+
+    TASK_FIELD = "session_id"
 
     event: Literal["user_action"] = "user_action"
     user_id: str
@@ -46,8 +49,8 @@ class UserActionCallback(ZimCallback):
     logout_reason: str | None = None
     offline_time: int | None = None
 
-    def event_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {
+    def event_fields(self) -> WireFields:
+        fields: WireFields = {
             "user_id": self.user_id,
             "user_name": self.user_name,
             "os": self.os,
@@ -136,26 +139,26 @@ def generate(fake: Fake, params: UserActionParams, common: Common) -> UserAction
     )
 
 
-def describe(fields: Mapping[str, str]) -> list[str]:
+def describe(fields: Mapping[str, WireValue]) -> list[str]:
     """Readable lines for a receiver's display of a ``user_action`` callback."""
-    action = fields.get("action", "")
+    action = text(fields, "action")
     meaning = ACTION_NAMES.get(int(action), "unknown") if action.isdigit() else "unknown"
     lines = [
-        row("user", f"{fields.get('user_id', '(none)')} ({fields.get('user_name', '')})"),
+        row("user", f"{field(fields, 'user_id')} ({text(fields, 'user_name')})"),
         row("action", f"{action or '(none)'} {meaning}"),
-        row("os", fields.get("os") or "(none)"),
-        row("session", fields.get("session_id") or "(none)"),
-        row("login", f"{fields.get('login_time', '(none)')} relogin={fields.get('relogin', '')}"),
+        row("os", field(fields, "os")),
+        row("session", field(fields, "session_id")),
+        row("login", f"{field(fields, 'login_time')} relogin={text(fields, 'relogin')}"),
     ]
     if "logout_time" in fields:
-        reason = fields.get("logout_reason", "")
-        lines.append(row("logout", f"{fields['logout_time']} {reason}".rstrip()))
+        reason = text(fields, "logout_reason")
+        lines.append(row("logout", f"{text(fields, 'logout_time')} {reason}".rstrip()))
     if "offline_time" in fields:
-        lines.append(row("offline", fields["offline_time"]))
+        lines.append(row("offline", text(fields, "offline_time")))
     return lines
 
 
-def check(fields: Mapping[str, str]) -> list[str]:
+def check(fields: Mapping[str, WireValue]) -> list[str]:
     """Problems a complete ``user_action`` body cannot have."""
     return missing(fields, REQUIRED_FIELDS)
 
@@ -168,4 +171,5 @@ SPEC: EventSpec[UserActionParams] = EventSpec(
     generate=generate,
     describe=describe,
     check=check,
+    task_field=UserActionCallback.TASK_FIELD,
 )
