@@ -13,7 +13,7 @@ example is seconds-sized (1499676978). Fields besides the common ones:
 * ``call_invite``: ``call_id``, ``user_ids`` (Array: invited during the call),
   ``inviter``, ``invite_time`` (Int, **ms**).
 
-Which of these a call produces, and when, is :mod:`emulator.calls`' job (``calls:``).
+Which of these a call produces, and when, is :mod:`emulator.scenario.calls`' job (``calls:``).
 Fake data: 19-digit call ids like the sample's ``3501761173612493269``, a JSON payload
 naming the call type, the sample's ``timeout`` of 90 s.
 """

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from emulator.calls import CallEvent, CallPlanError, CallScript, plan_call
 from emulator.events.base import Fake
+from emulator.scenario.calls import CallEvent, CallPlanError, CallScript, plan_call
 
 EPOCH = 1_796_000_000
 

@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from emulator.dispatch import Delivery, Dispatcher
-from emulator.factory import CallbackFactory
-from emulator.retry import RetryPolicy, VirtualClock
-from emulator.servers import RunningServer, start_server
+from emulator.callback.factory import CallbackFactory
+from emulator.clock import VirtualClock
+from emulator.delivery.dispatch import Delivery, Dispatcher
+from emulator.retry import RetryPolicy
+from emulator.servers.start import RunningServer, start_server
 
 SECRET = "zim-doc-receiver-secret"
 STR, INT, ARRAY = "string", "integer", "array"

@@ -9,10 +9,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from emulator.display import callback_lines
+from emulator.callback.factory import CallbackFactory
 from emulator.events import EVENTS, spec_for_fields
-from emulator.factory import CallbackFactory
-from emulator.scenario import Scenario
+from emulator.scenario.model import Scenario
+from emulator.term.display import callback_lines
 from emulator.wire import decode
 
 SECRET = "zim-secret"
