@@ -60,6 +60,7 @@ from emulator.record.writer import Recorder, default_record_path
 from emulator.retry import RetryPolicy
 from emulator.run.expect import ExpectationResult, Observed, check
 from emulator.run.interrupt import cancel_and_wait, until_done_or_stopped
+from emulator.scenario.compose import scenario_entries
 from emulator.scenario.model import CallbackCommon, Scenario
 from emulator.wire import Encoding, WireValue, decode
 
@@ -209,7 +210,7 @@ def plan_entries(
     encoding: Encoding = options.encoding or scenario.encoding
     resign_each = scenario.retry.resign_each_attempt
     generated: list[tuple[Callback, CallbackModel, CallbackCommon]] = []
-    entries: list[CallbackCommon] = list(scenario.callbacks)
+    entries = scenario_entries(scenario, now(), factory_seed(scenario, options))
     for entry in entries:
         event = str(getattr(entry, "event", "procedure"))
         for _ in range(entry.repeat):

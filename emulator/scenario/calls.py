@@ -101,6 +101,10 @@ class CallScript(BaseModel):
             raise ValueError("answer_after: expected seconds of 0 or more")
         if isinstance(self.invite, int) and not 1 <= self.invite <= MAX_CALLEES:
             raise ValueError(f"invite: expected 1 to {MAX_CALLEES} users")
+        try:  # the rules depend on the times and answers alone, not on the ids
+            plan_call(self, Fake(0), 0.0)
+        except CallPlanError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
     @property

@@ -1,6 +1,7 @@
 """The scenario model: what a scenario file may say, validated with pydantic.
 
-Every key is optional except ``callbacks``; anything not given is generated. Reading a
+Every key is optional except ``callbacks`` (which ``calls`` may stand in for); anything
+not given is generated. Reading a
 file into this model is :mod:`emulator.scenario.reader`'s job.
 """
 
@@ -18,13 +19,17 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     create_model,
     field_validator,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from emulator.callback.model import Tamper
 from emulator.events import EVENTS, EventParams
 from emulator.retry import DEFAULT_TIMEOUT, ZEGO_INTERVALS, RetryPolicy
+from emulator.scenario.calls import CallScript
 from emulator.settings import CALLBACK_SECRET_ENV, Secret, resolve_secret
 from emulator.wire import Encoding
 
@@ -38,6 +43,7 @@ MAX_DELIVERIES = 1_000_000  # sum of repeat x (1 + duplicates) over a scenario's
 
 
 MAX_URL_LENGTH = 2048
+MAX_CALLS = 1_000  # call lifecycles in one scenario
 
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -254,10 +260,18 @@ class Scenario(_Strict):
         default=None, gt=0, le=1_000_000, description="divide every wait by this"
     )
     retry: RetryConfig = Field(default_factory=RetryConfig, description="retry policy")
+    calls: list[CallScript] = Field(
+        default_factory=list,
+        max_length=MAX_CALLS,
+        description="ZIM call invitations: each generates its coherent call_create, "
+        "call_accept/call_reject, call_cancel/call_timeout and call_invite callbacks",
+    )
     callbacks: list[CallbackEntry] = Field(  # type: ignore[valid-type]
-        min_length=1,
+        default=None,
+        validate_default=True,
         max_length=10_000,
-        description="callback entries; keys not given are faked realistically",
+        description="callback entries; keys not given are faked realistically (required "
+        "unless calls: generates the callbacks)",
     )
     order: Order = Field(default="as_listed", description="delivery order (shuffled uses the seed)")
     receiver: ReceiverScript | None = Field(
@@ -282,6 +296,33 @@ class Scenario(_Strict):
             raise ValueError(
                 f"expected the name of an environment variable (like MY_SECRET), got "
                 f"{shorten(value)}; the secret itself never goes in a scenario"
+            )
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _calls_stand_in_for_callbacks(cls, data: Any) -> Any:
+        """A scenario with ``calls`` (valid or not) needs no ``callbacks`` key."""
+        if isinstance(data, dict) and data.get("calls") and "callbacks" not in data:
+            return {**data, "callbacks": ()}  # a tuple: no scenario file can write one
+        return data
+
+    @field_validator("callbacks", mode="before")
+    @classmethod
+    def _callbacks_or_calls(cls, value: Any, info: ValidationInfo) -> Any:
+        """``callbacks`` is required, and not empty, unless ``calls`` makes the callbacks."""
+        generated = bool(info.data.get("calls"))
+        if value == ():
+            return []
+        if value is None:
+            if generated:
+                return []
+            raise PydanticCustomError("missing", "Field required")
+        if isinstance(value, list) and not value and not generated:
+            raise PydanticCustomError(
+                "too_short",
+                "List should have at least 1 item after validation, not 0",
+                {"field_type": "List", "min_length": 1, "actual_length": 0},
             )
         return value
 

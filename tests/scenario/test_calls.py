@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ReceiverFactory
 from pydantic import ValidationError
 
+from emulator.errors import ScenarioError
 from emulator.events.base import Fake
-from emulator.scenario.calls import CallEvent, CallPlanError, CallScript, plan_call
+from emulator.record.reader import read_record
+from emulator.run.runner import RunOptions, execute
+from emulator.scenario.calls import CallEvent, CallScript, plan_call
+from emulator.scenario.compose import scenario_entries
+from emulator.scenario.model import Scenario
+from emulator.scenario.reader import load_scenario
+from emulator.settings import Secret
 
 EPOCH = 1_796_000_000
 
@@ -79,7 +89,7 @@ def test_caller_cancel_before_any_accept_is_caller_cancel_and_drops_later_answer
 
 
 def test_cancelling_an_accepted_call_is_refused() -> None:
-    with pytest.raises(CallPlanError, match="accepted call cannot be cancelled"):
+    with pytest.raises(ValidationError, match="accepted call cannot be cancelled"):
         plan(answers=["accept"], caller_cancels=10)
 
 
@@ -106,7 +116,7 @@ def test_invite_during_a_call_follows_the_first_accept_in_milliseconds() -> None
     assert invite.event == "zim.call_invite" and invite.offset == 6.5
     assert invite.params["inviter"] == "alice" and invite.params["user_ids"] == ["zoe"]
     assert invite.params["invite_time"] == (EPOCH + 6) * 1000 + 500
-    with pytest.raises(CallPlanError, match="no callee accepts"):
+    with pytest.raises(ValidationError, match="no callee accepts"):
         plan(answers=["silent"], invite=1)
 
 
@@ -131,3 +141,72 @@ def test_faked_ids_are_seeded_and_distinct() -> None:
 def test_bad_call_scripts_say_what_was_expected(script: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ValidationError, match=fragment):
         CallScript(**script)
+
+
+# --- calls: in scenarios ---------------------------------------------------------------------
+
+
+def test_a_scenario_of_calls_alone_is_valid_and_an_empty_one_is_not() -> None:
+    scenario = Scenario.model_validate({"calls": [{"callees": 2}]})
+    assert scenario.callbacks == [] and scenario.calls[0].callee_count == 2
+    with pytest.raises(ValidationError, match="callbacks"):
+        Scenario.model_validate({"calls": []})
+
+
+def test_a_call_the_rules_cannot_produce_names_its_file_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad-call.yaml"
+    path.write_text(
+        "name: bad call\ncalls:\n  - callees: 1\n  - callees: 1\n"
+        "    answers: [accept]\n    caller_cancels: 9\n"
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(f"{path}:4: calls[1]: ")
+    assert "an accepted call cannot be cancelled" in str(caught.value)
+
+
+def test_call_entries_follow_the_listed_callbacks_and_keep_their_payloads() -> None:
+    listed = {"seed": 3, "callbacks": [{"event": "zim.send_msg"}]}
+    alone = scenario_entries(Scenario.model_validate(listed), EPOCH, 3)
+    both = scenario_entries(
+        Scenario.model_validate({**listed, "calls": [{"answers": ["silent"], "timeout": 9}]}),
+        EPOCH,
+        3,
+    )
+    assert both[0] is not alone[0] and both[0].event_params() == alone[0].event_params()
+    assert [entry.event for entry in both] == ["zim.send_msg", "zim.call_create", "zim.call_cancel"]
+    assert [entry.delay for entry in both[1:]] == [0.0, 9.0]
+    assert [entry.timestamp for entry in both[1:]] == [EPOCH, EPOCH + 9]
+
+
+async def test_a_call_is_delivered_as_one_coherent_sequence(
+    scripted_receiver: ReceiverFactory, tmp_path: Path
+) -> None:
+    receiver = await scripted_receiver()
+    scenario = Scenario.model_validate(
+        {
+            "encoding": "json",
+            "seed": 8,
+            "calls": [{"callees": 3, "answers": ["accept", "silent"], "timeout": 20, "start": 5}],
+        }
+    )
+    options = RunOptions(
+        target=receiver.url,
+        secret=Secret("calls-secret", "test"),
+        virtual=True,
+        live=False,
+        record=tmp_path / "record.jsonl",
+    )
+    result = await execute(scenario, options)
+    assert result.exit_code == 0 and result.delivered == 3
+    bodies = [json.loads(body) for body in receiver.bodies]
+    assert [body["event"] for body in bodies] == ["call_create", "call_accept", "call_timeout"]
+    assert len({body["call_id"] for body in bodies}) == 1
+    create, accept, timeout = bodies
+    callees = create["user_ids"]
+    assert accept["user_id"] == callees[0] and timeout["user_ids"] == callees[1:]
+    assert create["create_time"] == create["timestamp"]
+    assert [body["timestamp"] - create["timestamp"] for body in bodies] == [0, 5, 20]
+    lines = read_record(tmp_path / "record.jsonl")
+    assert sorted(line["delay"] for line in lines if line["type"] == "callback") == [5, 10, 25]
+    assert {line["task_id"] for line in lines if line["type"] == "outcome"} == {create["call_id"]}
