@@ -97,4 +97,7 @@ def _silence_stdout() -> None:
 
 def console_main() -> None:
     """Entry point of the ``zego-emulator`` console script."""
+    from emulator.term.pipes import tolerate_closed_stdout
+
+    tolerate_closed_stdout()
     sys.exit(main())
