@@ -10,6 +10,8 @@ unless fixed with ``timestamp=``.
 
 from __future__ import annotations
 
+import random
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,8 +33,15 @@ class CallbackFactory:
         app_id: str | None = None,
         timestamp: int | None = None,
         now: Callable[[], float] = time.time,
+        nonce_seed: int | None = None,
     ) -> None:
         self.fake = Fake(seed)
+        # nonces come from a stream of their own, NOT the payload seed: two runs of one
+        # seeded scenario in the same second must not send the same (timestamp, nonce) —
+        # a receiver's replay check would refuse the second. Recorded by the run, so a
+        # resume can regenerate the same nonces.
+        self.nonce_seed = nonce_seed if nonce_seed is not None else secrets.randbits(64)
+        self._nonce_random = random.Random(self.nonce_seed)
         self.app_id = app_id or str(self.fake.random.randint(1_000_000_000, 4_294_967_295))
         self.vod_app_id = f"1500{self.fake.digits(6)}"
         self.fixed_timestamp = timestamp
@@ -56,9 +65,10 @@ class CallbackFactory:
         if self._nonces[0] != timestamp:
             self._nonces = (timestamp, set())
         used = self._nonces[1]
-        nonce = str(self.fake.integer(100_000, 999_999))  # six digits, as ZEGO's samples
+        draw = self._nonce_random.randrange
+        nonce = str(draw(100_000, 1_000_000))  # six digits, as ZEGO's samples
         while nonce in used:
-            nonce = self.fake.digits(12)
+            nonce = str(draw(10**11, 10**12))
         used.add(nonce)
         return nonce
 

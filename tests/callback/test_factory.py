@@ -18,8 +18,10 @@ from emulator.wire import ENCODINGS, Encoding, decode
 SECRET = "factory-test-secret"
 
 
-def bodies(seed: int | None, encoding: Encoding = "form", count: int = 5) -> list[bytes]:
-    factory = CallbackFactory(seed=seed, timestamp=1_700_000_000)
+def bodies(
+    seed: int | None, encoding: Encoding = "form", count: int = 5, nonce_seed: int | None = 1
+) -> list[bytes]:
+    factory = CallbackFactory(seed=seed, timestamp=1_700_000_000, nonce_seed=nonce_seed)
     out = []
     for index in range(count):
         model = factory.procedure(transcode=[{}] * (1 + index % 3))
@@ -34,8 +36,20 @@ def test_same_seed_gives_byte_identical_bodies(encoding: Encoding) -> None:
     assert len(set(first)) == len(first)  # and the callbacks of one run differ from each other
 
 
+def test_a_seed_fixes_the_payload_but_two_runs_never_share_a_nonce() -> None:
+    runs = [[decode(body) for body in bodies(7, nonce_seed=None)] for _ in range(2)]
+    for one, other in zip(*runs, strict=True):
+        assert one["timestamp"] == other["timestamp"]
+        assert one["nonce"] != other["nonce"]  # (timestamp, nonce) is a replay check's key
+        assert one["signature"] != other["signature"]
+        identity = {"nonce", "signature"}
+        assert {k: v for k, v in one.items() if k not in identity} == {
+            k: v for k, v in other.items() if k not in identity
+        }
+
+
 def test_different_seeds_give_different_data() -> None:
-    runs = [bodies(seed) for seed in range(10)]
+    runs = [bodies(seed, nonce_seed=None) for seed in range(10)]
     assert len({body for run in runs for body in run}) == 50
     fields = [decode(run[0]) for run in runs]
     for name in ("appid", "nonce", "task_id", "file_id", "extra_params"):
@@ -72,9 +86,11 @@ def test_given_app_id_is_used_on_every_callback() -> None:
 def test_build_accepts_params_models_mappings_and_keyword_overrides() -> None:
     from emulator.events.procedure import ProcedureParams
 
-    a = CallbackFactory(seed=4, timestamp=1).build("procedure", ProcedureParams(status="FAILED"))
-    b = CallbackFactory(seed=4, timestamp=1).build("procedure", {"status": "FAILED"})
-    c = CallbackFactory(seed=4, timestamp=1).build(
+    a = CallbackFactory(seed=4, timestamp=1, nonce_seed=1).build(
+        "procedure", ProcedureParams(status="FAILED")
+    )
+    b = CallbackFactory(seed=4, timestamp=1, nonce_seed=1).build("procedure", {"status": "FAILED"})
+    c = CallbackFactory(seed=4, timestamp=1, nonce_seed=1).build(
         "procedure", {"status": "SUCCESS"}, status="FAILED"
     )
     assert a == b == c

@@ -46,7 +46,7 @@ SECRET = "misbehaving-receivers-secret"
 
 
 def make_callback() -> Callback:
-    factory = CallbackFactory(seed=7, app_id="1234567890", timestamp=1_700_000_000)
+    factory = CallbackFactory(seed=7, app_id="1234567890", timestamp=1_700_000_000, nonce_seed=7)
     return factory.callback(factory.procedure(status="SUCCESS"), callback_secret=SECRET)
 
 

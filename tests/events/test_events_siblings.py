@@ -66,7 +66,7 @@ def test_unknown_or_invalid_scenario_keys_are_rejected(
 def test_compose_fake_data_is_realistic_and_seeded() -> None:
     first = CallbackFactory(seed=42, app_id="1234567890", timestamp=1700000000).compose()
     again = CallbackFactory(seed=42, app_id="1234567890", timestamp=1700000000).compose()
-    assert first == again
+    assert first.model_copy(update={"nonce": ""}) == again.model_copy(update={"nonce": ""})
     assert isinstance(first, ComposeCallback)
     fields = first.to_fields()
     assert fields["event"] == "compose" and fields["appid"] == "1234567890"
