@@ -53,4 +53,4 @@ class PipeTolerantStdout:
 def tolerate_closed_stdout() -> None:
     """Install :class:`PipeTolerantStdout` as ``sys.stdout`` (once)."""
     if not isinstance(sys.stdout, PipeTolerantStdout):
-        sys.stdout = PipeTolerantStdout(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = PipeTolerantStdout(sys.stdout)
