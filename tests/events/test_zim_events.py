@@ -43,7 +43,7 @@ MS_EVENTS = {"room_create", "room_destroy", "room_enter", "room_exit"} | {
 
 
 def body_of(name: str, seed: int = 5, **params: Any) -> dict[str, Any]:
-    factory = CallbackFactory(seed=seed, now=lambda: NOW)
+    factory = CallbackFactory(seed=seed, now=lambda: NOW, nonce_seed=1)
     callback = factory.callback(factory.build(name, params), SECRET, encoding="json")
     value: dict[str, Any] = json.loads(callback.body()[1])
     return value
