@@ -49,9 +49,13 @@ class CallbackFactory:
         self._count = 0
         self._nonces: tuple[int, set[str]] = (-1, set())  # nonces used at one timestamp
 
-    def common(self) -> Common:
-        """Common field values for the next callback (timestamp now unless fixed)."""
-        timestamp = self.fixed_timestamp if self.fixed_timestamp is not None else int(self.now())
+    def common(self, timestamp: int | None = None) -> Common:
+        """Common field values for the next callback (``timestamp``, else the factory's
+        fixed one, else now)."""
+        if timestamp is None:
+            timestamp = self.fixed_timestamp
+        if timestamp is None:
+            timestamp = int(self.now())
         return Common(
             appid=self.app_id,
             timestamp=str(timestamp),
@@ -73,16 +77,25 @@ class CallbackFactory:
         return nonce
 
     def build(
-        self, event: str, params: EventParams | Mapping[str, Any] | None = None, **overrides: Any
+        self,
+        event: str,
+        params: EventParams | Mapping[str, Any] | None = None,
+        *,
+        timestamp: int | None = None,
+        **overrides: Any,
     ) -> CallbackModel:
-        """A typed callback of ``event``; ``params``/``overrides`` are the event's scenario keys."""
+        """A typed callback of ``event``; ``params``/``overrides`` are the event's scenario keys.
+
+        ``timestamp`` (Unix seconds) is the callback's send time, so the event's own times
+        (login/create/close milliseconds) are faked consistent with it.
+        """
         spec = event_spec(event)
         if isinstance(params, EventParams):
             merged = params.model_dump(exclude_unset=True) | overrides
         else:
             merged = dict(params or {}) | overrides
         parsed = spec.params.model_validate(merged) if merged else spec.default_params
-        return spec.generate(self.fake, parsed, self.common())
+        return spec.generate(self.fake, parsed, self.common(timestamp))
 
     def procedure(self, **params: Any) -> CallbackModel:
         """A ``procedure`` callback (transcoding finished)."""

@@ -214,7 +214,9 @@ def plan_entries(
     for entry in entries:
         event = str(getattr(entry, "event", "procedure"))
         for _ in range(entry.repeat):
-            model = _with_overrides(factory.build(event, entry.event_params()), entry)
+            model = _with_overrides(
+                factory.build(event, entry.event_params(), timestamp=entry.timestamp), entry
+            )
             callback = factory.callback(
                 model,
                 secret.value,

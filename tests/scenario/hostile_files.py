@@ -44,7 +44,11 @@ BAD_FILES: dict[str, tuple[int | None, str | None, str]] = {
     "unknown-event.yaml": (
         3,
         "callbacks[0].event",
-        "unknown event 'transcode' (known events: compose, procedure, snapshot, zim.call_create,",
+        # the catalogue grew (issues 15, 16): the message lists every event, the close one first
+        "unknown event 'transcode'; did you mean 'transcode_stop'? (known events: "
+        "cloud_recording, compose, mix_start, mix_stop, procedure, record, room_close, "
+        "room_create, room_login, room_logout, snapshot, stream_close, stream_create, "
+        "transcode_start, transcode_stop, zim.call_create,",
     ),
     "event-typo.yaml": (4, "callbacks[1].event", "did you mean 'procedure'?"),
     "event-not-text.yaml": (3, "callbacks[0].event", "unknown event"),

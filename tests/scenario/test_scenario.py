@@ -415,6 +415,19 @@ def test_schema_command_prints_a_described_json_schema() -> None:
         "ComposeEntry",
         "SnapshotEntry",
         *(entry_model_name(name) for name in EVENT_NAMES if name.startswith("zim.")),
+        # the RTC catalogue and Cloud Recording (issue 15)
+        "RoomCreateEntry",
+        "RoomCloseEntry",
+        "RoomLoginEntry",
+        "RoomLogoutEntry",
+        "StreamCreateEntry",
+        "StreamCloseEntry",
+        "MixStartEntry",
+        "MixStopEntry",
+        "TranscodeStartEntry",
+        "TranscodeStopEntry",
+        "RecordEntry",
+        "CloudRecordingEntry",
     }
     assert "ZimRoomCreateEntry" in schema["$defs"]
     respond = schema["$defs"]["ProcedureEntry"]["properties"]["respond"]
