@@ -5,8 +5,9 @@
 
 The common fields come first (event, app id, task id, time), then the event's own lines
 from its spec's ``describe(fields)`` (so a new event module displays itself), then the
-signature verdict. Values come from untrusted bodies: control characters are escaped and
-very long values cut. The callback secret is never an input here, so it can never show.
+signature verdict and, when the event's ``check`` finds the body incomplete, what it
+lacks. Values come from untrusted bodies: control characters are escaped and very long
+values cut. The callback secret is never an input here, so it can never show.
 ``callback_markup`` is the same block with rich markup (values escaped, verdict coloured).
 """
 
@@ -103,7 +104,21 @@ def _rows(fields: Mapping[str, WireValue], verdict: Verdict | None) -> list[tupl
     text, style = _verdict_text(fields, verdict)
     rows.append((f"  {row('signature', text)}", style))
     rows.extend((f"  {line}", "") for line in _event_lines(fields))
+    problems = _shape_problems(fields)
+    if problems:
+        rows.append((f"  {row('incomplete', printable('; '.join(problems)))}", "yellow"))
     return rows
+
+
+def _shape_problems(fields: Mapping[str, WireValue]) -> list[str]:
+    """What the event's ``check`` finds missing or broken in the body ([] when whole)."""
+    spec = EVENTS.get(event_of(fields))
+    if spec is None or spec.check is None:
+        return []
+    try:
+        return spec.check(fields)
+    except Exception:  # a check bug must not hide the callback
+        return []
 
 
 def callback_lines(fields: Mapping[str, WireValue], verdict: Verdict | None = None) -> list[str]:

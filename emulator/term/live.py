@@ -332,6 +332,17 @@ class Output:
 # --- show ----------------------------------------------------------------------------------
 
 
+def _json_kind(value: object) -> str:
+    """``JSON number``/``array``/``object``/... for a typed field value; "" for a string."""
+    if isinstance(value, str):
+        return ""
+    if isinstance(value, bool) or value is None:
+        return "JSON literal"
+    if isinstance(value, int | float):
+        return "JSON number"
+    return "JSON array" if isinstance(value, list) else "JSON object"
+
+
 def show_requests(
     source: str,
     scenario: Scenario,
@@ -373,9 +384,13 @@ def show_requests(
         print("decoded fields:", file=out)
         nested = preview["nested"]
         for name, value in preview["fields"].items():
+            kind = _json_kind(value)  # "" for a string: most fields are
             if name in nested:
                 pretty = json.dumps(nested[name], ensure_ascii=False, indent=2)
-                print(f"  {name} = " + pretty.replace("\n", "\n  "), file=out)
+                label = kind or "JSON text in a string"
+                print(f"  {name} ({label}) = " + pretty.replace("\n", "\n  "), file=out)
+            elif kind:
+                print(f"  {name} ({kind}) = {json.dumps(value)}", file=out)
             else:
                 print(f"  {name} = {value}", file=out)
         print(file=out)

@@ -335,6 +335,52 @@ def test_send_bad_input_exits_2(argv: list[str], capsys: pytest.CaptureFixture[s
     assert "error:" in err and "Traceback" not in err
 
 
+CATALOGUE = (
+    "room_create", "room_close", "room_login", "room_logout", "stream_create",
+    "stream_close", "mix_start", "mix_stop", "transcode_start", "transcode_stop",
+    "record", "cloud_recording",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("event", CATALOGUE)
+def test_send_event_delivers_every_catalogue_event(
+    event: str, accepting: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["send", "--event", event, "--target", accepting.url, "--virtual", "--json"]
+    assert main([*argv, "--encoding", "json"]) == 0, capsys.readouterr().err
+    [(body, content_type)] = accepting.requests
+    verdict = verify_callback(body, content_type, SECRET)
+    assert verdict.ok
+    sent = json.loads(body)
+    if event == "cloud_recording":
+        assert "event" not in sent and type(sent["app_id"]) is int
+    else:
+        assert sent.get("event", sent.get("Event")) == event
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["delivered"] == 1
+
+
+def test_show_prints_every_catalogue_event_with_its_typed_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entries = "".join(f"  - event: {event}\n" for event in CATALOGUE)
+    path = write(tmp_path / "all.yaml", f"encoding: json\ncallbacks:\n{entries}")
+    assert main(["show", path, "--json"]) == 0
+    requests = json.loads(capsys.readouterr().out)["requests"]
+    assert [request["event"] for request in requests] == list(CATALOGUE)
+    for request in requests:
+        assert verify_callback(request["body"].encode(), "application/json", SECRET).ok
+        assert request["fields"] == json.loads(request["body"])
+    assert type(requests[0]["fields"]["room_session_id"]) is int
+    assert requests[4]["nested"]["rtmp_url"] == requests[4]["fields"]["rtmp_url"]
+    assert main(["show", path]) == 0
+    out = capsys.readouterr().out
+    assert out.count("curl ") == len(CATALOGUE)
+    assert "  room_session_id (JSON number) = " in out and "  Details (JSON object) = {" in out
+    assert "  stream_attr (JSON text in a string) = {" in out
+    assert "  rtmp_url (JSON array) = [" in out and "  room_id = " in out
+
+
 # --- show ------------------------------------------------------------------------------
 
 
