@@ -112,7 +112,7 @@ def _rows(fields: Mapping[str, WireValue], verdict: Verdict | None) -> list[tupl
 
 def _shape_problems(fields: Mapping[str, WireValue]) -> list[str]:
     """What the event's ``check`` finds missing or broken in the body ([] when whole)."""
-    spec = EVENTS.get(event_of(fields))
+    spec = spec_for_fields(fields)
     if spec is None or spec.check is None:
         return []
     try:
