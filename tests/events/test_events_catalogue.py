@@ -26,7 +26,7 @@ NEW_EVENTS = (
 
 
 def build(event: str, seed: int = 7, **params: Any) -> dict[str, Any]:
-    factory = CallbackFactory(seed=seed, app_id="1234567890", timestamp=1700000000)
+    factory = CallbackFactory(seed=seed, app_id="1234567890", timestamp=1700000000, nonce_seed=1)
     return factory.build(event, params).to_fields()
 
 
