@@ -4,10 +4,10 @@
     python -m bench throughput      # one (or several) by name
     python -m bench --quick         # tiny sizes: proves the harness works, numbers mean little
 
-One module per benchmark (``throughput``, ``lateness``, ``scale``, ``virtual``,
-``startup``, ``hostile``); each exposes ``run(quick: bool) -> Result``. The receiver they
-send to runs in its own process (:mod:`bench.receiver`) so that it does not share the
-client's event loop.
+One module per benchmark (``throughput``, ``burst``, ``load``, ``lateness``, ``scale``,
+``virtual``, ``startup``, ``hostile``); each exposes ``run(quick: bool) -> Result``. The
+receiver they send to runs in its own process (:mod:`bench.receiver`) so that it does not
+share the client's event loop.
 """
 
 from __future__ import annotations
@@ -21,7 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BENCHMARKS = ("throughput", "lateness", "scale", "virtual", "startup", "hostile")
+BENCHMARKS = (
+    "throughput",
+    "burst",
+    "load",
+    "lateness",
+    "scale",
+    "virtual",
+    "startup",
+    "hostile",
+)
 ROOT = Path(__file__).resolve().parent.parent  # the checkout: bench/ and emulator/
 
 

@@ -25,9 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="tiny sizes (a smoke test of the harness)"
     )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    parser.add_argument("--callbacks", type=int, help="throughput/virtual: callbacks to send")
-    parser.add_argument("--concurrency", type=int, help="throughput: requests in flight")
-    parser.add_argument("--rounds", type=int, help="throughput/startup: repetitions (best kept)")
+    parser.add_argument("--callbacks", type=int, help="throughput/burst/virtual: callbacks to send")
+    parser.add_argument("--concurrency", type=int, help="throughput/burst: requests in flight")
+    parser.add_argument(
+        "--rounds", type=int, help="throughput/burst/startup: repetitions (best kept)"
+    )
+    parser.add_argument("--rates", help="load: comma-separated rates (callbacks a second)")
+    parser.add_argument("--duration", type=float, help="load: seconds at each rate")
     parser.add_argument("--sizes", help="lateness: comma-separated callback counts")
     parser.add_argument("--speed", type=float, help="lateness: clock speed (default 10)")
     parser.add_argument("--schedules", type=int, help="scale: pending schedules")
@@ -38,6 +42,8 @@ def options_for(name: str, args: argparse.Namespace) -> dict[str, object]:
     """The keyword arguments of one benchmark's ``run`` that were given on the command line."""
     wanted = {
         "throughput": ("callbacks", "concurrency", "rounds"),
+        "burst": ("callbacks", "concurrency", "rounds"),
+        "load": ("rates", "duration"),
         "lateness": ("sizes", "speed"),
         "scale": ("schedules",),
         "virtual": ("callbacks",),
@@ -49,7 +55,7 @@ def options_for(name: str, args: argparse.Namespace) -> dict[str, object]:
         value = getattr(args, key)
         if value is None:
             continue
-        if key == "sizes":
+        if key in ("sizes", "rates"):
             value = tuple(int(size) for size in str(value).split(","))
         options[key] = value
     return options
