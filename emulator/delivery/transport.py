@@ -34,6 +34,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from types import TracebackType
+from typing import cast
 from urllib.parse import quote, unquote, urlsplit
 
 import httptools
@@ -402,8 +403,9 @@ class _Connection(asyncio.BufferedProtocol):
     # --- asyncio.Protocol ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport of whichever loop runs us: uvloop's is no asyncio.Transport
+        # subclass, but has every method used here
+        self.transport = cast(asyncio.Transport, transport)
         self.usable = True
         self.registry.add(self)
 
