@@ -16,9 +16,21 @@ from __future__ import annotations
 
 # event name -> module (relative to ``emulator.events``) whose SPEC/SPECS defines it
 EVENT_MODULES: dict[str, str] = {
+    "cloud_recording": "cloud_recording",
     "compose": "compose",
+    "mix_start": "mix_start",
+    "mix_stop": "mix_stop",
     "procedure": "procedure",
+    "record": "record",
+    "room_close": "room_close",
+    "room_create": "room_create",
+    "room_login": "room_login",
+    "room_logout": "room_logout",
     "snapshot": "snapshot",
+    "stream_close": "stream_close",
+    "stream_create": "stream_create",
+    "transcode_start": "transcode_start",
+    "transcode_stop": "transcode_stop",
     "zim.call_create": "zim.call",
     "zim.call_cancel": "zim.call",
     "zim.call_accept": "zim.call",

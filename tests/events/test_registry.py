@@ -51,7 +51,7 @@ def test_each_spec_is_the_modules_own() -> None:
 
 
 def test_unknown_event_names_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="expected one of compose"):
+    with pytest.raises(KeyError, match="expected one of cloud_recording, compose"):
         event_spec("no_such_event")
     assert "no_such_event" not in EVENTS
     assert EVENTS.get("no_such_event") is None
