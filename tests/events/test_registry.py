@@ -89,6 +89,8 @@ def test_listing_events_imports_no_event_module() -> None:
 
 def test_a_received_callback_finds_its_spec_by_wire_name() -> None:
     assert spec_for_fields({"event": "compose"}) is event_spec("compose")
-    assert spec_for_fields({"event": "room_create"}) is event_spec("zim.room_create")
+    assert spec_for_fields({"event": "room_create"}) is event_spec("room_create")
+    zim_room = {"event": "room_create", "operator_account": "u1"}
+    assert spec_for_fields(zim_room) is event_spec("zim.room_create")
     assert spec_for_fields({"event": "zim.room_create"}) is event_spec("zim.room_create")
     assert spec_for_fields({"event": "no_such_event"}) is None
