@@ -31,7 +31,7 @@ _EXPORTS: dict[str, str] = {
     "MockApi": "emulator.servers.mockapi",
     "Received": "emulator.servers.receiver",
     "Receiver": "emulator.servers.receiver",
-    "RunOptions": "emulator.run.runner",
+    "RunOptions": "emulator.settings",
     "RunResult": "emulator.run.runner",
     "ZegoApiClient": "emulator.servers.api_client",
     "Outcome": "emulator.delivery.results",
@@ -106,13 +106,14 @@ if TYPE_CHECKING:
     from emulator.record.reader import read_record
     from emulator.record.writer import Recorder
     from emulator.retry import RetryPolicy
-    from emulator.run.runner import RunOptions, RunResult, execute
+    from emulator.run.runner import RunResult, execute
     from emulator.scenario.model import Scenario
     from emulator.scenario.reader import load_scenario
     from emulator.servers.api_client import ZegoApiClient
     from emulator.servers.mockapi import MockApi
     from emulator.servers.receiver import Received, Receiver
     from emulator.servers.start import RunningServer, start_server
+    from emulator.settings import RunOptions
     from emulator.signing import (
         api_signature,
         callback_signature,

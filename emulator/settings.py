@@ -1,13 +1,48 @@
-"""Where secrets and defaults come from: flags, then environment, then development defaults.
+"""Every setting of a run, resolved once: flags > scenario (or record) > environment > defaults.
 
-Secrets are never printed, logged or recorded; this module only resolves them.
+    options = RunOptions(target="http://127.0.0.1:8080/cb", virtual=True)   # the flags
+    settings = resolve(options, scenario)          # one typed object every mode runs on
+
+One URL check (:func:`check_url`), one TLS setup (:func:`tls_context`) and one way to pick
+a fresh record path (:func:`fresh_record_path`) serve every mode: run, send, load, resume,
+replay, the mock API. Secrets are never printed, logged or recorded; this module only
+resolves them (the hint or note about where one came from goes to :func:`set_notice`'s
+hook, which the command line prints; a library user hears nothing).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
-from dataclasses import dataclass
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from emulator.errors import UsageError
+from emulator.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    import ssl
+
+    from emulator.clock import Clock
+    from emulator.scenario.model import Scenario
+    from emulator.wire import Encoding
+
+RECORD_DIR = "runs"
+DEFAULT_CONCURRENCY = 100
+_notice: Callable[[str], None] = lambda text: None  # noqa: E731
+
+
+def set_notice(hook: Callable[[str], None]) -> Callable[[str], None]:
+    """Where hints and notes go (the CLI: stderr); returns the previous hook."""
+    global _notice
+    previous, _notice = _notice, hook
+    return previous
+
 
 CALLBACK_SECRET_ENV = "ZEGO_CALLBACK_SECRET"
 SERVER_SECRET_ENV = "ZEGO_SERVER_SECRET"
@@ -40,24 +75,251 @@ def resolve_secret(
 ) -> Secret:
     """The secret from the flag, else ``env_name``, else the development default.
 
-    Says on stderr (never the value) when the flag was used (prefer the environment:
+    Says through the notice hook (never the value) when the flag was used (prefer the environment:
     command lines end up in shell history and ``ps``) or when the default is in use.
     """
     if flag_value:
         if not quiet:
-            print(
+            _notice(
                 f"hint: {flag_name} is visible in shell history and ps; prefer the "
-                f"environment variable {env_name}",
-                file=sys.stderr,
+                f"environment variable {env_name}"
             )
         return Secret(flag_value, flag_name)
     from_env = os.environ.get(env_name)
     if from_env:
         return Secret(from_env, f"env {env_name}")
     if not quiet:
-        print(
+        _notice(
             f"note: no secret given ({flag_name} or {env_name}); using the development "
-            "secret documented in the README",
-            file=sys.stderr,
+            "secret documented in the README"
         )
     return Secret(default, "development default")
+
+
+# --- URLs, TLS, record paths: one of each for every mode --------------------------------
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not a usable target (an http/https URL with a host), or None."""
+    shown = repr(url) if len(repr(url)) <= 40 else repr(url)[:36] + "...'"
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return f"expected an http:// or https:// URL without spaces, got {shown}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"expected an http:// or https:// URL, got {shown} ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        return f"expected an http:// or https:// URL, got {shown} ({scheme})"
+    if not parts.hostname:
+        return f"expected an http:// or https:// URL with a host, got {shown}"
+    if port == 0:
+        return f"expected a port from 1 to 65535, got {shown}"
+    return None
+
+
+def check_url(url: str, what: str = "--target") -> str:
+    """``url`` if it is an http(s) URL with a host; else a one-line UsageError naming ``what``."""
+    problem = url_problem(url)
+    if problem is not None:
+        raise UsageError(f"{what}: {problem}")
+    return url
+
+
+def tls_context(ca_bundle: str | None = None, insecure: bool = False) -> ssl.SSLContext | bool:
+    """The Dispatcher's ``ssl=``: verification on, a CA file, or off (``--insecure``).
+
+    An unusable CA file is a one-line UsageError naming ``--ca-bundle``.
+    """
+    if insecure:
+        return False
+    if not ca_bundle:
+        return True
+    import ssl
+
+    try:
+        return ssl.create_default_context(cafile=ca_bundle)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise UsageError(f"--ca-bundle {ca_bundle}: cannot use it: {reason}") from None
+
+
+def default_record_path(name: str, now: float | None = None) -> Path:
+    """``runs/<UTC time>-<name>.jsonl`` (the name made file-safe)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()[:60] or "run"
+    return Path(RECORD_DIR) / f"{stamp}-{slug}.jsonl"
+
+
+def fresh_record_path(name: str, now: float | None = None) -> Path:
+    """A new record file of its own: the default path, else ``-2``, ``-3``...
+
+    The file is created here (exclusively), so two runs started in the same second can
+    never share one. (``--record PATH`` appends to PATH instead: each run keeps its own
+    ``run_id``.)
+    """
+    base = default_record_path(name, now)
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write the record {base}: {_reason(exc)}") from None
+    number = 1
+    path = base
+    while True:
+        try:
+            with path.open("x"):
+                return path
+        except FileExistsError:
+            number += 1
+            path = base.with_name(f"{base.stem}-{number}.jsonl")
+        except OSError as exc:
+            raise UsageError(f"cannot write the record {path}: {_reason(exc)}") from None
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+# --- the flags, and the one settings object they resolve to ------------------------------
+
+
+@dataclass
+class RunOptions:
+    """Command-line settings of a run; ``None`` = the scenario's value, else the default."""
+
+    target: str | None = None
+    secret: Secret | None = None
+    app_id: str | None = None
+    encoding: Encoding | None = None
+    seed: int | None = None
+    speed: float | None = None
+    virtual: bool = False
+    timeout: float | None = None  # per request, real seconds
+    concurrency: int | None = None
+    record: str | Path | None = None  # record file; None = runs/<UTC time>-<scenario>.jsonl
+    json: bool = False
+    ca_bundle: str | None = None
+    insecure: bool = False
+    live: bool | None = None  # None = a live view when stdout is a terminal and not --json
+    builtin_receiver: bool = False
+    clock: Clock | None = None  # a clock to use instead of the one speed/virtual describe
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RunOptions:
+        """The flags of ``run``/``send``/``show`` (a flag a command lacks stays None)."""
+
+        def flag(name: str) -> Any:
+            return getattr(args, name, None)
+
+        secret_flag = flag("secret")
+        return cls(
+            target=flag("target"),
+            secret=resolve_secret(secret_flag) if secret_flag else None,
+            app_id=flag("app_id"),
+            encoding=flag("encoding"),
+            seed=flag("seed"),
+            speed=flag("speed"),
+            virtual=bool(flag("virtual")),
+            timeout=flag("timeout"),
+            concurrency=flag("concurrency"),
+            record=flag("record"),
+            json=bool(flag("json")),
+            ca_bundle=flag("ca_bundle"),
+            insecure=bool(flag("insecure")),
+            live=False if flag("no_live") else None,
+            builtin_receiver=bool(flag("builtin_receiver")),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know, resolved once (flags > scenario > environment > defaults)."""
+
+    name: str  # the scenario's name (record file and run line)
+    target: str | None  # checked http(s) URL; None only with the built-in receiver
+    secret: Secret
+    app_id: str | None
+    encoding: Encoding
+    seed: int | None
+    policy: RetryPolicy
+    clock: Clock
+    concurrency: int
+    tls: ssl.SSLContext | bool
+    record: Path | None  # --record PATH (appended to); None = a fresh runs/ file
+    scenario_file: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # mode-specific run-line keys
+
+    def with_target(self, target: str) -> Settings:
+        return replace(self, target=check_url(target))
+
+
+def resolve(
+    options: RunOptions,
+    scenario: Scenario | None = None,
+    *,
+    source: str | None = None,
+    name: str | None = None,
+    need_target: bool = True,
+    default_encoding: Encoding = "form",
+    quiet: bool = False,
+) -> Settings:
+    """The one settings object of a run from its flags and (optional) scenario.
+
+    ``need_target``: a missing target is a UsageError (not with ``--builtin-receiver``).
+    ``quiet``: no note about where the secret came from (checking flags before a run).
+    """
+    from emulator.clock import make_clock
+
+    target = options.target or (scenario.target if scenario is not None else None)
+    if target:
+        check_url(target, "--target" if options.target else f"{source or 'scenario'}: target")
+    elif need_target and not options.builtin_receiver:
+        where = source or (f"scenario {scenario.name!r}" if scenario is not None else "run")
+        raise UsageError(
+            f"{where}: no target: give --target URL, set target: in the scenario, "
+            "or use --builtin-receiver"
+        )
+    policy = scenario.retry.policy() if scenario is not None else RetryPolicy()
+    if options.timeout is not None:
+        policy = replace(policy, timeout=options.timeout)
+    speed = options.speed or (scenario.speed if scenario is not None else None) or 1.0
+    clock = options.clock or make_clock(speed, options.virtual)
+    concurrency = (
+        options.concurrency
+        or (scenario.concurrency if scenario is not None else None)
+        or DEFAULT_CONCURRENCY
+    )
+    return Settings(
+        name=name or (scenario.name if scenario is not None else "run"),
+        target=target or None,
+        secret=options.secret or scenario_secret(scenario, None, quiet=quiet),
+        app_id=options.app_id or (scenario.app_id if scenario is not None else None),
+        encoding=options.encoding
+        or (scenario.encoding if scenario is not None else default_encoding),
+        seed=options.seed if options.seed is not None else (scenario.seed if scenario else None),
+        policy=policy,
+        clock=clock,
+        concurrency=concurrency,
+        tls=tls_context(options.ca_bundle, options.insecure),
+        record=Path(options.record) if options.record else None,
+        scenario_file=source,
+    )
+
+
+def scenario_secret(
+    scenario: Scenario | None, flag_value: str | None, quiet: bool = False
+) -> Secret:
+    """The callback secret: ``--secret``, else the scenario's ``secret_env`` variable, else
+    ``ZEGO_CALLBACK_SECRET``, else the development default (see :func:`resolve_secret`)."""
+    env_name = scenario.secret_env if scenario is not None else None
+    if not flag_value and env_name and env_name != CALLBACK_SECRET_ENV:
+        value = os.environ.get(env_name)
+        if value:
+            return Secret(value, f"env {env_name}")
+        if not quiet:
+            _notice(
+                f"note: the scenario's secret_env {env_name} is not set; "
+                f"falling back to {CALLBACK_SECRET_ENV}"
+            )
+    return resolve_secret(flag_value, quiet=quiet)

@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
+    from emulator.settings import set_notice
+
+    set_notice(_note)  # hints and notes about secrets go to stderr (never the value)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
@@ -84,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout went away (e.g. piped into `head`): not an error worth a traceback
         _silence_stdout()
         return EXIT_OK
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def _silence_stdout() -> None:

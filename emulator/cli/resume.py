@@ -51,7 +51,8 @@ def add_resume(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    from emulator.run.resume import ResumeOptions, resume_command
+    from emulator.run.resume import ResumeOptions
+    from emulator.term.commands import resume_command
 
     options = ResumeOptions(
         target=args.target,

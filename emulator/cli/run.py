@@ -71,8 +71,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.rate is not None:
         if args.replay:
             raise UsageError("--rate (load mode) does not go with --replay")
-        from emulator.run.load import load_command
-        from emulator.run.runner import RunOptions
+        from emulator.settings import RunOptions
+        from emulator.term.commands import load_command
 
         return load_command(
             RunOptions.from_args(args),
@@ -86,7 +86,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.replay:
         if args.scenarios:
             raise UsageError("give either scenario files or --replay RECORD, not both")
-        from emulator.run.replay import replay_command
+        from emulator.term.commands import replay_command
 
         return replay_command(
             args.replay,
@@ -104,7 +104,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     if args.resign:
         raise UsageError("--resign goes with --replay RECORD")
-    from emulator.run.runner import RunOptions
+    from emulator.settings import RunOptions
     from emulator.term.commands import run_command
 
     return run_command(args.scenarios, RunOptions.from_args(args))

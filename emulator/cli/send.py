@@ -58,7 +58,8 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _cmd_send(args: argparse.Namespace) -> int:
     from emulator.errors import UsageError
-    from emulator.run.runner import RunOptions, SendSpec
+    from emulator.run.runner import SendSpec
+    from emulator.settings import RunOptions
     from emulator.term.commands import send_command
 
     fields: dict[str, str] = {}

@@ -25,7 +25,7 @@ def add_show(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from emulator.run.runner import RunOptions
+    from emulator.settings import RunOptions
     from emulator.term.commands import show_command
 
     return show_command(args.scenario, RunOptions.from_args(args))

@@ -14,23 +14,35 @@ of here: failures become the attempt's ``error`` (see :func:`classify_error`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import ssl
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Protocol
 
 from emulator._version import __version__
 from emulator.callback.model import Callback
 from emulator.clock import Clock, ScaledClock, spawn_participants
 from emulator.delivery.results import Attempt, AttemptError, Outcome
 from emulator.delivery.transport import Answer, CallbackClient, SendError
-from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
 
 RESPONSE_READ_CAP = 64 * 1024  # bytes of a response body we read at most
+
+
+class RecordSink(Protocol):
+    """Where the dispatcher writes record lines (:class:`emulator.record.writer.Recorder`)."""
+
+    def callback(self, callback: Callback, target: str, delay: float, run_id: str) -> None: ...
+
+    def attempt(self, attempt: Attempt) -> None: ...
+
+    def outcome(self, outcome: Outcome) -> None: ...
+
+
 RESPONSE_EXCERPT = 1024  # bytes of it kept in the record
 USER_AGENT = f"zego-callback-emulator/{__version__}"
 
@@ -88,15 +100,6 @@ def classify_error(exc: BaseException) -> AttemptError:
     return "protocol"
 
 
-def ssl_context(ca_bundle: str | None = None, insecure: bool = False) -> ssl.SSLContext | bool:
-    """The Dispatcher's ``ssl=``: verification on by default, a CA file, or off."""
-    if insecure:
-        return False
-    if ca_bundle:
-        return ssl.create_default_context(cafile=ca_bundle)
-    return True
-
-
 class Dispatcher:
     """Delivers callbacks with the retry policy over one pool of keep-alive connections."""
 
@@ -105,7 +108,7 @@ class Dispatcher:
         *,
         policy: RetryPolicy | None = None,
         clock: Clock | None = None,
-        recorder: Recorder | None = None,
+        recorder: RecordSink | None = None,
         run_id: str = "",
         concurrency: int = 100,
         ssl: ssl.SSLContext | bool = True,
@@ -130,7 +133,6 @@ class Dispatcher:
             read_cap=RESPONSE_READ_CAP,
             max_idle=self.concurrency,
         )
-        _quiet_gc.hold()
         return self
 
     async def __aexit__(
@@ -145,7 +147,6 @@ class Dispatcher:
         if self._client is not None:
             self._client.close()
             self._client = None
-            _quiet_gc.release()
 
     async def deliver_all(self, deliveries: Iterable[Delivery]) -> list[Outcome]:
         """Deliver every callback concurrently; outcomes in the order given."""
@@ -199,7 +200,7 @@ class Dispatcher:
     def _announce(self, delivery: Delivery) -> None:
         """Record the delivery's ``callback`` line (not for one picked up from a record)."""
         if self.recorder is not None and delivery.resumed is None:
-            self.recorder.callback(callback_record(delivery.callback, delivery, self.run_id))
+            self.recorder.callback(delivery.callback, delivery.target, delivery.delay, self.run_id)
 
     async def _deliver_held(self, delivery: Delivery, announced: bool = False) -> Outcome:
         """:meth:`deliver`, for a caller that already holds a clock participant."""
@@ -300,12 +301,13 @@ class Dispatcher:
 
 
 class _QuietGC:
-    """While any Dispatcher is open, the cyclic GC stays out of the schedule's way.
+    """While held (:func:`quiet_gc`: the CLI's own runs, never a library user's or the
+    pytest plugin's), the cyclic GC stays out of the schedule's way.
 
     What exists when the first one opens is frozen out of collection (``gc.freeze``) and
     automatic collection is off; a full collection runs at most once every
     ``COLLECT_EVERY`` seconds, between two attempts (:meth:`tick`), so that a bug that made
-    cycles could not grow memory for long. Restored when the last Dispatcher closes.
+    cycles could not grow memory for long. Restored when the last holder lets go.
 
     Why: delivering makes no cyclic garbage — 3,000 requests to an in-process receiver,
     then ``gc.collect()``: 0 objects — so automatic collections only re-scan live
@@ -349,27 +351,22 @@ class _QuietGC:
 _quiet_gc = _QuietGC()
 
 
+@contextlib.contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Keep the cyclic GC out of the schedule's way while inside (see :class:`_QuietGC`).
+
+    Only for a process that is the emulator (the CLI): it switches the process's GC off.
+    """
+    _quiet_gc.hold()
+    try:
+        yield
+    finally:
+        _quiet_gc.release()
+
+
 def delivery_chains(deliveries: Iterable[Delivery]) -> list[list[Delivery]]:
     """Deliveries grouped so each callback's duplicates follow it in turn (first-seen order)."""
     chains: dict[str, list[Delivery]] = {}
     for delivery in deliveries:
         chains.setdefault(delivery.callback.original_id, []).append(delivery)
     return list(chains.values())
-
-
-def callback_record(callback: Callback, delivery: Delivery, run_id: str) -> dict[str, Any]:
-    """The record's ``callback`` line: enough to re-send the exact bytes later."""
-    content_type, body = callback.body()
-    return {
-        "type": "callback",
-        "run_id": run_id,
-        "callback_id": callback.callback_id,
-        "event": callback.event,
-        "task_id": callback.task_id,
-        "target": delivery.target,
-        "delay": delivery.delay,
-        "encoding": callback.encoding,
-        "tamper": callback.tamper,
-        "content_type": content_type,
-        "body": body.decode("utf-8"),
-    }

@@ -11,29 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from emulator.callback.model import Callback
 from emulator.delivery.results import Attempt, Outcome
 from emulator.jsontext import compact_encoder
-
-RECORD_DIR = "runs"
-
+from emulator.record.lines import attempt_text, callback_line, outcome_text
 
 FLUSH_AT = 64 * 1024  # bytes of pending lines written at once, even in the middle of a pass
 
 
 _line_text = compact_encoder()
-
-
-def default_record_path(scenario_name: str, now: float | None = None) -> Path:
-    """``runs/<UTC time>-<scenario>.jsonl`` for a scenario name."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", scenario_name).strip("-").lower()[:60] or "run"
-    return Path(RECORD_DIR) / f"{stamp}-{slug}.jsonl"
 
 
 class Recorder:
@@ -86,16 +76,17 @@ class Recorder:
             data = data[written:]
             written = self._file.write(data)
 
-    def callback(self, line: dict[str, Any]) -> None:
-        self.write(line)
+    def callback(self, callback: Callback, target: str, delay: float, run_id: str) -> None:
+        """Append a ``callback`` line (before the callback's first request)."""
+        self.write(callback_line(callback, target, delay, run_id))
 
     def attempt(self, attempt: Attempt) -> None:
         """Append an ``attempt`` line (CONTRACT.md)."""
-        self._append(attempt.record_line() + "\n")
+        self._append(attempt_text(attempt) + "\n")
 
     def outcome(self, outcome: Outcome) -> None:
         """Append an ``outcome`` line (CONTRACT.md)."""
-        self._append(outcome.record_line() + "\n")
+        self._append(outcome_text(outcome) + "\n")
 
     def close(self) -> None:
         if self._file is not None:

@@ -13,12 +13,13 @@ callback starts only while fewer than ``window`` first requests are unanswered, 
 receiver slows the sender down and the achieved rate drops below the asked one — the
 report says so. Receiver latency is taken over every request that got an HTTP answer.
 
-``zego-emulator run --rate R --duration D [--window N]`` calls :func:`load_command`.
+``zego-emulator run --rate R --duration D [--window N]`` runs :func:`load_from_cli`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import Counter
@@ -27,24 +28,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator._version import __version__
 from emulator.callback.factory import CallbackFactory
 from emulator.callback.model import Callback
-from emulator.clock import Clock, ScaledClock, make_clock
+from emulator.clock import Clock, ScaledClock
 from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
 from emulator.delivery.results import Attempt, Outcome
 from emulator.errors import UsageError
 from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
-from emulator.run.interrupt import stop_on_sigint
 from emulator.wire import Encoding
 
 if TYPE_CHECKING:
-    from emulator.run.runner import RunOptions
     from emulator.scenario.model import CallbackCommon, Scenario
+    from emulator.settings import RunOptions
 
 DEFAULT_WINDOW = 100
-LOAD_SCENARIO_NAME = "load"
+LOAD_NAME = "load"
 
 
 @dataclass
@@ -190,12 +189,14 @@ async def run_load(
     ssl: Any = True,
     listeners: Sequence[DispatchListener] = (),
     stop: asyncio.Event | None = None,
+    dispatcher: Dispatcher | None = None,
 ) -> LoadResult:
     """Send ``rate x duration`` callbacks ``1/rate`` apart, at most ``window`` requests in flight.
 
     Times are emulated seconds of ``clock`` (real seconds on the default clock). Returns
     once every started callback is delivered or lost, or — when ``stop`` is set — once the
-    sender stopped and the callbacks still in flight were cancelled.
+    sender stopped and the callbacks still in flight were cancelled. ``dispatcher``: an
+    open one to send through (the run core's); its clock is used.
     """
     if not rate > 0 or not math.isfinite(rate):
         raise ValueError("rate must be a number greater than 0")
@@ -203,24 +204,29 @@ async def run_load(
         raise ValueError("duration must be a number greater than 0")
     if window < 1:
         raise ValueError("window must be at least 1")
-    clock = clock or ScaledClock()
     make_callback = make_callback or procedure_callbacks(
         factory or CallbackFactory(), callback_secret, encoding
     )
     result = LoadResult(target, rate, duration, window, run_id=run_id)
     slots = asyncio.Semaphore(window)
-    dispatcher = Dispatcher(
-        policy=policy,
-        clock=clock,
-        recorder=recorder,
-        run_id=run_id,
-        concurrency=concurrency or window,
-        ssl=ssl,
-        listeners=[_Tally(result, slots), *listeners],
-    )
+    tally = _Tally(result, slots)
+    if dispatcher is None:
+        context: contextlib.AbstractAsyncContextManager[Dispatcher] = Dispatcher(
+            policy=policy,
+            clock=clock or ScaledClock(),
+            recorder=recorder,
+            run_id=run_id,
+            concurrency=concurrency or window,
+            ssl=ssl,
+            listeners=[tally, *listeners],
+        )
+    else:
+        dispatcher.listeners.insert(0, tally)
+        result.run_id = dispatcher.run_id
+        context = contextlib.nullcontext(dispatcher)
     started_wall = time.perf_counter()
     tasks: set[asyncio.Task[Outcome]] = set()
-    async with dispatcher:
+    async with context as dispatcher:
         sender = asyncio.ensure_future(
             _send_steadily(dispatcher, target, make_callback, result, slots, tasks)
         )
@@ -283,22 +289,22 @@ async def _send_steadily(
 # --- the command ---------------------------------------------------------------------------
 
 
-def load_command(
+def load_from_cli(
     options: RunOptions,
     *,
     rate: float,
     duration: float,
     window: int | None = None,
     scenario_paths: Sequence[str] = (),
-) -> int:
-    """``zego-emulator run --rate R --duration D``: a load run with its report; the exit code.
+) -> tuple[LoadResult, dict[str, Any]]:
+    """``zego-emulator run --rate R --duration D`` on the run core: its result and summary.
 
     Flags in ``options`` win over the (optional, single) scenario file, which supplies the
-    target, encoding, seed, retry policy and the callback entries used in turn.
+    target, encoding, seed, retry policy and the callback entries used in turn. Settings
+    are resolved (and checked) the way ``run`` resolves them.
     """
-    from emulator import settings as config
-    from emulator.delivery.dispatch import ssl_context
-    from emulator.run.runner import fresh_record_path, new_run_id
+    from emulator.run.core import RunCore, run_in_cli
+    from emulator.settings import resolve
 
     if len(scenario_paths) > 1:
         raise UsageError("run --rate takes at most one scenario file")
@@ -306,101 +312,55 @@ def load_command(
         raise UsageError("run --rate and --duration must both be greater than 0")
     if window is not None and window < 1:
         raise UsageError("run --window must be at least 1")
-    scenario = _load_one(scenario_paths[0]) if scenario_paths else None
-    target = options.target or (scenario.target if scenario is not None else None)
-    if not target:
+    source = scenario_paths[0] if scenario_paths else None
+    scenario = _load_one(source) if source is not None else None
+    if not (options.target or (scenario.target if scenario is not None else None)):
         raise UsageError("run --rate needs a target: give --target URL or a scenario with target:")
-    secret = options.secret or config.resolve_secret(
-        None, (scenario.secret_env if scenario is not None else None) or config.CALLBACK_SECRET_ENV
-    )
-    encoding: Encoding = options.encoding or (scenario.encoding if scenario else "form")
-    seed = options.seed if options.seed is not None else (scenario.seed if scenario else None)
-    factory = CallbackFactory(
-        seed=seed, app_id=options.app_id or (scenario.app_id if scenario else None)
-    )
-    policy = scenario.retry.policy() if scenario is not None else RetryPolicy()
-    if options.timeout is not None:
-        policy = replace(policy, timeout=options.timeout)
-    speed = options.speed or (scenario.speed if scenario is not None else None)
-    clock = options.clock or make_clock(speed, options.virtual)
+    settings = resolve(options, scenario, source=source, name=None if scenario else LOAD_NAME)
+    if options.concurrency is None:  # load mode: the window bounds requests in flight
+        settings = replace(settings, concurrency=window or DEFAULT_WINDOW)
+    factory = CallbackFactory(seed=settings.seed, app_id=settings.app_id)
     if scenario is not None:
-        make = _scenario_callbacks(scenario, factory, secret.value, encoding)
+        make = _scenario_callbacks(scenario, factory, settings.secret.value, settings.encoding)
     else:
-        make = procedure_callbacks(factory, secret.value, encoding)
-    try:
-        tls = ssl_context(options.ca_bundle, options.insecure)
-    except OSError as exc:
-        raise UsageError(f"--ca-bundle {options.ca_bundle}: cannot use it: {exc}") from None
-    name = scenario.name if scenario is not None else LOAD_SCENARIO_NAME
-    record_path = Path(options.record) if options.record else fresh_record_path(name)
-    run_id = new_run_id()
-    try:
-        recorder = Recorder(record_path)
-    except OSError as exc:
-        raise UsageError(f"cannot write the record {record_path}: {exc.strerror or exc}") from None
+        make = procedure_callbacks(factory, settings.secret.value, settings.encoding)
     window = window or DEFAULT_WINDOW
-    with recorder:
-        recorder.write(
-            {
-                "type": "run",
-                "run_id": run_id,
-                "started_at": round(time.time(), 6),
-                "scenario": name,
-                "target": target,
-                "encoding": encoding,
-                "speed": None if clock.speed == float("inf") else clock.speed,
-                "version": __version__,
-                "load": {"rate": rate, "duration": duration, "window": window},
-            }
-        )
-        result = asyncio.run(
-            _run_until_interrupted(
-                target,
-                rate=rate,
-                duration=duration,
-                callback_secret=secret.value,
-                window=window,
-                encoding=encoding,
-                policy=policy,
-                clock=clock,
-                make_callback=make,
-                recorder=recorder,
-                run_id=run_id,
-                concurrency=options.concurrency,
-                ssl=tls,
-            )
-        )
-        result.record_path = record_path
-        summary = {
-            "type": "summary",
-            "run_id": run_id,
-            "callbacks": result.callbacks,
-            "delivered": result.delivered,
-            "lost": result.lost,
-            "attempts": result.requests,
-            "expectations": [],
-            "scenario": name,
-            "pending": result.pending,
-            "interrupted": result.interrupted,
-            "ok": not result.interrupted,
-            "record": str(record_path),
-            "load": result.to_summary(),
-        }
-        recorder.write(summary)
-    if options.json:
-        import json
+    planned = max(1, round(rate * duration))
+    core = RunCore(
+        settings,
+        planned=planned,
+        run_extra={"load": {"rate": rate, "duration": duration, "window": window}},
+    )
+    assert settings.target is not None
+    target = settings.target
 
-        print(json.dumps(summary, indent=2))
-    else:
-        print("\n".join(result.describe()))
-    return 130 if result.interrupted else 0
+    async def main(stop: asyncio.Event) -> LoadResult:
+        async with core:
+            result = LoadResult(target, rate, duration, window)
 
+            async def send() -> None:
+                nonlocal result
+                result = await run_load(
+                    target,
+                    rate=rate,
+                    duration=duration,
+                    callback_secret=settings.secret.value,
+                    window=window,
+                    make_callback=make,
+                    dispatcher=core.dispatcher,
+                    stop=stop,
+                )
 
-async def _run_until_interrupted(target: str, **kwargs: Any) -> LoadResult:
-    """:func:`run_load` where Ctrl-C stops the sender and still gives a result."""
-    stop = asyncio.Event()
-    with stop_on_sigint(stop):
-        return await run_load(target, stop=stop, **kwargs)
+            await core.run(send(), stop)
+            if result.interrupted:
+                core.interrupt()
+            result.record_path = core.record_path
+            core.summary_extra["load"] = result.to_summary()
+        return result
+
+    result = run_in_cli(main)
+    assert core.result is not None
+    return result, core.result.summary
 
 
 def _load_one(path: str) -> Scenario:
@@ -412,7 +372,10 @@ def _load_one(path: str) -> Scenario:
 def _scenario_callbacks(
     scenario: Scenario, factory: CallbackFactory, callback_secret: str, encoding: Encoding
 ) -> Callable[[int], Callback]:
-    """Callback ``i`` is built from the scenario's entry ``i mod entries`` (repeat ignored)."""
+    """Callback ``i`` is built from the scenario's entry ``i mod entries`` (repeat ignored),
+    with the entry's ``timestamp:``/``nonce:`` when it fixes them, as ``run`` builds it."""
+    from emulator.run.runner import with_overrides
+
     entries: list[CallbackCommon] = list(scenario.callbacks)
     if not entries:
         raise UsageError(f"scenario {scenario.name!r} has no callbacks to send")
@@ -421,7 +384,7 @@ def _scenario_callbacks(
         entry = entries[number % len(entries)]
         model = factory.build(str(getattr(entry, "event", "procedure")), entry.event_params())
         return factory.callback(
-            model,
+            with_overrides(model, entry),
             callback_secret,
             encoding=encoding,
             tamper=entry.tamper,

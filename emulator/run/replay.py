@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import ssl as ssl_module
 import time
 import uuid
 from collections import Counter
@@ -29,18 +30,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from emulator._version import __version__
 from emulator.callback.model import TAMPERS, Callback, Tamper
 from emulator.callback.tamper import apply_tamper
 from emulator.clock import Clock, make_clock
-from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener, ssl_context
+from emulator.delivery.dispatch import Delivery, DispatchListener
 from emulator.delivery.results import Outcome
 from emulator.errors import DecodeError, UsageError
-from emulator.record.reader import read_record
-from emulator.record.writer import Recorder, default_record_path
+from emulator.record.reader import read_lines
 from emulator.retry import RetryPolicy
+from emulator.run.core import CoreResult, RunCore, run_in_cli
+from emulator.settings import DEFAULT_CONCURRENCY, Secret, Settings, check_url, tls_context
 from emulator.signing import restamp, sign_fields
 from emulator.wire import ENCODINGS, Encoding, decode, encode, sniff_encoding
 
@@ -151,14 +151,6 @@ def recorded_policy(
     return RetryPolicy(intervals, timeout)
 
 
-def read_lines(record_paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
-    """Every line of the record files; UsageError for a missing or unreadable one."""
-    lines: list[dict[str, Any]] = []
-    for path in record_paths:
-        lines.extend(_read(Path(path)))
-    return lines
-
-
 def load_callbacks(
     record_paths: Sequence[str | os.PathLike[str]], run_ids: Sequence[str] | None = None
 ) -> list[RecordedCallback]:
@@ -179,23 +171,6 @@ def _callbacks_or_error(
     return callbacks
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        raise UsageError(f"record {path} does not exist")
-    try:
-        return read_record(path)
-    except OSError as exc:
-        raise UsageError(f"cannot read record {path}: {exc.strerror or exc}") from exc
-
-
-def check_target(target: str) -> str:
-    """``target`` if it is an http(s) URL with a host, else a UsageError."""
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"--target {target!r} is not an http:// or https:// URL")
-    return target
-
-
 async def replay(
     record_paths: Sequence[str | os.PathLike[str]],
     target: str,
@@ -205,24 +180,59 @@ async def replay(
     resign_each_attempt: bool = False,
     policy: RetryPolicy | None = None,
     clock: Clock | None = None,
-    concurrency: int = 100,
-    ssl: Any = True,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ssl: ssl_module.SSLContext | bool = True,
     run_ids: Sequence[str] | None = None,
     listeners: Sequence[DispatchListener] = (),
+    stop: asyncio.Event | None = None,
 ) -> list[Outcome]:
     """Re-send the recorded callbacks to ``target``; one Outcome per callback, in order.
 
+    See :func:`replay_run` (which also says where the record went and what it says).
+    """
+    result = await replay_run(
+        record_paths,
+        target,
+        record_path=record_path,
+        resign_secret=resign_secret,
+        resign_each_attempt=resign_each_attempt,
+        policy=policy,
+        clock=clock,
+        concurrency=concurrency,
+        ssl=ssl,
+        run_ids=run_ids,
+        listeners=listeners,
+        stop=stop,
+    )
+    return result.outcomes
+
+
+async def replay_run(
+    record_paths: Sequence[str | os.PathLike[str]],
+    target: str,
+    *,
+    record_path: str | os.PathLike[str] | None = None,
+    resign_secret: str | None = None,
+    resign_each_attempt: bool = False,
+    policy: RetryPolicy | None = None,
+    clock: Clock | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ssl: ssl_module.SSLContext | bool = True,
+    run_ids: Sequence[str] | None = None,
+    listeners: Sequence[DispatchListener] = (),
+    stop: asyncio.Event | None = None,
+) -> ReplayResult:
+    """Re-send the recorded callbacks to ``target``, on the run core (a new record).
+
     ``resign_secret`` re-signs every body once before sending (``resign_each_attempt``:
     before every retry too); without it the recorded bytes go out unchanged. ``policy``
-    defaults to the one the recorded run used (its ``run`` line), else ZEGO's.
+    defaults to the one the recorded run used (its ``run`` line), else ZEGO's. ``stop``
+    set (Ctrl-C) ends it early; the summary is written either way.
     """
-    check_target(target)
+    check_url(target)
     lines = read_lines(record_paths)
     callbacks = _callbacks_or_error(lines, record_paths, run_ids)
     policy = policy or recorded_policy(lines, run_ids) or RetryPolicy()
-    clock = clock or make_clock(1.0)
-    run_id = f"replay-{uuid.uuid4().hex[:12]}"
-    path = Path(record_path) if record_path else default_record_path("replay")
     deliveries = []
     for item in callbacks:
         callback = item.as_callback()
@@ -233,48 +243,49 @@ async def replay(
                 secret = resign_secret
                 hook = lambda cb, secret=secret: resign_callback(cb, secret)  # noqa: E731
         deliveries.append(Delivery(callback, target, delay=item.delay, resign=hook))
-    with Recorder(path) as recorder:
-        recorder.write(
-            {
-                "type": "run",
-                "run_id": run_id,
-                "started_at": round(time.time(), 6),
-                "scenario": f"replay of {', '.join(Path(p).name for p in record_paths)}",
-                "target": target,
-                "encoding": _encoding_of(callbacks),
-                "speed": None if clock.speed == float("inf") else clock.speed,
-                "version": __version__,
-                "virtual": clock.speed == float("inf"),
-                "callbacks": len(deliveries),
-                "intervals": list(policy.intervals),
-                "timeout": policy.timeout,
-                "concurrency": concurrency,
-                "replay_of": [str(p) for p in record_paths],
-                "resigned": bool(resign_secret),
-            }
-        )
-        async with Dispatcher(
-            policy=policy,
-            clock=clock,
-            recorder=recorder,
-            run_id=run_id,
-            concurrency=concurrency,
-            ssl=ssl,
-            listeners=listeners,
-        ) as dispatcher:
-            outcomes = await dispatcher.deliver_all(deliveries)
-        recorder.write(
-            {
-                "type": "summary",
-                "run_id": run_id,
-                "callbacks": len(outcomes),
-                "delivered": sum(1 for o in outcomes if o.delivered),
-                "lost": sum(1 for o in outcomes if o.lost),
-                "attempts": sum(o.attempts for o in outcomes),
-                "expectations": [],
-            }
-        )
-    return outcomes
+    settings = Settings(
+        name="replay",
+        target=target,
+        secret=Secret("", "none"),
+        app_id=None,
+        encoding=_encoding_of(callbacks),  # type: ignore[arg-type]
+        seed=None,
+        policy=policy,
+        clock=clock or make_clock(1.0),
+        concurrency=concurrency,
+        tls=ssl,
+        record=Path(record_path) if record_path else None,
+    )
+    extra = {
+        "scenario": f"replay of {', '.join(Path(p).name for p in record_paths)}",
+        "replay_of": [str(p) for p in record_paths],
+        "resigned": bool(resign_secret),
+    }
+    core = RunCore(
+        settings,
+        planned=len(deliveries),
+        listeners=listeners,
+        run_id=f"replay-{uuid.uuid4().hex[:12]}",
+        run_extra=extra,
+    )
+    outcomes: list[Outcome] = []
+
+    async def send() -> None:
+        outcomes.extend(await core.dispatcher.deliver_all(deliveries))
+
+    async with core:
+        await core.run(send(), stop)
+    assert core.result is not None and core.record_path is not None
+    return ReplayResult(core.result, core.record_path, outcomes)
+
+
+@dataclass
+class ReplayResult:
+    """A replay's run (its summary line) and record, and its outcomes in callback order."""
+
+    run: CoreResult
+    record_path: Path
+    outcomes: list[Outcome]
 
 
 def _encoding_of(callbacks: Sequence[RecordedCallback]) -> str:
@@ -282,7 +293,7 @@ def _encoding_of(callbacks: Sequence[RecordedCallback]) -> str:
     return kinds.pop() if len(kinds) == 1 else "mixed"
 
 
-def replay_command(
+def replay_from_cli(
     record_paths: Sequence[str],
     target: str | None,
     *,
@@ -293,54 +304,40 @@ def replay_command(
     timeout: float | None = None,
     concurrency: int | None = None,
     record: str | None = None,
-    as_json: bool = False,
     ca_bundle: str | None = None,
     insecure: bool = False,
-) -> int:
-    """``zego-emulator run --replay RECORD --target URL [--resign]``: the exit code.
+) -> ReplayResult:
+    """``zego-emulator run --replay RECORD --target URL [--resign]``, run from the CLI.
 
-    Prints the report of the new record (``--json``: as JSON). Exit 0 once replayed:
-    lost callbacks are outcomes, and the original run's expectations do not apply.
+    Every flag is checked before anything is sent (a bad one is exit 2, one line); Ctrl-C
+    stops it with the summary written.
     """
-    import json
-
-    from rich.console import Console
-
     from emulator import settings as config
-    from emulator.report.model import load
-    from emulator.report.stats import report_data
-    from emulator.report.terminal import render_terminal
 
     if not target:
         raise UsageError("run --replay needs --target URL (where to re-send the callbacks)")
-    check_target(target)
+    check_url(target)
     if not record_paths:
         raise UsageError("run --replay needs a record file")
     if secret and not resign:
         raise UsageError("--secret with --replay is used only with --resign")
+    tls = tls_context(ca_bundle, insecure)
     callback_secret = config.resolve_secret(secret).value if resign else None
-    policy = recorded_policy(read_lines(record_paths)) or RetryPolicy()
+    lines = read_lines(record_paths)
+    _callbacks_or_error(lines, record_paths, None)
+    policy = recorded_policy(lines) or RetryPolicy()
     if timeout:
         policy = RetryPolicy(policy.intervals, timeout, policy.resign_each_attempt)
-    path = Path(record) if record else default_record_path("replay")
-    outcomes = asyncio.run(
-        replay(
+    return run_in_cli(
+        lambda stop: replay_run(
             record_paths,
             target,
-            record_path=path,
+            record_path=record,
             resign_secret=callback_secret,
             policy=policy,
             clock=make_clock(speed, virtual),
-            concurrency=concurrency or 100,
-            ssl=ssl_context(ca_bundle, insecure),
+            concurrency=concurrency or DEFAULT_CONCURRENCY,
+            ssl=tls,
+            stop=stop,
         )
     )
-    data = report_data(load([path]))
-    data["record"] = str(path)
-    if as_json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        console = Console(highlight=False)
-        render_terminal(data, console)
-        console.print(f"replayed {len(outcomes)} callback(s); record: {path}", markup=False)
-    return 0

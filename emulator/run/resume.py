@@ -31,28 +31,23 @@ checked against them). Every other run's recorded bytes are re-sent as they are.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import ssl
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from emulator._version import __version__
 from emulator.callback.model import Callback
 from emulator.clock import Clock, make_clock
 from emulator.delivery.dispatch import (
     Delivery,
-    Dispatcher,
     DispatchListener,
     Resumed,
     delivery_chains,
-    ssl_context,
 )
-from emulator.delivery.results import Attempt, Outcome
+from emulator.delivery.results import Outcome
 from emulator.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -61,17 +56,24 @@ from emulator.errors import (
     EmulatorError,
     UsageError,
 )
-from emulator.record.reader import read_record
-from emulator.record.writer import Recorder
+from emulator.record.reader import (
+    RunRecord,
+    callback_from_line,
+)
 from emulator.retry import DEFAULT_TIMEOUT, ZEGO_INTERVALS, RetryPolicy
-from emulator.run.expect import EXPECTATION_NAMES, ExpectationResult, Observed
-from emulator.run.interrupt import stop_on_sigint, until_done_or_stopped
+from emulator.run.core import Prior, RunCore
+from emulator.run.expect import EXPECTATION_NAMES, ExpectationResult
 from emulator.run.replay import resign_callback
-from emulator.settings import CALLBACK_SECRET_ENV, DEV_CALLBACK_SECRET
+from emulator.settings import (
+    CALLBACK_SECRET_ENV,
+    DEFAULT_CONCURRENCY,
+    DEV_CALLBACK_SECRET,
+    Secret,
+    Settings,
+    tls_context,
+)
 from emulator.signing import verify_fields
 from emulator.wire import WireFields, decode
-
-DEFAULT_CONCURRENCY = 100
 
 
 @dataclass
@@ -90,145 +92,8 @@ class ResumeOptions:
     clock: Clock | None = None  # a clock to use instead of the one speed/virtual describe
 
 
-@dataclass
-class RunState:
-    """One run of a record as the record left it."""
-
-    run_id: str
-    run: dict[str, Any] = field(default_factory=dict)
-    callbacks: dict[str, dict[str, Any]] = field(default_factory=dict)  # callback lines
-    attempts: dict[str, dict[int, Attempt]] = field(default_factory=dict)  # by number
-    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)  # outcome lines
-    summaries: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def pending(self) -> list[str]:
-        """Callback ids with a ``callback`` line and no ``outcome`` line, in record order."""
-        return [cid for cid in self.callbacks if cid not in self.outcomes]
-
-    @property
-    def planned(self) -> int:
-        """Deliveries the run planned (its ``run`` line), else the callbacks it recorded."""
-        count = self.run.get("callbacks")
-        return count if isinstance(count, int) else len(self.callbacks)
-
-    @property
-    def needs_resume(self) -> bool:
-        """Pending callbacks, or no final summary (none, or an interrupted one) yet."""
-        if self.pending:
-            return True
-        last = self.summaries[-1] if self.summaries else None
-        return last is None or bool(last.get("interrupted"))
-
-    @property
-    def speed(self) -> float | None:
-        """The run's speed; None for a virtual-time run."""
-        speed = self.run.get("speed")
-        return float(speed) if isinstance(speed, int | float) and speed > 0 else None
-
-    def history(self, callback_id: str) -> list[Attempt]:
-        """The attempts recorded for a callback, in attempt order."""
-        by_number = self.attempts.get(callback_id, {})
-        return [by_number[number] for number in sorted(by_number)]
-
-    def frontier(self) -> float:
-        """The latest instant the record reached (virtual runs resume from it)."""
-        times = [float(self.run.get("started_at") or 0.0)]
-        times += [a.sent_at for by_number in self.attempts.values() for a in by_number.values()]
-        return max(times)
-
-
-def read_runs(path: str | Path) -> list[RunState]:
-    """The runs of a record file, in the order their lines first appear."""
-    record = Path(path)
-    if not record.is_file():
-        raise UsageError(f"record {record} does not exist or is not a file")
-    try:
-        lines = read_record(record)
-    except OSError as exc:
-        raise UsageError(f"cannot read record {record}: {exc.strerror or exc}") from exc
-    runs = runs_from_lines(lines)
-    if not any(run.run for run in runs):
-        raise UsageError(f"{record} has no run line: expected a zego-emulator record (JSONL)")
-    return [run for run in runs if run.run]
-
-
-def runs_from_lines(lines: Sequence[Mapping[str, Any]]) -> list[RunState]:
-    """Group record lines by ``run_id`` into :class:`RunState` objects."""
-    runs: dict[str, RunState] = {}
-    for line in lines:
-        run_id = str(line.get("run_id") or "")
-        state = runs.setdefault(run_id, RunState(run_id))
-        kind = line.get("type")
-        callback_id = str(line.get("callback_id") or "")
-        if kind == "run":
-            state.run = dict(line)
-        elif kind == "callback" and callback_id:
-            state.callbacks.setdefault(callback_id, dict(line))
-        elif kind == "attempt" and callback_id:
-            attempt = attempt_from_line(line)
-            if attempt is not None:
-                state.attempts.setdefault(callback_id, {}).setdefault(attempt.attempt, attempt)
-        elif kind == "outcome" and callback_id:
-            state.outcomes[callback_id] = dict(line)
-        elif kind == "summary":
-            state.summaries.append(dict(line))
-    return list(runs.values())
-
-
-def attempt_from_line(line: Mapping[str, Any]) -> Attempt | None:
-    """An :class:`Attempt` back from its record line (None when the line is unusable)."""
-    try:
-        number = int(line["attempt"])
-        sent_at = float(line["sent_at"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    if number < 1:
-        return None
-    status = line.get("status")
-    gap = line.get("gap_s")
-    return Attempt(
-        callback_id=str(line.get("callback_id")),
-        event=str(line.get("event") or ""),
-        task_id=str(line.get("task_id") or ""),
-        attempt=number,
-        scheduled_at=float(line.get("scheduled_at") or sent_at),
-        sent_at=sent_at,
-        offset_s=float(line.get("offset_s") or 0.0),
-        gap_s=float(gap) if isinstance(gap, int | float) else None,
-        status=status if isinstance(status, int) else None,
-        error=line.get("error"),
-        latency_ms=float(line.get("latency_ms") or 0.0),
-        response_excerpt=str(line.get("response_excerpt") or ""),
-        run_id=str(line.get("run_id") or ""),
-    )
-
-
-def callback_from_line(line: Mapping[str, Any], record: str) -> Callback:
-    """The exact callback a ``callback`` line describes (the recorded bytes, not re-signed)."""
-    callback_id = str(line.get("callback_id"))
-    body = line.get("body")
-    content_type = line.get("content_type")
-    if not isinstance(body, str) or not isinstance(content_type, str):
-        raise UsageError(f"{record}: callback {callback_id}: no body to re-send in its line")
-    raw = body.encode("utf-8")
-    try:
-        fields = decode(raw, content_type)
-    except (DecodeError, ValueError):
-        fields = {}
-    return Callback(
-        callback_id=callback_id,
-        event=str(line.get("event") or ""),
-        task_id=str(line.get("task_id") or ""),
-        fields=fields,
-        encoding=line.get("encoding") or "form",
-        tamper=line.get("tamper") or "none",
-        _body=(content_type, raw),
-    )
-
-
 def plan_resume(
-    state: RunState,
+    state: RunRecord,
     options: ResumeOptions,
     record: str,
     now: float,
@@ -276,7 +141,7 @@ def plan_resume(
     return deliveries
 
 
-def resign_secret(state: RunState, options: ResumeOptions, record: str) -> str | None:
+def resign_secret(state: RunRecord, options: ResumeOptions, record: str) -> str | None:
     """The secret to re-sign retries with when the run re-signed each attempt, else None.
 
     Tried in turn: ``--secret``, ``$ZEGO_CALLBACK_SECRET``, the development secret; the
@@ -301,7 +166,7 @@ def resign_secret(state: RunState, options: ResumeOptions, record: str) -> str |
     )
 
 
-def _untampered_fields(state: RunState) -> WireFields | None:
+def _untampered_fields(state: RunRecord) -> WireFields | None:
     """The decoded fields of one recorded body that carries its true signature."""
     for line in state.callbacks.values():
         if (line.get("tamper") or "none") != "none":
@@ -313,7 +178,7 @@ def _untampered_fields(state: RunState) -> WireFields | None:
     return None
 
 
-def resume_policy(state: RunState, options: ResumeOptions) -> RetryPolicy:
+def resume_policy(state: RunRecord, options: ResumeOptions) -> RetryPolicy:
     """The run's retry intervals and timeout (``--timeout`` wins)."""
     intervals = state.run.get("intervals")
     gaps = tuple(float(gap) for gap in intervals) if isinstance(intervals, list) else None
@@ -321,7 +186,7 @@ def resume_policy(state: RunState, options: ResumeOptions) -> RetryPolicy:
     return RetryPolicy(intervals=gaps or ZEGO_INTERVALS, timeout=float(timeout))
 
 
-def resume_clock(state: RunState, options: ResumeOptions) -> Clock:
+def resume_clock(state: RunRecord, options: ResumeOptions) -> Clock:
     """``--virtual``/``--speed``, else the run's own: virtual when it ran virtual."""
     if options.clock is not None:
         return options.clock
@@ -352,7 +217,7 @@ class ResumeResult:
 
 
 async def resume_run(
-    state: RunState,
+    state: RunRecord,
     record: str | Path,
     options: ResumeOptions,
     listeners: Sequence[DispatchListener] = (),
@@ -360,108 +225,63 @@ async def resume_run(
     stop: asyncio.Event | None = None,
     now: Callable[[], float] = time.time,
 ) -> ResumeResult:
-    """Continue one run's pending callbacks, appending to its record; never raises for
-    receiver failures. ``stop`` set (Ctrl-C) ends it early with the summary written."""
+    """Continue one run's pending callbacks on the run core, appending to its record; never
+    raises for receiver failures. ``stop`` set (Ctrl-C) ends it early, summary written."""
     secret = resign_secret(state, options, str(record))
     deliveries = plan_resume(state, options, str(record), now(), secret)
-    clock = resume_clock(state, options)
     policy = resume_policy(state, options)
-    tls = trust(options)
+    settings = Settings(
+        name=str(state.run.get("scenario") or "run"),
+        target=options.target,
+        secret=Secret("", "none"),
+        app_id=None,
+        encoding=state.run.get("encoding") or "form",
+        seed=None,
+        policy=policy,
+        clock=resume_clock(state, options),
+        concurrency=options.concurrency or state.run.get("concurrency") or DEFAULT_CONCURRENCY,
+        tls=tls_context(options.ca_bundle, options.insecure),
+        record=Path(record),
+    )
     _end_torn_line(Path(record))
-    finished = _Finished()
-    with Recorder(record) as recorder:
-        recorder.write(
-            {
-                "type": "resume",
-                "run_id": state.run_id,
-                "resumed_at": round(now(), 6),
-                "pending": len(deliveries),
-                "speed": None if clock.speed == float("inf") else clock.speed,
-                "target": options.target,
-                "timeout": policy.timeout,
-                "resigned": secret is not None,
-                "version": __version__,
-            }
-        )
-        dispatcher = Dispatcher(
-            policy=policy,
-            clock=clock,
-            recorder=recorder,
-            run_id=state.run_id,
-            concurrency=options.concurrency or state.run.get("concurrency") or DEFAULT_CONCURRENCY,
-            ssl=tls,
-            listeners=[finished, *listeners],
-        )
-        async with dispatcher:
-            # a callback's duplicates go after it, in turn, as in the run
-            work = asyncio.ensure_future(dispatcher.deliver_chains(delivery_chains(deliveries)))
-            interrupted = await until_done_or_stopped(work, stop)
-        summary, expectations = _summary(state, finished.outcomes, str(record), interrupted)
-        recorder.write(summary)
+    prior = Prior(
+        outcomes=[_outcome_from_line(state, line) for line in state.outcomes.values()],
+        attempts=sum(len(by_number) for by_number in state.attempts.values()),
+        planned=state.planned,
+        pending=len(deliveries),
+        resigned=secret is not None,
+    )
+    core = RunCore(
+        settings,
+        planned=None,
+        listeners=listeners,
+        run_id=state.run_id,
+        expected=_expected(state),
+        resume=prior,
+        append_to=Path(record),
+    )
+    async with core:
+        # a callback's duplicates go after it, in turn, as in the run
+        chains = delivery_chains(deliveries)
+        await core.run(core.dispatcher.deliver_chains(chains), stop)
+    assert core.result is not None
+    result = core.result
     return ResumeResult(
-        state.run_id, len(deliveries), finished.outcomes, summary, expectations, interrupted
+        state.run_id,
+        len(deliveries),
+        result.outcomes,
+        result.summary,
+        result.expectations,
+        result.interrupted,
     )
 
 
 def trust(options: ResumeOptions) -> ssl.SSLContext | bool:
     """The TLS setting of ``--ca-bundle``/``--insecure``; an unusable CA file is a UsageError."""
-    try:
-        return ssl_context(options.ca_bundle, options.insecure)
-    except OSError as exc:  # ssl.SSLError too
-        reason = exc.strerror or str(exc)
-        raise UsageError(f"--ca-bundle {options.ca_bundle}: cannot use it: {reason}") from None
+    return tls_context(options.ca_bundle, options.insecure)
 
 
-class _Finished(DispatchListener):
-    """Keeps every outcome as the dispatcher reports it."""
-
-    def __init__(self) -> None:
-        self.outcomes: list[Outcome] = []
-
-    def delivery_finished(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
-
-
-def _summary(
-    state: RunState, resumed: list[Outcome], record: str, interrupted: bool
-) -> tuple[dict[str, Any], list[ExpectationResult]]:
-    """The whole run's summary line: earlier outcomes plus the resumed ones."""
-    outcomes = [_outcome_from_line(state, line) for line in state.outcomes.values()]
-    outcomes += resumed
-    attempts = sum(len(by_number) for by_number in state.attempts.values())
-    attempts += sum(
-        1
-        for outcome in resumed
-        for attempt in outcome.history
-        if attempt.attempt not in state.attempts.get(outcome.callback_id, {})
-    )
-    observed = Observed.from_outcomes(outcomes, state.planned, attempts)
-    expected = _expected(state)
-    expectations = [
-        ExpectationResult(name, expected[name], observed.value(name))
-        for name in EXPECTATION_NAMES
-        if name in expected
-    ]
-    summary = {
-        "type": "summary",
-        "run_id": state.run_id,
-        "callbacks": observed.callbacks,
-        "delivered": observed.delivered,
-        "lost": observed.lost,
-        "attempts": observed.attempts,
-        "expectations": [result.to_record() for result in expectations],
-        "scenario": state.run.get("scenario"),
-        "max_attempts": observed.max_attempts,
-        "pending": state.planned - len(outcomes),
-        "interrupted": interrupted,
-        "ok": not interrupted and all(result.ok for result in expectations),
-        "record": record,
-        "resumed": True,
-    }
-    return summary, expectations
-
-
-def _outcome_from_line(state: RunState, line: Mapping[str, Any]) -> Outcome:
+def _outcome_from_line(state: RunRecord, line: Mapping[str, Any]) -> Outcome:
     """A finished callback's :class:`Outcome` back from its record lines."""
     callback_id = str(line.get("callback_id"))
     return Outcome(
@@ -474,7 +294,7 @@ def _outcome_from_line(state: RunState, line: Mapping[str, Any]) -> Outcome:
     )
 
 
-def _expected(state: RunState) -> dict[str, int]:
+def _expected(state: RunRecord) -> dict[str, int]:
     """``expect:`` values: from the run's last summary, else from its scenario file."""
     for summary in reversed(state.summaries):
         found = summary.get("expectations")
@@ -507,66 +327,3 @@ def _end_torn_line(record: Path) -> None:
         handle.seek(-1, 2)
         if handle.read(1) != b"\n":
             handle.write(b"\n")
-
-
-# --- the command -------------------------------------------------------------------------
-
-
-def resume_command(record: str, options: ResumeOptions, stdout: IO[str] | None = None) -> int:
-    """``zego-emulator resume RECORD``: continue every unfinished run in it; the exit code."""
-    out = stdout or sys.stdout
-    trust(options)  # a bad --ca-bundle is exit 2 before anything happens
-    runs = [run for run in read_runs(record) if run.needs_resume]
-    for run in runs:
-        resign_secret(run, options, record)  # so is a secret that cannot re-sign a run
-    if not runs:
-        if options.json:
-            print(json.dumps({"record": record, "resumed": 0}), file=out, flush=True)
-        else:
-            print(f"nothing to resume: every run in {record} finished", file=out, flush=True)
-        return EXIT_OK
-    results = asyncio.run(_resume_all(runs, record, options, out))
-    for result in results:
-        if options.json:
-            print(json.dumps(result.summary, ensure_ascii=False), file=out, flush=True)
-        else:
-            _print_result(result, out)
-    if any(result.interrupted for result in results):
-        return EXIT_INTERRUPTED
-    return max(result.exit_code for result in results)
-
-
-async def _resume_all(
-    runs: Sequence[RunState], record: str, options: ResumeOptions, out: IO[str]
-) -> list[ResumeResult]:
-    from emulator.term.live import LineLog
-
-    listeners: list[DispatchListener] = [] if options.json else [LineLog(out)]
-    stop = asyncio.Event()
-    results = []
-    with stop_on_sigint(stop):
-        for state in runs:
-            if not options.json:
-                pending = len(state.pending)
-                print(f"resume run {state.run_id}: {pending} pending callbacks", file=out)
-            result = await resume_run(state, record, options, listeners, stop=stop)
-            results.append(result)
-            if result.interrupted:
-                break
-    return results
-
-
-def _print_result(result: ResumeResult, out: IO[str]) -> None:
-    summary = result.summary
-    state = "interrupted" if result.interrupted else "finished"
-    print(
-        f"run {result.run_id} {state}: {summary['callbacks']} callbacks, "
-        f"{summary['delivered']} delivered, {summary['lost']} lost, "
-        f"{summary['attempts']} attempts, {summary['pending']} pending "
-        f"(record {summary['record']})",
-        file=out,
-        flush=True,
-    )
-    for expectation in [] if result.interrupted else result.expectations:
-        if not expectation.ok:
-            print(f"expectation failed: {expectation.describe()}", file=out, flush=True)

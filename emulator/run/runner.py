@@ -24,150 +24,59 @@ value, else the default".
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import random
 import shlex
-import ssl
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from emulator import settings as config
-from emulator._version import __version__
 from emulator.callback.factory import CallbackFactory, wire_fields
 from emulator.callback.model import DUPLICATE_MARK, Callback, Tamper
-from emulator.clock import Clock, make_clock
+from emulator.clock import Clock
 from emulator.delivery.dispatch import (
     USER_AGENT,
     Delivery,
-    Dispatcher,
     DispatchListener,
     delivery_chains,
-    ssl_context,
 )
-from emulator.delivery.results import Attempt, Outcome
+from emulator.delivery.results import Outcome
 from emulator.delivery.transport import request_headers
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from emulator.events.base import CallbackModel
-from emulator.record.writer import Recorder, default_record_path
-from emulator.retry import RetryPolicy
-from emulator.run.expect import ExpectationResult, Observed, check
-from emulator.run.interrupt import cancel_and_wait, until_done_or_stopped
+from emulator.run.core import CoreResult, RunCore
+from emulator.run.expect import ExpectationResult
 from emulator.scenario.compose import scenario_entries
 from emulator.scenario.model import CallbackCommon, Scenario
+from emulator.settings import RunOptions, Secret, Settings, resolve, scenario_secret
 from emulator.wire import Encoding, WireValue, decode
 
 if TYPE_CHECKING:
     from emulator.servers.receiver import Receiver
 
-DEFAULT_CONCURRENCY = 100
-
-
-@dataclass
-class RunOptions:
-    """Command-line settings of a run; ``None`` = the scenario's value, else the default."""
-
-    target: str | None = None
-    secret: config.Secret | None = None
-    app_id: str | None = None
-    encoding: Encoding | None = None
-    seed: int | None = None
-    speed: float | None = None
-    virtual: bool = False
-    timeout: float | None = None  # per request, real seconds
-    concurrency: int | None = None
-    record: str | Path | None = None  # record file; None = runs/<UTC time>-<scenario>.jsonl
-    json: bool = False
-    ca_bundle: str | None = None
-    insecure: bool = False
-    live: bool | None = None  # None = a live view when stdout is a terminal and not --json
-    builtin_receiver: bool = False
-    clock: Clock | None = None  # a clock to use instead of the one speed/virtual describe
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> RunOptions:
-        """The flags of ``run``/``send``/``show`` (a flag a command lacks stays None)."""
-
-        def flag(name: str) -> Any:
-            return getattr(args, name, None)
-
-        secret_flag = flag("secret")
-        return cls(
-            target=flag("target"),
-            secret=config.resolve_secret(secret_flag) if secret_flag else None,
-            app_id=flag("app_id"),
-            encoding=flag("encoding"),
-            seed=flag("seed"),
-            speed=flag("speed"),
-            virtual=bool(flag("virtual")),
-            timeout=flag("timeout"),
-            concurrency=flag("concurrency"),
-            record=flag("record"),
-            json=bool(flag("json")),
-            ca_bundle=flag("ca_bundle"),
-            insecure=bool(flag("insecure")),
-            live=False if flag("no_live") else None,
-            builtin_receiver=bool(flag("builtin_receiver")),
-        )
-
 
 # --- resolving settings ------------------------------------------------------------------
 
 
-def resolve_scenario_secret(scenario: Scenario, options: RunOptions) -> config.Secret:
+def resolve_scenario_secret(scenario: Scenario, options: RunOptions) -> Secret:
     """The callback secret: ``--secret``, else the scenario's ``secret_env``, else the default."""
-    if options.secret is not None:
-        return options.secret
-    from emulator.scenario import model as scenario_module
-
-    named = getattr(scenario_module, "scenario_secret", None)
-    if callable(named):
-        secret: config.Secret = named(scenario, None)
-        return secret
-    return config.resolve_secret(None, scenario.secret_env or config.CALLBACK_SECRET_ENV)
+    return options.secret or scenario_secret(scenario, None)
 
 
 def resolve_target(scenario: Scenario, options: RunOptions, source: str | None = None) -> str:
     """Where to deliver: ``--target``, else the scenario's ``target``; UsageError otherwise."""
-    target = options.target or scenario.target
-    if not target:
-        where = source or f"scenario {scenario.name!r}"
-        raise UsageError(
-            f"{where}: no target: give --target URL, set target: in the scenario, "
-            "or use --builtin-receiver"
-        )
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"target {target!r}: expected an http:// or https:// URL with a host")
-    return target
+    settings = resolve(options, scenario, source=source, quiet=True)
+    assert settings.target is not None
+    return settings.target
 
 
-def retry_policy(scenario: Scenario, options: RunOptions) -> RetryPolicy:
-    """The scenario's ``retry:`` policy with ``--timeout`` applied."""
-    policy = scenario.retry.policy()
-    if options.timeout is not None:
-        policy = replace(policy, timeout=options.timeout)
-    return policy
-
-
-def run_clock(scenario: Scenario, options: RunOptions) -> Clock:
-    """``options.clock``, else virtual time (``--virtual``), else real time / speed."""
-    if options.clock is not None:
-        return options.clock
-    return make_clock(options.speed or scenario.speed or 1.0, options.virtual)
-
-
-def make_factory(scenario: Scenario, options: RunOptions) -> CallbackFactory:
-    """The seeded factory for a scenario (``--seed``/``--app-id`` win)."""
-    seed = options.seed if options.seed is not None else scenario.seed
-    return CallbackFactory(seed=seed, app_id=options.app_id or scenario.app_id)
+def make_factory(settings: Settings) -> CallbackFactory:
+    """The seeded factory of a run (``--seed``/``--app-id`` won over the scenario)."""
+    return CallbackFactory(seed=settings.seed, app_id=settings.app_id)
 
 
 # --- planning ----------------------------------------------------------------------------
@@ -184,8 +93,7 @@ class PlannedDelivery:
 
 def plan(
     scenario: Scenario,
-    options: RunOptions,
-    secret: config.Secret,
+    settings: Settings,
     factory: CallbackFactory | None = None,
     now: Callable[[], float] = time.time,
 ) -> list[Delivery]:
@@ -194,27 +102,29 @@ def plan(
     ``now`` gives the Unix time a re-signed retry is stamped with
     (``retry.resign_each_attempt``); :func:`execute` passes its clock's.
     """
-    return [item.delivery for item in plan_entries(scenario, options, secret, factory, now)]
+    return [item.delivery for item in plan_entries(scenario, settings, factory, now)]
 
 
 def plan_entries(
     scenario: Scenario,
-    options: RunOptions,
-    secret: config.Secret,
+    settings: Settings,
     factory: CallbackFactory | None = None,
     now: Callable[[], float] = time.time,
 ) -> list[PlannedDelivery]:
     """:func:`plan`, keeping each delivery's scenario entry (the built-in receiver needs it)."""
-    target = resolve_target(scenario, options)
-    factory = factory or make_factory(scenario, options)
-    encoding: Encoding = options.encoding or scenario.encoding
-    resign_each = scenario.retry.resign_each_attempt
+    if settings.target is None:
+        raise UsageError(f"scenario {scenario.name!r}: no target to plan for")
+    target = settings.target
+    secret = settings.secret
+    factory = factory or make_factory(settings)
+    encoding: Encoding = settings.encoding
+    resign_each = settings.policy.resign_each_attempt
     generated: list[tuple[Callback, CallbackModel, CallbackCommon]] = []
-    entries = scenario_entries(scenario, now(), factory_seed(scenario, options))
+    entries = scenario_entries(scenario, now(), settings.seed)
     for entry in entries:
         event = str(getattr(entry, "event", "procedure"))
         for _ in range(entry.repeat):
-            model = _with_overrides(
+            model = with_overrides(
                 factory.build(event, entry.event_params(), timestamp=entry.timestamp), entry
             )
             callback = factory.callback(
@@ -226,7 +136,7 @@ def plan_entries(
                 extra_fields=entry.fields,
             )
             generated.append((callback, model, entry))
-    ordered = _in_order(generated, scenario.order, factory_seed(scenario, options))
+    ordered = _in_order(generated, scenario.order, settings.seed)
     planned: list[PlannedDelivery] = []
     for callback, model, entry in ordered:
         resign = (
@@ -250,11 +160,7 @@ def plan_entries(
     return planned
 
 
-def factory_seed(scenario: Scenario, options: RunOptions) -> int | None:
-    return options.seed if options.seed is not None else scenario.seed
-
-
-def _with_overrides(model: CallbackModel, entry: CallbackCommon) -> CallbackModel:
+def with_overrides(model: CallbackModel, entry: CallbackCommon) -> CallbackModel:
     """The entry's fixed ``timestamp``/``nonce`` (before signing)."""
     update: dict[str, str] = {}
     if entry.timestamp is not None:
@@ -363,25 +269,6 @@ class RunResult:
         return EXIT_FAILED if self.failed else EXIT_OK
 
 
-class _Tally(DispatchListener):
-    """Counts every attempt and keeps every outcome as the dispatcher reports them."""
-
-    def __init__(self) -> None:
-        self.attempts = 0
-        self.outcomes: list[Outcome] = []
-
-    def attempt_finished(self, attempt: Attempt) -> None:
-        self.attempts += 1
-
-    def delivery_finished(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
-
-
-def new_run_id() -> str:
-    """``20240501T120000Z-3f2a9c1b``: sortable, unique enough for a record."""
-    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
-
-
 async def execute(
     scenario: Scenario,
     options: RunOptions,
@@ -396,171 +283,63 @@ async def execute(
     cancelled and the summary is still written (``interrupted: true``, exit code 130).
     Cancelling the task running this coroutine does the same, then re-raises.
     """
-    secret = resolve_scenario_secret(scenario, options)
-    if not options.builtin_receiver:
-        resolve_target(scenario, options, source)
-    async with _builtin_receiver(scenario, options, secret) as receiver:
+    settings = resolve(options, scenario, source=source)
+    async with _builtin_receiver(scenario, options, settings.secret) as receiver:
         if receiver is not None:
-            options = replace(options, target=receiver.url)
-        clock = run_clock(scenario, options)
-        planned = plan_entries(scenario, options, secret, now=lambda: clock.epoch(clock.now()))
+            settings = settings.with_target(receiver.url)
+        clock = settings.clock
+        planned = plan_entries(scenario, settings, now=lambda: clock.epoch(clock.now()))
         if receiver is not None:
             _script_receiver(receiver, planned)
-        return await _dispatch(scenario, options, planned, clock, listeners, source, stop)
+        return await _dispatch(scenario, settings, planned, listeners, stop)
 
 
 async def _dispatch(
     scenario: Scenario,
-    options: RunOptions,
+    settings: Settings,
     planned: list[PlannedDelivery],
-    clock: Clock,
     listeners: Sequence[DispatchListener],
-    source: str | None,
     stop: asyncio.Event | None,
 ) -> RunResult:
-    """Deliver the planned callbacks with the record open; the summary line comes last."""
+    """Deliver the planned callbacks on the run core (record, run line, summary line)."""
     deliveries = [item.delivery for item in planned]
-    target = resolve_target(scenario, options, source)
-    policy = retry_policy(scenario, options)
-    concurrency = options.concurrency or scenario.concurrency or DEFAULT_CONCURRENCY
-    tls = _tls(options)
-    run = _RunState(new_run_id(), scenario, target, deliveries, listeners)
-    record_path = Path(options.record) if options.record else fresh_record_path(scenario.name)
-    with _open_record(record_path) as recorder:
-        run.recorder, run.record_path = recorder, record_path
-        speed = None if clock.speed == float("inf") else clock.speed
-        recorder.write(
-            {
-                "type": "run",
-                "run_id": run.run_id,
-                "started_at": round(time.time(), 6),
-                "scenario": scenario.name,
-                "target": target,
-                "encoding": options.encoding or scenario.encoding,
-                "speed": speed,
-                "version": __version__,
-                "scenario_file": source,
-                "virtual": speed is None,
-                "callbacks": len(deliveries),
-                "intervals": list(policy.intervals),
-                "timeout": policy.timeout,
-                "resign_each_attempt": policy.resign_each_attempt,
-                "concurrency": concurrency,
-                "seed": factory_seed(scenario, options),
-            }
+    target = settings.target or ""
+    core = RunCore(settings, planned=len(deliveries), listeners=listeners, expect=scenario.expect)
+    results: list[RunResult] = []
+
+    def finished(result: CoreResult) -> RunResult:
+        run = RunResult(
+            run_id=result.run_id,
+            scenario=scenario.name,
+            target=target,
+            record_path=result.record_path or Path(),
+            outcomes=result.outcomes,
+            summary=result.summary,
+            expectations=result.expectations,
+            planned=result.planned,
+            interrupted=result.interrupted,
+            wall_s=result.wall_s,
         )
-        info = RunInfo(run.run_id, scenario.name, target, record_path, deliveries, clock)
         for listener in listeners:
             if isinstance(listener, RunListener):
-                listener.run_started(info)
-        dispatcher = Dispatcher(
-            policy=policy,
-            clock=clock,
-            recorder=recorder,
-            run_id=run.run_id,
-            concurrency=concurrency,
-            ssl=tls,
-            listeners=[run.tally, *listeners],
-        )
-        async with dispatcher:
-            work = asyncio.ensure_future(dispatcher.deliver_chains(delivery_chains(deliveries)))
-            try:
-                interrupted = await until_done_or_stopped(work, stop)
-            except asyncio.CancelledError:
-                await cancel_and_wait(work)
-                run.finish(interrupted=True)
-                raise
-        return run.finish(interrupted=interrupted)
+                listener.run_finished(run)
+        results.append(run)
+        return run
 
-
-class _RunState:
-    """One run's bookkeeping: what was planned, what happened, how to close it."""
-
-    def __init__(
-        self,
-        run_id: str,
-        scenario: Scenario,
-        target: str,
-        deliveries: list[Delivery],
-        listeners: Sequence[DispatchListener],
-    ) -> None:
-        self.run_id = run_id
-        self.scenario = scenario
-        self.target = target
-        self.deliveries = deliveries
-        self.listeners = listeners
-        self.tally = _Tally()
-        self.recorder: Recorder | None = None
-        self.record_path = Path()
-        self.started = time.perf_counter()
-
-    def finish(self, interrupted: bool) -> RunResult:
-        """Check the expectations, write the summary line, tell the listeners."""
-        tally, planned = self.tally, len(self.deliveries)
-        observed = Observed.from_outcomes(tally.outcomes, planned, tally.attempts)
-        expectations = check(self.scenario.expect, observed)
-        summary: dict[str, Any] = {
-            "type": "summary",
-            "run_id": self.run_id,
-            "callbacks": observed.callbacks,
-            "delivered": observed.delivered,
-            "lost": observed.lost,
-            "attempts": observed.attempts,
-            "expectations": [result.to_record() for result in expectations],
-            "scenario": self.scenario.name,
-            "max_attempts": observed.max_attempts,
-            "pending": planned - len(tally.outcomes),
-            "interrupted": interrupted,
-            "ok": not interrupted and all(result.ok for result in expectations),
-            "record": str(self.record_path),
-        }
-        if self.recorder is not None:
-            self.recorder.write(summary)
-        result = RunResult(
-            run_id=self.run_id,
-            scenario=self.scenario.name,
-            target=self.target,
-            record_path=self.record_path,
-            outcomes=list(tally.outcomes),
-            summary=summary,
-            expectations=expectations,
-            planned=planned,
-            interrupted=interrupted,
-            wall_s=time.perf_counter() - self.started,
-        )
-        for listener in self.listeners:
-            if isinstance(listener, RunListener):
-                listener.run_finished(result)
-        return result
-
-
-def _open_record(path: Path) -> Recorder:
     try:
-        return Recorder(path)
-    except OSError as exc:
-        reason = (exc.strerror or str(exc)).lower()
-        raise UsageError(f"cannot write the record {path}: {reason}") from None
-
-
-def _tls(options: RunOptions) -> ssl.SSLContext | bool:
-    try:
-        return ssl_context(options.ca_bundle, options.insecure)
-    except (OSError, ssl.SSLError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise UsageError(f"--ca-bundle {options.ca_bundle}: cannot use it: {reason}") from None
-
-
-def fresh_record_path(scenario_name: str) -> Path:
-    """The default record path, with ``-2``, ``-3``... when a run this second already has it.
-
-    (``--record PATH`` appends to PATH instead: each run keeps its own ``run_id``.)
-    """
-    base = path = default_record_path(scenario_name)
-    number = 1
-    while path.exists():
-        number += 1
-        path = base.with_name(f"{base.stem}-{number}.jsonl")
-    return path
+        async with core:
+            assert core.record_path is not None
+            info = RunInfo(
+                core.run_id, scenario.name, target, core.record_path, deliveries, settings.clock
+            )
+            for listener in listeners:
+                if isinstance(listener, RunListener):
+                    listener.run_started(info)
+            await core.run(core.dispatcher.deliver_chains(delivery_chains(deliveries)), stop)
+    finally:
+        if core.result is not None and not results:
+            finished(core.result)
+    return results[0]
 
 
 # --- the built-in receiver ---------------------------------------------------------------
@@ -568,7 +347,7 @@ def fresh_record_path(scenario_name: str) -> Path:
 
 @contextlib.asynccontextmanager
 async def _builtin_receiver(
-    scenario: Scenario, options: RunOptions, secret: config.Secret
+    scenario: Scenario, options: RunOptions, secret: Secret
 ) -> AsyncIterator[Receiver | None]:
     """With ``--builtin-receiver``: the scenario's receiver, running on 127.0.0.1.
 

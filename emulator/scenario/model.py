@@ -7,11 +7,8 @@ file into this model is :mod:`emulator.scenario.reader`'s job.
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from typing import Annotated, Any, Literal, Union, cast
-from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -30,7 +27,7 @@ from emulator.callback.model import Tamper
 from emulator.events import EVENTS, EventParams
 from emulator.retry import DEFAULT_TIMEOUT, ZEGO_INTERVALS, RetryPolicy
 from emulator.scenario.calls import CallScript
-from emulator.settings import CALLBACK_SECRET_ENV, Secret, resolve_secret
+from emulator.settings import url_problem
 from emulator.wire import Encoding
 
 Order = Literal["as_listed", "reversed", "shuffled"]
@@ -336,45 +333,6 @@ class Scenario(_Strict):
                 f"expected at most {MAX_DELIVERIES}"
             )
         return value
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` is not a usable target (an http/https URL with a host), or None."""
-    shown = shorten(url)
-    if any(ch.isspace() or not ch.isprintable() for ch in url):
-        return f"expected an http:// or https:// URL without spaces, got {shown}"
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        return f"expected an http:// or https:// URL, got {shown} ({exc})"
-    if parts.scheme.lower() not in ("http", "https"):
-        scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
-        return f"expected an http:// or https:// URL, got {shown} ({scheme})"
-    if not parts.hostname:
-        return f"expected an http:// or https:// URL with a host, got {shown}"
-    if port == 0:
-        return f"expected a port from 1 to 65535, got {shown}"
-    return None
-
-
-def scenario_secret(
-    scenario: Scenario | None, flag_value: str | None, quiet: bool = False
-) -> Secret:
-    """The callback secret: ``--secret``, else the scenario's ``secret_env`` variable, else
-    ``ZEGO_CALLBACK_SECRET``, else the development default (see :func:`resolve_secret`)."""
-    env_name = scenario.secret_env if scenario is not None else None
-    if not flag_value and env_name and env_name != CALLBACK_SECRET_ENV:
-        value = os.environ.get(env_name)
-        if value:
-            return Secret(value, f"env {env_name}")
-        if not quiet:
-            print(
-                f"note: the scenario's secret_env {env_name} is not set; "
-                f"falling back to {CALLBACK_SECRET_ENV}",
-                file=sys.stderr,
-            )
-    return resolve_secret(flag_value, quiet=quiet)
 
 
 def shorten(value: Any, limit: int = 40) -> str:

@@ -7,14 +7,24 @@ scenario runs in turn with the live view or plain lines, and the exit code comes
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import IO, Any
 
-from emulator import settings
-from emulator.errors import EXIT_FAILED, EXIT_OK, UsageError
-from emulator.run.interrupt import stop_on_sigint
+from emulator.delivery.dispatch import DispatchListener
+from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from emulator.record.reader import RunRecord, read_runs
+from emulator.run.core import run_in_cli
+from emulator.run.resume import (
+    ResumeOptions,
+    ResumeResult,
+    resign_secret,
+    resume_run,
+    trust,
+)
 from emulator.run.runner import (
-    RunOptions,
     RunResult,
     SendSpec,
     execute,
@@ -25,8 +35,9 @@ from emulator.run.runner import (
     send_scenario,
 )
 from emulator.scenario.model import Scenario
+from emulator.settings import RunOptions, Secret, resolve
 from emulator.term import live
-from emulator.term.live import Output
+from emulator.term.live import LineLog, Output
 
 
 def load_all(paths: Sequence[str]) -> list[tuple[str, Scenario]]:
@@ -51,29 +62,26 @@ def run_scenarios(loaded: Sequence[tuple[str | None, Scenario]], options: RunOpt
     """Run scenarios one after another with the terminal output; the exit code."""
     secrets = [resolve_scenario_secret(scenario, options) for _, scenario in loaded]
     output = live.Output.for_options(options)
-    results = asyncio.run(_run_scenarios(loaded, options, secrets, output))
+    results = run_in_cli(lambda stop: _run_scenarios(loaded, options, secrets, output, stop))
     return output.finish(results)
 
 
 async def _run_scenarios(
     loaded: Sequence[tuple[str | None, Scenario]],
     options: RunOptions,
-    secrets: Sequence[settings.Secret],
+    secrets: Sequence[Secret],
     output: Output,
+    stop: asyncio.Event,
 ) -> list[RunResult]:
-    stop = asyncio.Event()
     results: list[RunResult] = []
-    with stop_on_sigint(stop):
-        for (source, scenario), secret in zip(loaded, secrets, strict=True):
-            scenario_options = replace(options, secret=secret)
-            with output.run_view(scenario_options) as listeners:
-                result = await execute(
-                    scenario, scenario_options, listeners, source=source, stop=stop
-                )
-            results.append(result)
-            output.run_done(result)
-            if result.interrupted:
-                break
+    for (source, scenario), secret in zip(loaded, secrets, strict=True):
+        scenario_options = replace(options, secret=secret)
+        with output.run_view(scenario_options) as listeners:
+            result = await execute(scenario, scenario_options, listeners, source=source, stop=stop)
+        results.append(result)
+        output.run_done(result)
+        if result.interrupted:
+            break
     return results
 
 
@@ -83,7 +91,9 @@ def send_command(spec: SendSpec, options: RunOptions) -> int:
     resolve_target(scenario, options, "send")
     secret = resolve_scenario_secret(scenario, options)
     output = live.Output.for_options(options)
-    results = asyncio.run(_run_scenarios([(None, scenario)], options, [secret], output))
+    results = run_in_cli(
+        lambda stop: _run_scenarios([(None, scenario)], options, [secret], output, stop)
+    )
     code = output.finish(results)
     if code != EXIT_OK:
         return code
@@ -96,7 +106,122 @@ def show_command(path: str, options: RunOptions) -> int:
     placeholder = not (options.target or scenario.target)
     if placeholder:
         options = replace(options, target=live.PLACEHOLDER_TARGET)
-    secret = resolve_scenario_secret(scenario, options)
-    previews = [request_preview(delivery) for delivery in plan(scenario, options, secret)]
+    settings = resolve(options, scenario, source=source)
+    previews = [request_preview(delivery) for delivery in plan(scenario, settings)]
     live.show_requests(source, scenario, previews, as_json=options.json, placeholder=placeholder)
     return EXIT_OK
+
+
+def replay_command(
+    record_paths: Sequence[str],
+    target: str | None,
+    *,
+    as_json: bool = False,
+    **flags: Any,
+) -> int:
+    """``zego-emulator run --replay RECORD --target URL``: replay, then print the report of
+    the new record (``--json``: as JSON). Exit 0 once replayed (lost callbacks are
+    outcomes; the original run's expectations do not apply), 130 when stopped by Ctrl-C.
+    """
+    from rich.console import Console
+
+    from emulator.report.model import load
+    from emulator.report.stats import report_data
+    from emulator.report.terminal import render_terminal
+    from emulator.run.replay import replay_from_cli
+
+    result = replay_from_cli(record_paths, target, **flags)
+    data = report_data(load([result.record_path]))
+    data["record"] = str(result.record_path)
+    if as_json:
+        print(json.dumps(data, indent=2, ensure_ascii=False), flush=True)
+    else:
+        console = Console(highlight=False)
+        render_terminal(data, console)
+        done = "stopped after" if result.run.interrupted else "replayed"
+        console.print(
+            f"{done} {len(result.outcomes)} callback(s); record: {result.record_path}",
+            markup=False,
+        )
+    return EXIT_INTERRUPTED if result.run.interrupted else EXIT_OK
+
+
+def load_command(
+    options: RunOptions,
+    *,
+    rate: float,
+    duration: float,
+    window: int | None = None,
+    scenario_paths: Sequence[str] = (),
+) -> int:
+    """``zego-emulator run --rate R --duration D``: a load run with its report; the exit code."""
+    from emulator.run.load import load_from_cli
+
+    result, summary = load_from_cli(
+        options, rate=rate, duration=duration, window=window, scenario_paths=scenario_paths
+    )
+    if options.json:
+        print(json.dumps(summary, indent=2), flush=True)
+    else:
+        print("\n".join(result.describe()), flush=True)
+    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+
+
+def resume_command(record: str, options: ResumeOptions, stdout: IO[str] | None = None) -> int:
+    """``zego-emulator resume RECORD``: continue every unfinished run in it; the exit code."""
+    out = stdout or sys.stdout
+    trust(options)  # a bad --ca-bundle is exit 2 before anything happens
+    runs = [run for run in read_runs(record) if run.needs_resume]
+    for run in runs:
+        resign_secret(run, options, record)  # so is a secret that cannot re-sign a run
+    if not runs:
+        if options.json:
+            print(json.dumps({"record": record, "resumed": 0}), file=out, flush=True)
+        else:
+            print(f"nothing to resume: every run in {record} finished", file=out, flush=True)
+        return EXIT_OK
+    results = run_in_cli(lambda stop: _resume_all(runs, record, options, out, stop))
+    for result in results:
+        if options.json:
+            print(json.dumps(result.summary, ensure_ascii=False), file=out, flush=True)
+        else:
+            _print_result(result, out)
+    if any(result.interrupted for result in results):
+        return EXIT_INTERRUPTED
+    return max(result.exit_code for result in results)
+
+
+async def _resume_all(
+    runs: Sequence[RunRecord],
+    record: str,
+    options: ResumeOptions,
+    out: IO[str],
+    stop: asyncio.Event,
+) -> list[ResumeResult]:
+    listeners: list[DispatchListener] = [] if options.json else [LineLog(out)]
+    results = []
+    for state in runs:
+        if not options.json:
+            pending = len(state.pending)
+            print(f"resume run {state.run_id}: {pending} pending callbacks", file=out)
+        result = await resume_run(state, record, options, listeners, stop=stop)
+        results.append(result)
+        if result.interrupted:
+            break
+    return results
+
+
+def _print_result(result: ResumeResult, out: IO[str]) -> None:
+    summary = result.summary
+    state = "interrupted" if result.interrupted else "finished"
+    print(
+        f"run {result.run_id} {state}: {summary['callbacks']} callbacks, "
+        f"{summary['delivered']} delivered, {summary['lost']} lost, "
+        f"{summary['attempts']} attempts, {summary['pending']} pending "
+        f"(record {summary['record']})",
+        file=out,
+        flush=True,
+    )
+    for expectation in [] if result.interrupted else result.expectations:
+        if not expectation.ok:
+            print(f"expectation failed: {expectation.describe()}", file=out, flush=True)

@@ -38,8 +38,10 @@ from emulator.callback.model import Callback
 from emulator.clock import Clock
 from emulator.delivery.results import Attempt, Outcome
 from emulator.retry import ZEGO_INTERVALS
-from emulator.run.runner import RunInfo, RunListener, RunOptions, RunResult, execute
+from emulator.run.core import run_in_cli
+from emulator.run.runner import RunInfo, RunListener, RunResult, execute
 from emulator.scenario.model import Scenario
+from emulator.settings import RunOptions
 
 DEMO_SPEED = 6.2  # the 62 s schedule in about 10 s
 AXIS_SECONDS = sum(ZEGO_INTERVALS)  # 62: the last retry of a lost callback
@@ -269,7 +271,7 @@ def run_demo(
         builtin_receiver=True,
     )
     timeline = Timeline(console, live)
-    result = asyncio.run(_run(scenario, options, timeline, console))
+    result = run_in_cli(lambda stop: _run(scenario, options, timeline, console, stop))
     console.print(timeline.render())
     _print_summary(console, result)
     write_reports(result, console)
@@ -278,7 +280,11 @@ def run_demo(
 
 
 async def _run(
-    scenario: Scenario, options: RunOptions, timeline: Timeline, console: Console
+    scenario: Scenario,
+    options: RunOptions,
+    timeline: Timeline,
+    console: Console,
+    stop: asyncio.Event,
 ) -> RunResult:
     class Announce(RunListener):
         def run_started(self, info: RunInfo) -> None:
@@ -286,7 +292,7 @@ async def _run(
 
     listeners = [Announce(), timeline]
     if not timeline.live:
-        return await execute(scenario, options, listeners, source="demo")
+        return await execute(scenario, options, listeners, source="demo", stop=stop)
     with Live(
         console=console,
         get_renderable=timeline.render,
@@ -295,7 +301,7 @@ async def _run(
         redirect_stdout=False,
         redirect_stderr=False,
     ):
-        return await execute(scenario, options, listeners, source="demo")
+        return await execute(scenario, options, listeners, source="demo", stop=stop)
 
 
 def _print_summary(console: Console, result: RunResult) -> None:

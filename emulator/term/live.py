@@ -30,13 +30,9 @@ from emulator.clock import Clock
 from emulator.delivery.dispatch import DispatchListener
 from emulator.delivery.results import Attempt, Outcome
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from emulator.run.runner import (
-    RunInfo,
-    RunListener,
-    RunOptions,
-    RunResult,
-)
+from emulator.run.runner import RunInfo, RunListener, RunResult
 from emulator.scenario.model import Scenario
+from emulator.settings import RunOptions
 
 PLACEHOLDER_TARGET = "http://127.0.0.1:8080/zego/callback"
 LIVE_ROWS = 20  # callbacks shown at once in the live view

@@ -250,21 +250,35 @@ class _Cycle:
         self.me = self
 
 
-async def test_cyclic_gc_is_paused_while_dispatching_and_collects_on_its_own_clock(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    was_enabled = gc.isenabled()
+async def test_a_library_dispatcher_leaves_the_processs_gc_alone() -> None:
+    """Only the CLI's own runs pause the cyclic GC (quiet_gc); a library user's never."""
+    assert gc.isenabled()
     async with (
         ScriptedReceiver(statuses=[200]) as receiver,
         Dispatcher(clock=VirtualClock()) as dispatcher,
     ):
-        assert not gc.isenabled()  # no automatic pauses in the middle of a schedule
-        garbage = _Cycle()
-        alive = weakref.ref(garbage)
-        del garbage
-        await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url))
-        assert alive() is not None  # the last collection is less than a minute old
-        monkeypatch.setattr(dispatch._quiet_gc, "next_collect", 0.0)
-        await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url))
-        assert alive() is None  # the periodic full collection freed the cycle
+        assert gc.isenabled()
+        outcome = await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url))
+        assert outcome.delivered and gc.isenabled()
+    assert gc.isenabled()
+
+
+async def test_cyclic_gc_is_paused_in_quiet_gc_and_collects_on_its_own_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    was_enabled = gc.isenabled()
+    with dispatch.quiet_gc():
+        async with (
+            ScriptedReceiver(statuses=[200]) as receiver,
+            Dispatcher(clock=VirtualClock()) as dispatcher,
+        ):
+            assert not gc.isenabled()  # no automatic pauses in the middle of a schedule
+            garbage = _Cycle()
+            alive = weakref.ref(garbage)
+            del garbage
+            await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url))
+            assert alive() is not None  # the last collection is less than a minute old
+            monkeypatch.setattr(dispatch._quiet_gc, "next_collect", 0.0)
+            await dispatcher.deliver(Delivery(callbacks(1)[0], receiver.url))
+            assert alive() is None  # the periodic full collection freed the cycle
     assert gc.isenabled() == was_enabled

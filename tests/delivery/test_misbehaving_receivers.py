@@ -29,12 +29,14 @@ from raw_server import RawServer, read_request
 from emulator.callback.factory import CallbackFactory
 from emulator.callback.model import Callback
 from emulator.clock import VirtualClock
-from emulator.delivery.dispatch import Delivery, Dispatcher, ssl_context
+from emulator.delivery.dispatch import Delivery, Dispatcher
 from emulator.delivery.results import Outcome
+from emulator.record.lines import attempt_record, outcome_record
 from emulator.record.reader import read_record
 from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
 from emulator.servers.start import RunningServer, start_server
+from emulator.settings import tls_context as ssl_context
 
 ZEGO_OFFSETS = [0.0, 2.0, 6.0, 14.0, 30.0, 62.0]
 HANG_TIMEOUT = 0.25  # real seconds; only for receivers that never answer in time
@@ -79,8 +81,8 @@ def assert_record_holds(lines: list[dict[str, Any]], outcome: Outcome) -> None:
     )
     attempts = lines[1:-1]
     assert [line["attempt"] for line in attempts] == list(range(1, outcome.attempts + 1))
-    assert attempts == [attempt.to_record() for attempt in outcome.history]
-    assert lines[-1] == outcome.to_record()
+    assert attempts == [attempt_record(attempt) for attempt in outcome.history]
+    assert lines[-1] == outcome_record(outcome)
     assert lines[0]["body"] == make_callback().body()[1].decode()
     assert all(SECRET not in str(line) for line in lines)
 

@@ -20,9 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.delivery.results import ATTEMPT_ERRORS, Attempt, Outcome
+from emulator.record.lines import attempt_record, attempt_text, outcome_record, outcome_text
 from emulator.record.reader import read_record, read_records
-from emulator.record.writer import FLUSH_AT, Recorder, default_record_path
+from emulator.record.writer import FLUSH_AT, Recorder
 from emulator.servers.start import start_server
+from emulator.settings import default_record_path
 
 SECRET = "record-test-secret-d41c9e"
 
@@ -53,7 +55,7 @@ def test_each_line_is_readable_as_soon_as_it_is_written(tmp_path: Path) -> None:
         recorder.attempt(attempt(1))
         lines = read_record(path)
         assert [line["type"] for line in lines] == ["run", "attempt"]
-        assert lines[1] == attempt(1).to_record()
+        assert lines[1] == attempt_record(attempt(1))
 
 
 async def test_in_a_loop_the_lines_of_one_pass_reach_the_file_when_the_pass_ends(
@@ -131,8 +133,8 @@ attempts = st.builds(
 @settings(max_examples=500, deadline=None)
 @given(attempt=attempts)
 def test_attempt_line_is_its_record_dict_as_json(attempt: Attempt) -> None:
-    line = json.loads(attempt.record_line())
-    assert typed(line) == typed(json.loads(json.dumps(attempt.to_record())))
+    line = json.loads(attempt_text(attempt))
+    assert typed(line) == typed(json.loads(json.dumps(attempt_record(attempt))))
 
 
 @settings(max_examples=200, deadline=None)
@@ -146,8 +148,8 @@ def test_outcome_line_is_its_record_dict_as_json(
     history: list[Attempt], delivered: bool, run_id: str, callback_id: str
 ) -> None:
     outcome = Outcome(callback_id, "procedure", "t1", delivered, history, run_id)
-    line = json.loads(outcome.record_line())
-    assert typed(line) == typed(json.loads(json.dumps(outcome.to_record())))
+    line = json.loads(outcome_text(outcome))
+    assert typed(line) == typed(json.loads(json.dumps(outcome_record(outcome))))
 
 
 @pytest.mark.parametrize("size", [10, 100_000])

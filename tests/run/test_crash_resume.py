@@ -26,12 +26,13 @@ from scripted import ScriptedReceiver
 
 from emulator.cli.main import main
 from emulator.clock import VirtualClock
-from emulator.record.reader import read_record
-from emulator.run.resume import ResumeOptions, read_runs, resume_command, resume_run
-from emulator.run.runner import RunOptions, execute
+from emulator.record.reader import read_record, read_runs
+from emulator.run.resume import ResumeOptions, resume_run
+from emulator.run.runner import execute
 from emulator.scenario.model import Scenario
-from emulator.settings import Secret
+from emulator.settings import RunOptions, Secret
 from emulator.signing import verify_fields
+from emulator.term.commands import resume_command
 from emulator.wire import decode
 
 SECRET = "crash-resume-secret-5f1e0c"

@@ -25,10 +25,10 @@ from emulator.delivery.results import Attempt
 from emulator.errors import UsageError
 from emulator.record.reader import read_record
 from emulator.record.writer import Recorder
-from emulator.run.load import LoadResult, load_command, run_load
-from emulator.run.runner import RunOptions
+from emulator.run.load import LoadResult, run_load
 from emulator.servers.start import start_server
-from emulator.settings import Secret
+from emulator.settings import RunOptions, Secret
+from emulator.term.commands import load_command
 from emulator.verify import verify_callback
 
 SECRET = "load-test-secret"

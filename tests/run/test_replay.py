@@ -25,9 +25,10 @@ from emulator.delivery.dispatch import Delivery, Dispatcher
 from emulator.errors import UsageError
 from emulator.record.reader import read_record
 from emulator.record.writer import Recorder
-from emulator.run.replay import recorded_callbacks, replay, replay_command
+from emulator.run.replay import recorded_callbacks, replay
 from emulator.servers.start import RunningServer, start_server
 from emulator.signing import verify_fields
+from emulator.term.commands import replay_command
 from emulator.wire import Encoding, decode
 
 SECRET = "replay-test-secret"
@@ -241,7 +242,7 @@ async def test_replay_command_prints_the_new_report(
 @pytest.mark.parametrize(
     ("target", "records", "message"),
     [
-        ("ftp://example.com/cb", None, "not an http:// or https:// URL"),
+        ("ftp://example.com/cb", None, "expected an http:// or https:// URL"),
         (None, None, "needs --target"),
         ("http://127.0.0.1:9/cb", "missing.jsonl", "does not exist"),
         ("http://127.0.0.1:9/cb", "empty.jsonl", "no callback lines to replay"),

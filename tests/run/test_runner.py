@@ -20,14 +20,10 @@ from emulator import settings as config
 from emulator.clock import VirtualClock
 from emulator.errors import UsageError
 from emulator.record.reader import read_record
-from emulator.run.runner import (
-    RunOptions,
-    delivery_chains,
-    execute,
-    plan,
-    request_preview,
-)
+from emulator.run import runner
+from emulator.run.runner import delivery_chains, execute, request_preview
 from emulator.scenario.model import Scenario
+from emulator.settings import RunOptions, resolve
 from emulator.verify import verify_callback
 from emulator.wire import decode
 
@@ -43,6 +39,12 @@ def scenario(**data: Any) -> Scenario:
 def options(**kw: Any) -> RunOptions:
     kw.setdefault("target", TARGET)
     return RunOptions(**kw)
+
+
+def plan(sc: Scenario, flags: RunOptions, secret: config.Secret, **kw: Any) -> list[Any]:
+    """The deliveries ``run`` plans for a scenario under these flags (settings resolved once)."""
+    flags.secret = secret
+    return runner.plan(sc, resolve(flags, sc), **kw)
 
 
 def fields_of(delivery: Any) -> dict[str, str]:

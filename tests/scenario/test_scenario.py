@@ -18,15 +18,14 @@ from hostile_files import BAD, BAD_FILES, GENERATED, deep_flow, fifty_megabytes
 
 from emulator.errors import ScenarioError
 from emulator.events import EVENT_NAMES
-from emulator.scenario.model import (
-    ENTRY_MODELS,
-    Scenario,
-    entry_model_name,
+from emulator.scenario.model import ENTRY_MODELS, Scenario, entry_model_name
+from emulator.scenario.reader import load_scenario
+from emulator.settings import (
+    CALLBACK_SECRET_ENV,
+    DEV_CALLBACK_SECRET,
     scenario_secret,
     url_problem,
 )
-from emulator.scenario.reader import load_scenario
-from emulator.settings import CALLBACK_SECRET_ENV, DEV_CALLBACK_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "scenarios"
@@ -347,8 +346,8 @@ def test_bundled_scenarios_say_what_their_names_promise() -> None:
 async def test_bundled_scenario_meets_its_expectations_against_the_builtin_receiver(
     path: Path, tmp_path: Path
 ) -> None:
-    from emulator.run.runner import RunOptions, execute
-    from emulator.settings import Secret
+    from emulator.run.runner import execute
+    from emulator.settings import RunOptions, Secret
 
     options = RunOptions(
         secret=Secret("bundled-scenario-test-secret", "test"),
