@@ -26,7 +26,7 @@ from typing import Protocol
 from emulator._version import __version__
 from emulator.callback.model import Callback
 from emulator.clock import Clock, ScaledClock, spawn_participants
-from emulator.delivery.results import Attempt, AttemptError, Outcome
+from emulator.delivery.results import AnswerReader, Attempt, AttemptError, Outcome
 from emulator.delivery.transport import Answer, CallbackClient, SendError
 from emulator.retry import RetryPolicy
 
@@ -56,6 +56,8 @@ class Delivery:
     delay: float = 0.0
     resign: Callable[[Callback], Callback] | None = None  # fresh timestamp/nonce per retry
     resumed: Resumed | None = None  # picked up from a record: continue, do not restart
+    # a synchronous hook's answer reader: (status, error, body) -> the attempt's decision
+    read_answer: AnswerReader | None = None
 
 
 @dataclass
@@ -234,7 +236,7 @@ class Dispatcher:
                 sent = clock.now()
                 for listener in self.listeners:
                     listener.attempt_started(callback, number)
-                status, error, excerpt, latency_ms = await self._post(callback, delivery.target)
+                status, error, raw, latency_ms = await self._post(callback, delivery.target)
             first_sent = sent if first_sent is None else first_sent
             attempt = Attempt(
                 callback_id=callback.callback_id,
@@ -248,9 +250,11 @@ class Dispatcher:
                 status=status,
                 error=error,
                 latency_ms=latency_ms,
-                response_excerpt=excerpt,
+                response_excerpt=raw[:RESPONSE_EXCERPT].decode("utf-8", errors="replace"),
                 run_id=self.run_id,
             )
+            if delivery.read_answer is not None:
+                attempt.decision = delivery.read_answer(status, error, raw)
             previous_sent = sent
             outcome.history.append(attempt)
             self._notify_attempt(attempt)
@@ -280,8 +284,8 @@ class Dispatcher:
 
     async def _post(
         self, callback: Callback, target: str
-    ) -> tuple[int | None, AttemptError | None, str, float]:
-        """One request: ``(status, error, response_excerpt, latency_ms)``; never raises."""
+    ) -> tuple[int | None, AttemptError | None, bytes, float]:
+        """One request: ``(status, error, response body, latency_ms)``; never raises."""
         client = self._client
         if client is None:
             raise RuntimeError("Dispatcher is not open: use 'async with Dispatcher(...)'")
@@ -296,8 +300,7 @@ class Dispatcher:
         except Exception as exc:  # every receiver failure becomes an outcome
             error = classify_error(exc)
         latency_ms = (time.perf_counter() - started) * 1000
-        excerpt = answer.body[:RESPONSE_EXCERPT].decode("utf-8", errors="replace")
-        return answer.status, error, excerpt, latency_ms
+        return answer.status, error, answer.body, latency_ms
 
 
 class _QuietGC:

@@ -1,17 +1,22 @@
 """What a delivery produces: one Attempt per request, one Outcome per callback.
 
-Their record lines (``attempt``, ``outcome``) are written by :mod:`emulator.record.lines`.
+Their record lines (``attempt``, ``outcome``) are written by :mod:`emulator.record.lines`;
+a synchronous hook's attempt adds the ``decision`` its answer made (see :data:`AnswerReader`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 AttemptError = Literal[
     "timeout", "connection_refused", "connection_reset", "dns", "tls", "protocol", "too_large"
 ]
 ATTEMPT_ERRORS: tuple[AttemptError, ...] = get_args(AttemptError)
+# a synchronous hook's answer reader: (status, error, response body) -> the ``decision``
+# object its attempt line carries (ZIM's before_send_msg, see emulator.events.zim.hook_answer)
+AnswerReader = Callable[[int | None, str | None, bytes], dict[str, Any]]
 
 
 @dataclass
@@ -31,6 +36,7 @@ class Attempt:
     latency_ms: float
     response_excerpt: str
     run_id: str = ""
+    decision: dict[str, Any] | None = None  # what a hook's answer decided (hooks only)
 
     @property
     def ok(self) -> bool:

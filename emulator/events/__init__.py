@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -76,6 +76,12 @@ for _name in EVENT_NAMES:
     _BY_WIRE_NAME.setdefault(wire_name(_name), []).append(_name)
 
 
+def answer_reader(name: str) -> Callable[[int | None, str | None, bytes], dict[str, Any]] | None:
+    """The answer reader of event ``name``, a synchronous hook (None for the others)."""
+    spec = EVENTS.get(name)
+    return spec.read_answer if spec is not None else None
+
+
 def spec_for_fields(fields: Mapping[str, WireValue]) -> EventSpec[Any] | None:
     """The spec of a received callback, from its wire ``event`` (None when unknown).
 
@@ -132,6 +138,7 @@ __all__ = [
     "EventParams",
     "EventSpec",
     "Fake",
+    "answer_reader",
     "discover",
     "event_spec",
     "spec_for_fields",

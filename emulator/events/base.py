@@ -154,6 +154,9 @@ class EventSpec(Generic[ParamsT]):
     task_field: str = "task_id"
     # the retry profile ZEGO documents for this event's family (emulator.retry.PROFILES)
     retry_profile: str = "rtc"
+    # a synchronous hook (ZIM's before_send_msg): reads each answer into the ``decision``
+    # its attempt line records, from (status, error, response body); None: body ignored
+    read_answer: Callable[[int | None, str | None, bytes], dict[str, Any]] | None = None
     # True when received fields are this event's, for a wire name two products share
     # (ZIM's room_create has operator_account); None: the default for its wire name
     claims: Callable[[Mapping[str, WireValue]], bool] | None = None

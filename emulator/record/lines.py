@@ -38,9 +38,21 @@ CALLBACK_KEYS = (
     "tamper", "content_type", "body",
 )  # fmt: skip
 ATTEMPT_KEYS = (
-    "type", "run_id", "callback_id", "event", "task_id", "attempt", "scheduled_at", "sent_at",
-    "offset_s", "gap_s", "status", "error", "latency_ms", "response_excerpt",
-)  # fmt: skip
+    "type",
+    "run_id",
+    "callback_id",
+    "event",
+    "task_id",
+    "attempt",
+    "scheduled_at",
+    "sent_at",
+    "offset_s",
+    "gap_s",
+    "status",
+    "error",
+    "latency_ms",
+    "response_excerpt",
+)  # fmt: skip; a hook's attempt adds "decision"
 OUTCOME_KEYS = (
     "type", "run_id", "callback_id", "event", "task_id", "delivered", "lost", "attempts",
     "final_status",
@@ -149,6 +161,7 @@ def attempt_record(attempt: Attempt) -> dict[str, Any]:
         "error": attempt.error,
         "latency_ms": round(attempt.latency_ms, 3),
         "response_excerpt": attempt.response_excerpt,
+        **({} if attempt.decision is None else {"decision": attempt.decision}),
     }
 
 
@@ -156,7 +169,7 @@ def attempt_text(attempt: Attempt) -> str:
     """:func:`attempt_record` as compact JSON text, formatted directly (one line a request
     is the hot path); its values and types are those of :func:`attempt_record`."""
     gap, status, error = attempt.gap_s, attempt.status, attempt.error
-    if not _fits_template(attempt):
+    if attempt.decision is not None or not _fits_template(attempt):
         return _record_text(attempt_record(attempt))
     return _ATTEMPT_LINE % (
         _json_string(attempt.run_id),

@@ -170,6 +170,7 @@ def attempt_from_line(line: Mapping[str, Any]) -> Attempt | None:
         latency_ms=float(line.get("latency_ms") or 0.0),
         response_excerpt=str(line.get("response_excerpt") or ""),
         run_id=str(line.get("run_id") or ""),
+        decision=line.get("decision") if isinstance(line.get("decision"), dict) else None,
     )
 
 

@@ -37,6 +37,7 @@ from emulator.clock import Clock, make_clock
 from emulator.delivery.dispatch import Delivery, DispatchListener
 from emulator.delivery.results import Outcome
 from emulator.errors import DecodeError, UsageError
+from emulator.events import answer_reader
 from emulator.record.reader import read_lines
 from emulator.retry import RetryPolicy
 from emulator.run.core import CoreResult, RunCore, run_in_cli
@@ -242,7 +243,15 @@ async def replay_run(
             if resign_each_attempt or policy.resign_each_attempt:
                 secret = resign_secret
                 hook = lambda cb, secret=secret: resign_callback(cb, secret)  # noqa: E731
-        deliveries.append(Delivery(callback, target, delay=item.delay, resign=hook))
+        deliveries.append(
+            Delivery(
+                callback,
+                target,
+                delay=item.delay,
+                resign=hook,
+                read_answer=answer_reader(callback.event),
+            )
+        )
     settings = Settings(
         name="replay",
         target=target,

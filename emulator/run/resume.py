@@ -56,6 +56,7 @@ from emulator.errors import (
     EmulatorError,
     UsageError,
 )
+from emulator.events import answer_reader
 from emulator.record.reader import (
     RunRecord,
     callback_from_line,
@@ -132,12 +133,30 @@ def plan_resume(
         callback = callback_from_line(line, record)
         if history:
             resumed = Resumed(history, since(history[-1].sent_at))
-            deliveries.append(Delivery(callback, target, 0.0, resign, resumed=resumed))
+            deliveries.append(
+                Delivery(
+                    callback,
+                    target,
+                    0.0,
+                    resign,
+                    resumed=resumed,
+                    read_answer=answer_reader(callback.event),
+                )
+            )
         else:
             delay = float(line.get("delay") or 0.0)
             started = float(state.run.get("started_at") or now)
             remaining = max(0.0, delay - since(started))
-            deliveries.append(Delivery(callback, target, remaining, resign, resumed=Resumed()))
+            deliveries.append(
+                Delivery(
+                    callback,
+                    target,
+                    remaining,
+                    resign,
+                    resumed=Resumed(),
+                    read_answer=answer_reader(callback.event),
+                )
+            )
     return deliveries
 
 

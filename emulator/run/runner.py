@@ -47,6 +47,7 @@ from emulator.delivery.dispatch import (
 from emulator.delivery.results import Outcome
 from emulator.delivery.transport import request_headers
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from emulator.events import EVENTS
 from emulator.events.base import CallbackModel
 from emulator.run.core import CoreResult, RunCore
 from emulator.run.expect import ExpectationResult
@@ -142,7 +143,12 @@ def plan_entries(
         resign = (
             _resigner(model, entry, secret.value, now, factory.fake.seed) if resign_each else None
         )
-        planned.append(PlannedDelivery(Delivery(callback, target, entry.delay, resign), entry))
+        reader = EVENTS[str(getattr(entry, "event", "procedure"))].read_answer
+        planned.append(
+            PlannedDelivery(
+                Delivery(callback, target, entry.delay, resign, read_answer=reader), entry
+            )
+        )
         for number in range(1, entry.duplicates + 1):
             duplicate = Callback(
                 callback_id=f"{callback.callback_id}{DUPLICATE_MARK}{number}",
@@ -154,7 +160,9 @@ def plan_entries(
             )
             planned.append(
                 PlannedDelivery(
-                    Delivery(duplicate, target, 0.0, resign), entry, callback.callback_id
+                    Delivery(duplicate, target, 0.0, resign, read_answer=reader),
+                    entry,
+                    callback.callback_id,
                 )
             )
     return planned
@@ -369,16 +377,23 @@ async def _builtin_receiver(
         reset=script.reset if script else False,
         replay_status=200,  # idempotent: a duplicate already processed is acknowledged
     )
+    if script is not None and script.answer is not None:
+        receiver.answer_with(script.answer)
     async with receiver:
         yield receiver
 
 
 def _script_receiver(receiver: Receiver, planned: list[PlannedDelivery]) -> None:
-    """Per-callback ``respond:`` scripts of the scenario, set on the built-in receiver."""
+    """Per-callback ``respond:``/``answer:``/``answer_after:`` of the scenario, set on the
+    built-in receiver."""
     for item in planned:
-        statuses = getattr(item.entry, "respond", None)
-        if statuses and item.duplicate_of is None:
-            receiver.respond_for(item.delivery.callback.task_id, *statuses)
+        if item.duplicate_of is not None:
+            continue
+        entry, task_id = item.entry, item.delivery.callback.task_id
+        if entry.respond:
+            receiver.respond_for(task_id, *entry.respond)
+        if entry.answer is not None or entry.answer_after is not None:
+            receiver.answer_with(entry.answer, task_id, entry.answer_after)
 
 
 # --- request previews (show) -------------------------------------------------------------

@@ -41,6 +41,7 @@ MAX_DELIVERIES = 1_000_000  # sum of repeat x (1 + duplicates) over a scenario's
 
 MAX_URL_LENGTH = 2048
 MAX_CALLS = 1_000  # call lifecycles in one scenario
+MAX_ANSWER_CHARS = 64 * 1024  # a scripted answer body
 
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -125,6 +126,25 @@ class CallbackCommon(_Strict):
         "carrying this callback's task_id: the n-th request gets the n-th status, the last "
         "one repeats; overrides receiver.responses for these callbacks",
     )
+    answer: str | dict[str, Any] | None = Field(
+        default=None,
+        description="the body the built-in receiver answers this callback with: a mapping "
+        "is sent as JSON (a hook's decision, e.g. {result: 3, reason: spam}), text as it is",
+    )
+    answer_after: float | None = Field(
+        default=None,
+        ge=0,
+        le=3600,
+        description="real seconds the built-in receiver waits before answering this callback "
+        "(default receiver.delay)",
+    )
+
+    @field_validator("answer")
+    @classmethod
+    def _answer_bounded(cls, value: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+        if value is not None and len(str(value)) > MAX_ANSWER_CHARS:
+            raise ValueError(f"expected an answer of at most {MAX_ANSWER_CHARS} characters")
+        return value
 
     def event_params(self) -> dict[str, Any]:
         """The event-specific keys of this entry (what the event generator takes)."""
@@ -192,6 +212,11 @@ class ReceiverScript(_Strict):
         default=0.0, ge=0, le=3600, description="real seconds to wait before answering"
     )
     hang: bool = Field(default=False, description="never answer (the sender times out)")
+    answer: str | dict[str, Any] | None = Field(
+        default=None,
+        description="the body of every 2xx (default ok): a mapping is sent as JSON (a hook's "
+        "decision, e.g. {result: 1}), text as it is; an entry's answer: wins",
+    )
     reset: bool = Field(
         default=False,
         description="drop the connection without answering (the sender records connection_reset)",

@@ -18,7 +18,9 @@ goes through these steps; the first that fails decides the answer:
    the same body again (a duplicate delivery)           -> ``replay_status`` (409)
 5. otherwise the script answers: the next status of the callback's per-task script (by
    ``task_id``) or of the receiver's script (the last status repeats), after ``delay``
-   seconds; or it never answers (``hang``) or drops the connection (``reset``).
+   seconds; or it never answers (``hang``) or drops the connection (``reset``). A 2xx
+   carries ``ok`` or the body :meth:`Receiver.answer_with` scripts (a hook's decision, e.g.
+   ``{"result": 3, "reason": "spam"}`` for ZIM's ``before_send_msg``).
 
 On replays: ZEGO's retries re-send the identical body (same timestamp, nonce and
 signature) after a failed attempt, so a body this receiver answered with a non-2xx is
@@ -43,7 +45,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -142,6 +144,29 @@ def _check_status(status: int) -> int:
     return status
 
 
+AnswerContent = str | bytes | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class AnswerBody:
+    """A scripted response body (and how long to wait before sending it)."""
+
+    body: bytes
+    content_type: str
+    after: float | None = None  # real seconds; None: the receiver's delay
+
+    @classmethod
+    def of(cls, content: AnswerContent, after: float | None = None) -> AnswerBody:
+        """A mapping as JSON, text as UTF-8 text."""
+        if after is not None and after < 0:
+            raise ValueError("an answer's delay must be 0 or more seconds")
+        if isinstance(content, Mapping):
+            text = json.dumps(dict(content), ensure_ascii=False, separators=(",", ":"))
+            return cls(text.encode("utf-8"), "application/json", after)
+        raw = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        return cls(raw, "text/plain", after)
+
+
 class Receiver:
     """A ZEGO callback receiver on aiohttp.web (see the module docstring for the rules).
 
@@ -181,6 +206,8 @@ class Receiver:
         self.errors: list[str] = []  # bugs caught inside the handler (reported by check())
         self._script = StatusScript(responses)
         self._task_scripts: dict[str, StatusScript] = {}
+        self._answer_body: AnswerBody | None = None  # the body of every 2xx (default "ok")
+        self._task_answers: dict[str, AnswerBody] = {}
         for task_id, statuses in (per_task_responses or {}).items():
             self.respond_for(task_id, *statuses)
         self._accepted_nonces: dict[tuple[str, str], tuple[float, str]] = {}
@@ -200,6 +227,23 @@ class Receiver:
     def respond_for(self, task_id: str, *statuses: int) -> Receiver:
         """Answer callbacks of ``task_id`` with their own script (the last status repeats)."""
         self._task_scripts[task_id] = StatusScript(statuses)
+        return self
+
+    def answer_with(
+        self, body: AnswerContent | None, task_id: str | None = None, after: float | None = None
+    ) -> Receiver:
+        """Answer with this body (a mapping as JSON: a hook's decision; None: the receiver's
+        usual body) — callbacks of ``task_id``, or every callback — ``after`` real seconds
+        (default: ``delay``)."""
+        if body is None:
+            usual = self._answer_body or AnswerBody(b"ok\n", "text/plain")
+            answer = replace(usual, after=AnswerBody.of(b"", after).after)
+        else:
+            answer = AnswerBody.of(body, after)
+        if task_id is None:
+            self._answer_body = answer
+        else:
+            self._task_answers[task_id] = answer
         return self
 
     # --- what happened ----------------------------------------------------------------
@@ -395,8 +439,10 @@ class Receiver:
     ) -> web.StreamResponse:
         script = self._task_scripts.get(item.task_id, self._script)
         status = script.next()
-        if self.delay > 0:
-            await asyncio.sleep(self.delay)
+        answer = self._task_answers.get(item.task_id, self._answer_body)
+        delay = answer.after if answer is not None and answer.after is not None else self.delay
+        if delay > 0:
+            await asyncio.sleep(delay)
         if self.hang:
             item.answer = "hung"
             self._finish(item)
@@ -412,6 +458,8 @@ class Receiver:
         if item.accepted:
             self._accepted_nonces[key] = (_timestamp(key[0]), _fingerprint(item.fields))
         self._finish(item)
+        if answer is not None and item.accepted:
+            return web.Response(status=status, body=answer.body, content_type=answer.content_type)
         return web.Response(status=status, text="ok\n" if item.accepted else "scripted failure\n")
 
     async def _wait_for_shutdown(self) -> None:

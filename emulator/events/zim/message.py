@@ -42,6 +42,7 @@ from emulator.events.zim._common import (
     seconds_of,
     user_id,
 )
+from emulator.events.zim.hook_answer import read_hook_answer
 from emulator.wire import WireFields, WireValue
 
 ConvType = Literal[0, 1, 2, 3]
@@ -407,6 +408,11 @@ def describe_before(fields: Mapping[str, WireValue]) -> list[str]:
     return [row("request", field(fields, "request_id")), *_message_lines(fields)]
 
 
+def read_decision(status: int | None, error: str | None, body: bytes) -> dict[str, Any]:
+    """The ``decision`` an answer to the hook makes (see :mod:`hook_answer`)."""
+    return read_hook_answer(status, error, body).to_record()
+
+
 _SEND_REQUIRED = ("from_user_id", "conv_type", "msg_type", "msg_id", "msg_time", "send_result")
 
 SPECS: tuple[EventSpec[Any], ...] = (
@@ -440,5 +446,6 @@ SPECS: tuple[EventSpec[Any], ...] = (
         check=lambda fields: missing(fields, ("request_id", "from_user_id", "msg_type")),
         task_field="request_id",
         retry_profile="zim-before-send",
+        read_answer=read_decision,
     ),
 )

@@ -1,0 +1,219 @@
+"""ZIM's before_send_msg hook (§11.8, §1.4): the answer contract read strictly, the decision
+recorded on the attempt, over real sockets to hook receivers written from the digest."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from emulator.callback.factory import CallbackFactory
+from emulator.clock import VirtualClock
+from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
+from emulator.delivery.results import Outcome
+from emulator.events import EVENTS
+from emulator.events.zim.hook_answer import read_hook_answer
+from emulator.record.reader import read_record
+from emulator.record.writer import Recorder
+from emulator.retry import RetryPolicy
+from emulator.servers.start import start_server
+
+SECRET = "zim-hook-secret"
+# ZIM's hook policy, the deadline scaled down 50x: no answer in time -> one immediate retry
+HOOK_POLICY = RetryPolicy(intervals=(0.0,), timeout=0.05)
+
+
+@pytest.mark.parametrize(
+    ("body", "meaning", "message"),
+    [
+        (b'{"result": 0}', "neutral", "sent"),
+        (b'{"result": 1}', "send", "sent"),
+        (b'{"result": 2}', "silent", "silent"),
+        (b'{"result": 3, "reason": "spam"}', "refuse", "not_sent"),
+    ],
+)
+def test_each_documented_result_decides_the_message(
+    body: bytes, meaning: str, message: str
+) -> None:
+    decision = read_hook_answer(200, None, body)
+    assert decision.answer == "decision" and decision.problem is None
+    assert (decision.meaning, decision.message) == (meaning, message)
+
+
+def test_replacements_and_reason_are_read() -> None:
+    decision = read_hook_answer(
+        200, None, '{"result":1,"new_msg_body":"hi ***","new_payload":"{}","x":1}'.encode()
+    )
+    assert decision.new_msg_body == "hi ***" and decision.new_payload == "{}"
+    assert decision.summary() == "result 1 (send): sent, replaces msg_body and payload"
+    assert read_hook_answer(200, None, b'{"result":3,"reason":"spam"}').reason == "spam"
+
+
+def test_an_undocumented_result_is_neutral_and_says_so() -> None:
+    decision = read_hook_answer(200, None, b'{"result": 7}')
+    assert (decision.answer, decision.result, decision.meaning) == ("decision", 7, "neutral")
+    assert decision.message == "sent" and "not documented" in str(decision.note)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"", "an empty body"),
+        (b"ok", "not JSON: 'ok'"),
+        (b"[3]", "JSON list, expected an object"),
+        (b'{"reason": "spam"}', "no result"),
+        (b'{"result": "3"}', 'result "3" is not an integer'),
+        (b'{"result": 3.0}', "result 3.0 is not an integer"),
+        (b'{"result": true}', "result true is not an integer"),
+        (b'{"result": 3, "reason": 5}', "reason 5 is not a string"),
+        (b'{"result": 1, "new_msg_body": null}', "new_msg_body null is not a string"),
+    ],
+)
+def test_what_is_not_the_documented_json_is_invalid(body: bytes, fragment: str) -> None:
+    decision = read_hook_answer(200, None, body)
+    assert decision.invalid and decision.message == "not_sent"
+    assert fragment in str(decision.problem)
+
+
+def test_a_failing_or_silent_hook_leaves_the_message_unsent() -> None:
+    assert read_hook_answer(500, None, b'{"result": 1}').answer == "error_status"
+    late = read_hook_answer(None, "timeout", b"")
+    assert (late.answer, late.message) == ("no_answer", "not_sent")
+
+
+# --- over sockets ----------------------------------------------------------------------------
+
+Answer = Callable[[dict[str, Any]], Awaitable[web.Response]]
+
+
+def signed_by_zego(body: dict[str, Any]) -> bool:
+    """§1.2, as a receiver writes it: sha1 of the three strings sorted, timestamp's text."""
+    parts = sorted([SECRET, str(body["timestamp"]), str(body["nonce"])])
+    return hashlib.sha1("".join(parts).encode()).hexdigest() == body["signature"]
+
+
+class HookReceiver:
+    """A before_send_msg endpoint as a customer writes it from the digest."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.requests: list[dict[str, Any]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = json.loads(await request.read())
+        assert signed_by_zego(body) and body["event"] == "before_send_msg"
+        assert isinstance(body["request_id"], str) and isinstance(body["timestamp"], int)
+        self.requests.append(body)
+        return await self.answer(body)
+
+
+@pytest.fixture
+async def hook_target() -> AsyncIterator[Callable[[Answer], Awaitable[tuple[HookReceiver, str]]]]:
+    stops: list[Callable[[], Awaitable[None]]] = []
+
+    async def start(answer: Answer) -> tuple[HookReceiver, str]:
+        receiver = HookReceiver(answer)
+        app = web.Application()
+        app.router.add_post("/hook", receiver.handle)
+        server = await start_server(app)
+        stops.append(server.stop)
+        return receiver, server.url + "/hook"
+
+    yield start
+    for stop in stops:
+        await stop()
+
+
+class Finished(DispatchListener):
+    def __init__(self) -> None:
+        self.done = asyncio.Event()
+
+    def delivery_finished(self, outcome: Outcome) -> None:
+        self.done.set()
+
+
+async def deliver_hook(
+    url: str, record: Path, listener: DispatchListener | None = None
+) -> tuple[Outcome, list[dict[str, Any]]]:
+    factory = CallbackFactory(seed=11)
+    spec = EVENTS["zim.before_send_msg"]
+    callback = factory.callback(factory.build(spec.name), SECRET, encoding="json")
+    with Recorder(record) as recorder:
+        dispatcher = Dispatcher(
+            policy=HOOK_POLICY,
+            clock=VirtualClock(),
+            recorder=recorder,
+            listeners=[listener] if listener else [],
+        )
+        async with dispatcher:
+            outcome = await dispatcher.deliver(
+                Delivery(callback, url, read_answer=spec.read_answer)
+            )
+    attempts = [line for line in read_record(record) if line["type"] == "attempt"]
+    return outcome, attempts
+
+
+async def test_a_refusal_with_a_reason_is_recorded_on_the_attempt(
+    hook_target: Callable[[Answer], Awaitable[tuple[HookReceiver, str]]], tmp_path: Path
+) -> None:
+    async def refuse(body: dict[str, Any]) -> web.Response:
+        return web.json_response({"result": 3, "reason": "spam"})
+
+    receiver, url = await hook_target(refuse)
+    outcome, attempts = await deliver_hook(url, tmp_path / "r.jsonl")
+    assert outcome.delivered and len(receiver.requests) == 1
+    (line,) = attempts
+    decision = line["decision"]
+    assert (decision["answer"], decision["result"], decision["meaning"]) == (
+        "decision",
+        3,
+        "refuse",
+    )
+    assert decision["message"] == "not_sent" and decision["reason"] == "spam"
+
+
+async def test_a_late_answer_gets_one_immediate_retry_then_the_hook_gives_up(
+    hook_target: Callable[[Answer], Awaitable[tuple[HookReceiver, str]]], tmp_path: Path
+) -> None:
+    finished = Finished()
+
+    async def too_late(body: dict[str, Any]) -> web.Response:
+        await finished.done.wait()  # answers only once the sender has given up on it
+        return web.json_response({"result": 1})
+
+    receiver, url = await hook_target(too_late)
+    outcome, attempts = await deliver_hook(url, tmp_path / "r.jsonl", finished)
+    assert not outcome.delivered and outcome.attempts == 2
+    assert [line["error"] for line in attempts] == ["timeout", "timeout"]
+    assert attempts[1]["gap_s"] == 0.0  # the retry is immediate
+    assert [line["decision"]["answer"] for line in attempts] == ["no_answer", "no_answer"]
+    assert attempts[-1]["decision"]["message"] == "not_sent"
+    assert len(receiver.requests) == 2
+    assert receiver.requests[0]["request_id"] == receiver.requests[1]["request_id"]
+
+
+async def test_a_garbage_answer_is_not_retried_and_recorded_as_invalid(
+    hook_target: Callable[[Answer], Awaitable[tuple[HookReceiver, str]]], tmp_path: Path
+) -> None:
+    async def garbage(body: dict[str, Any]) -> web.Response:
+        return web.Response(text="<html>500 oops</html>", content_type="text/html")
+
+    receiver, url = await hook_target(garbage)
+    outcome, attempts = await deliver_hook(url, tmp_path / "r.jsonl")
+    assert outcome.attempts == 1 and len(receiver.requests) == 1
+    decision = attempts[0]["decision"]
+    assert decision["answer"] == "invalid" and decision["message"] == "not_sent"
+    assert "not JSON" in decision["problem"]
+
+
+async def test_other_events_record_no_decision(
+    hook_target: Callable[[Answer], Awaitable[tuple[HookReceiver, str]]], tmp_path: Path
+) -> None:
+    assert EVENTS["zim.send_msg"].read_answer is None
+    assert EVENTS["procedure"].read_answer is None
