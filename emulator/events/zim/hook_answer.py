@@ -19,6 +19,7 @@ not send the message by default (support can change that), and we record ``not_s
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -70,21 +71,28 @@ class HookDecision:
 
     def summary(self) -> str:
         """One line: ``result 3 (refuse): not sent, reason 'spam'``."""
-        if self.answer == "invalid":
-            return f"invalid answer: {self.problem}"
-        if self.answer == "error_status":
-            return "the hook failed (non-2xx): not sent"
-        if self.answer == "no_answer":
-            return "no answer in time: not sent"
-        text = f"result {self.result} ({self.meaning}): {self.message.replace('_', ' ')}"
-        if self.reason is not None:
-            text += f", reason {self.reason!r}"
-        replaced = [name for name in ("new_msg_body", "new_payload") if getattr(self, name)]
-        if replaced:
-            text += f", replaces {' and '.join(name.removeprefix('new_') for name in replaced)}"
-        if self.note:
-            text += f" ({self.note})"
-        return text
+        return decision_summary(self.to_record())
+
+
+def decision_summary(decision: Mapping[str, Any]) -> str:
+    """One line for a recorded decision: ``result 3 (refuse): not sent, reason 'spam'``."""
+    answer = decision.get("answer")
+    if answer == "invalid":
+        return f"invalid answer ({decision.get('problem')}): not sent"
+    if answer == "error_status":
+        return "the hook failed (a non-2xx answer): not sent"
+    if answer == "no_answer":
+        return "no answer in time: not sent"
+    message = str(decision.get("message", "")).replace("_", " ")
+    text = f"result {decision.get('result')} ({decision.get('meaning')}): {message}"
+    if decision.get("reason") is not None:
+        text += f", reason {decision['reason']!r}"
+    replaced = [name for name in ("new_msg_body", "new_payload") if decision.get(name)]
+    if replaced:
+        text += f", replaces {' and '.join(name.removeprefix('new_') for name in replaced)}"
+    if decision.get("note"):
+        text += f" ({decision['note']})"
+    return text
 
 
 def read_hook_answer(status: int | None, error: str | None, body: bytes) -> HookDecision:
