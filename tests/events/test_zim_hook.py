@@ -48,7 +48,7 @@ def test_each_documented_result_decides_the_message(
 
 def test_replacements_and_reason_are_read() -> None:
     decision = read_hook_answer(
-        200, None, '{"result":1,"new_msg_body":"hi ***","new_payload":"{}","x":1}'.encode()
+        200, None, b'{"result":1,"new_msg_body":"hi ***","new_payload":"{}","x":1}'
     )
     assert decision.new_msg_body == "hi ***" and decision.new_payload == "{}"
     assert decision.summary() == "result 1 (send): sent, replaces msg_body and payload"
