@@ -104,7 +104,13 @@ def _silence_stdout() -> None:
 
 def console_main() -> None:
     """Entry point of the ``zego-emulator`` console script."""
+    import os
+
     from emulator.term.pipes import tolerate_closed_stdout
+
+    # the command's own pydantic models need no third-party plugins: without this, the
+    # first model built scans every installed distribution's entry points for them
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
     tolerate_closed_stdout()
     sys.exit(main())

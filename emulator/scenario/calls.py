@@ -38,8 +38,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from emulator.events.base import Fake
-from emulator.events.zim._common import user_ids as fake_user_ids
-from emulator.events.zim.call import DEFAULT_TIMEOUT, call_id, payload
+
+# seconds an invitation waits, as in ZEGO's call_create example (the ZIM call events'
+# default too); the events' module is imported when a call is planned, not with the model
+DEFAULT_TIMEOUT = 90
 
 Answer = Literal["accept", "reject", "silent", "offline"]
 MAX_CALLEES = 100
@@ -141,6 +143,9 @@ class CallPlanError(ValueError):
 def plan_call(script: CallScript, fake: Fake, epoch: float) -> list[CallEvent]:
     """The callbacks of one call, in time order (the rules in the module docstring);
     ``epoch`` is the Unix time the run starts."""
+    from emulator.events.zim._common import user_ids as fake_user_ids
+    from emulator.events.zim.call import call_id, payload
+
     caller = script.caller or fake_user_ids(fake, 1)[0]
     if isinstance(script.callees, list):
         callees = list(script.callees)
@@ -261,6 +266,8 @@ def _invite(
     first_accept: float | None,
 ) -> CallEvent:
     """Rule 7: ``call_invite`` after the first accept."""
+    from emulator.events.zim._common import user_ids as fake_user_ids
+
     if first_accept is None:
         raise CallPlanError("invite: users are invited during a call; no callee accepts it")
     invited = (

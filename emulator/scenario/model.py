@@ -8,6 +8,8 @@ file into this model is :mod:`emulator.scenario.reader`'s job.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from functools import cache
 from typing import Annotated, Any, Literal, Union, cast
 
 from pydantic import (
@@ -15,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainValidator,
     Tag,
     ValidationInfo,
     create_model,
@@ -24,7 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from emulator.callback.model import Tamper
-from emulator.events import EVENTS, EventParams
+from emulator.events import EVENT_NAMES, EVENTS, EventParams
 from emulator.retry import DEFAULT_TIMEOUT, ZEGO_INTERVALS, RetryPolicy
 from emulator.scenario.calls import CallScript
 from emulator.settings import url_problem
@@ -174,9 +177,30 @@ def _entry_model(event: str, params: type[EventParams]) -> type[CallbackCommon]:
     return cast("type[CallbackCommon]", model)
 
 
-ENTRY_MODELS: dict[str, type[CallbackCommon]] = {
-    name: _entry_model(name, spec.params) for name, spec in EVENTS.items()
-}
+class _EntryModels(Mapping[str, type[CallbackCommon]]):
+    """Event name -> its entry model, built (and the event's module imported) on first use:
+    a scenario pays only for the events it names."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, type[CallbackCommon]] = {}
+
+    def __getitem__(self, event: str) -> type[CallbackCommon]:
+        model = self._built.get(event)
+        if model is None:
+            model = self._built[event] = _entry_model(event, EVENTS[event].params)
+        return model
+
+    def __contains__(self, event: object) -> bool:
+        return event in EVENTS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(EVENT_NAMES)
+
+    def __len__(self) -> int:
+        return len(EVENT_NAMES)
+
+
+ENTRY_MODELS = _EntryModels()
 
 
 def entry_event(value: Any) -> str:
@@ -187,15 +211,35 @@ def entry_event(value: Any) -> str:
     return str(getattr(value, "event", "procedure"))
 
 
-def _callback_entry_type() -> Any:
-    """A union of every event's entry model, told apart by ``event`` (default procedure)."""
-    tagged = tuple(Annotated[model, Tag(name)] for name, model in ENTRY_MODELS.items())
+def _validate_entry(value: Any) -> CallbackCommon:
+    """One callback entry, validated by the entry model of its ``event`` (default
+    procedure): a union told apart by ``event`` whose members are built as they are named."""
+    event = entry_event(value)
+    if event not in ENTRY_MODELS:
+        raise PydanticCustomError(
+            "union_tag_invalid",
+            "Input tag {tag!r} found using {discriminator} does not match any of the "
+            "expected tags: {expected_tags}",
+            {
+                "discriminator": "entry_event()",
+                "tag": event,
+                "expected_tags": ", ".join(repr(name) for name in EVENT_NAMES),
+            },
+        )
+    return ENTRY_MODELS[event].model_validate(value)
+
+
+# what ``callbacks:`` holds; its JSON Schema is the union of every entry model (see
+# Scenario.model_json_schema)
+CallbackEntry = Annotated[CallbackCommon, PlainValidator(_validate_entry)]
+
+
+def _callback_entry_union() -> Any:
+    """A union of every event's entry model, told apart by ``event`` (for the schema)."""
+    tagged = tuple(Annotated[ENTRY_MODELS[name], Tag(name)] for name in EVENT_NAMES)
     if len(tagged) == 1:
-        return next(iter(ENTRY_MODELS.values()))
+        return ENTRY_MODELS[EVENT_NAMES[0]]
     return Annotated[Union[tagged], Discriminator(entry_event)]  # noqa: UP007
-
-
-CallbackEntry = _callback_entry_type()
 
 
 class ReceiverScript(_Strict):
@@ -288,7 +332,7 @@ class Scenario(_Strict):
         description="ZIM call invitations: each generates its coherent call_create, "
         "call_accept/call_reject, call_cancel/call_timeout and call_invite callbacks",
     )
-    callbacks: list[CallbackEntry] = Field(  # type: ignore[valid-type]
+    callbacks: list[CallbackEntry] = Field(
         default=None,
         validate_default=True,
         max_length=10_000,
@@ -300,6 +344,13 @@ class Scenario(_Strict):
         default=None, description="the built-in receiver's answers (--builtin-receiver, demo)"
     )
     expect: Expect | None = Field(default=None, description="checked after the run; a miss exits 1")
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The JSON Schema of scenario files: every event's entry in ``callbacks``."""
+        if cls is Scenario:
+            return _schema_model().model_json_schema(*args, **kwargs)
+        return super().model_json_schema(*args, **kwargs)
 
     @field_validator("target")
     @classmethod
@@ -358,6 +409,18 @@ class Scenario(_Strict):
                 f"expected at most {MAX_DELIVERIES}"
             )
         return value
+
+
+@cache
+def _schema_model() -> type[Scenario]:
+    """Scenario with ``callbacks`` typed as the union of every entry model: its JSON Schema
+    is the scenario file's (building it imports every event module)."""
+    info = Scenario.model_fields["callbacks"]
+    entries: Any = list.__class_getitem__(_callback_entry_union())
+    model: type[Scenario] = create_model(
+        "Scenario", __base__=Scenario, __doc__=Scenario.__doc__, callbacks=(entries, info)
+    )
+    return model
 
 
 def shorten(value: Any, limit: int = 40) -> str:

@@ -7,7 +7,8 @@
   each failed expectation at the end, or with ``--json`` exactly the summary object.
 * :func:`show_requests` — the dry run's requests and their ``curl`` lines.
 
-Nothing here ever sees a secret: bodies carry only the signature.
+Nothing here ever sees a secret: bodies carry only the signature. rich is imported only
+where a table, a style or the live view is drawn: ``--json`` and plain lines never load it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,7 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
-
-from rich.console import Console, Group, RenderableType
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+from typing import IO, TYPE_CHECKING, Any
 
 from emulator.callback.model import Callback
 from emulator.clock import Clock
@@ -33,6 +29,10 @@ from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from emulator.run.runner import RunInfo, RunListener, RunResult
 from emulator.scenario.model import Scenario
 from emulator.settings import RunOptions
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.table import Table
 
 PLACEHOLDER_TARGET = "http://127.0.0.1:8080/zego/callback"
 LIVE_ROWS = 20  # callbacks shown at once in the live view
@@ -74,6 +74,8 @@ class LiveView(RunListener):
     """A rich ``Live`` table of the run, redrawn a few times a second."""
 
     def __init__(self, console: Console) -> None:
+        from rich.live import Live
+
         self.console = console
         self.info: RunInfo | None = None
         self.clock: Clock | None = None
@@ -134,6 +136,10 @@ class LiveView(RunListener):
         )
 
     def render(self) -> RenderableType:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
         with self._lock:
             rows = list(self._rows.values())
             now = self.clock.now() if self.clock is not None else 0.0
@@ -213,6 +219,8 @@ class LineLog(RunListener):
 
 def summary_table(result: RunResult) -> Table:
     """Callbacks, delivered, lost, attempts (and pending when stopped early)."""
+    from rich.table import Table
+
     table = Table(title=f"{result.scenario}", title_justify="left", header_style="bold")
     columns = ["callbacks", "delivered", "lost", "attempts", "max attempts"]
     if result.interrupted:
@@ -235,6 +243,9 @@ def summary_table(result: RunResult) -> Table:
 
 def timeline_table(result: RunResult) -> Table:
     """Per callback: each request's offset and result, and the outcome."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(header_style="bold", box=None, pad_edge=False)
     for column in ("callback", "event", "requests (emulated s since the first)", "outcome"):
         table.add_column(column)
@@ -253,6 +264,9 @@ def timeline_table(result: RunResult) -> Table:
 
 
 def expectations_table(result: RunResult) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(header_style="bold", title="expectations", title_justify="left")
     for column in ("expect", "expected", "observed", ""):
         table.add_column(column)
@@ -270,8 +284,27 @@ class Output:
         self.as_json = as_json
         self.stdout = stdout
         self.stderr = stderr
-        self.console = Console(file=stdout, highlight=False)
-        self.notes = Console(file=stderr if as_json else stdout, highlight=False)
+        self._console: Console | None = None
+        self._notes: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        """The rich console on stdout (made on first use)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self.stdout, highlight=False)
+        return self._console
+
+    @property
+    def notes(self) -> Console:
+        """The rich console notes go to: stderr with --json, else stdout (made on first use)."""
+        if self._notes is None:
+            from rich.console import Console
+
+            stream = self.stderr if self.as_json else self.stdout
+            self._notes = Console(file=stream, highlight=False)
+        return self._notes
 
     @classmethod
     def for_options(
@@ -302,16 +335,20 @@ class Output:
             if result.expectations:
                 self.console.print(expectations_table(result))
         for item in [] if result.interrupted else result.failed:
-            self.notes.print(Text(f"expectation failed: {item.describe()}", style="bold red"))
+            self._note(f"expectation failed: {item.describe()}", "bold red")
         if result.interrupted:
-            self.notes.print(
-                Text(
-                    f"interrupted: {result.summary['pending']} callbacks not finished "
-                    "(the summary is in the record)",
-                    style="yellow",
-                )
+            self._note(
+                f"interrupted: {result.summary['pending']} callbacks not finished "
+                "(the summary is in the record)",
+                "yellow",
             )
-        self.notes.print(f"record: {result.record_path}", markup=False)
+        notes = self.stderr if self.as_json else self.stdout
+        print(f"record: {result.record_path}", file=notes, flush=True)  # plain: no wrapping
+
+    def _note(self, text: str, style: str) -> None:
+        from rich.text import Text
+
+        self.notes.print(Text(text, style=style))
 
     def finish(self, results: Sequence[RunResult]) -> int:
         """Print the JSON (with --json) and return the exit code of all runs."""
