@@ -204,6 +204,7 @@ class RunOptions:
     live: bool | None = None  # None = a live view when stdout is a terminal and not --json
     builtin_receiver: bool = False
     clock: Clock | None = None  # a clock to use instead of the one speed/virtual describe
+    truth: str | Path | None = None  # --truth: where run writes the sessions' final state
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
@@ -229,6 +230,7 @@ class RunOptions:
             insecure=bool(flag("insecure")),
             live=False if flag("no_live") else None,
             builtin_receiver=bool(flag("builtin_receiver")),
+            truth=flag("truth"),
         )
 
 

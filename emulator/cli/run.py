@@ -34,6 +34,12 @@ def add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="start the scenario's own receiver (its receiver: section) and target it",
     )
     parser.add_argument(
+        "--truth",
+        metavar="PATH",
+        help="write the final room/user/stream state the sessions' callbacks describe "
+        '(JSON: {"rooms": [{room_id, room_session_id, users, streams}]})',
+    )
+    parser.add_argument(
         "--replay",
         action="append",
         default=[],
@@ -68,6 +74,8 @@ def add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from emulator.errors import UsageError
 
+    if args.truth is not None and (args.rate is not None or args.replay):
+        raise UsageError("--truth goes with scenario files (not --rate or --replay)")
     if args.rate is not None:
         if args.replay:
             raise UsageError("--rate (load mode) does not go with --replay")

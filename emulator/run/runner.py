@@ -11,7 +11,8 @@ The flow of one run (one scenario):
    seed gives the same payloads whatever the ``order``), each generated, signed, tampered,
    renamed and given its extra ``fields``, then put in delivery ``order``. A callback
    with ``duplicates: N`` is followed by N deliveries of the very same body
-   (``cb-000003-dup1``...), each starting once the one before it finished.
+   (``cb-000003-dup1``...), each starting once the one before it finished. The
+   ``sessions:`` callbacks follow (:mod:`emulator.run.sessions`), in their ``order``.
 2. :func:`execute` writes the record's ``run`` line, hands the deliveries to one
    :class:`~emulator.delivery.dispatch.Dispatcher` (one HTTP session) which records every
    ``callback``/``attempt``/``outcome`` line as it happens, then checks the expectations
@@ -51,13 +52,17 @@ from emulator.events import EVENTS
 from emulator.events.base import CallbackModel
 from emulator.run.core import CoreResult, RunCore
 from emulator.run.expect import ExpectationResult
+from emulator.run.sessions import plan_session_callbacks
 from emulator.scenario.compose import scenario_entries
 from emulator.scenario.model import CallbackCommon, Scenario
+from emulator.sessions import Truth
 from emulator.settings import RunOptions, Secret, Settings, resolve, scenario_secret
 from emulator.wire import Encoding, WireValue, decode
 
 if TYPE_CHECKING:
     from emulator.servers.receiver import Receiver
+
+SESSION_ENTRY = CallbackCommon()  # the entry session callbacks stand on: no overrides
 
 
 # --- resolving settings ------------------------------------------------------------------
@@ -113,6 +118,17 @@ def plan_entries(
     now: Callable[[], float] = time.time,
 ) -> list[PlannedDelivery]:
     """:func:`plan`, keeping each delivery's scenario entry (the built-in receiver needs it)."""
+    return plan_run(scenario, settings, factory, now)[0]
+
+
+def plan_run(
+    scenario: Scenario,
+    settings: Settings,
+    factory: CallbackFactory | None = None,
+    now: Callable[[], float] = time.time,
+) -> tuple[list[PlannedDelivery], Truth | None]:
+    """:func:`plan_entries`, and the truth the session callbacks describe (None: no
+    ``sessions:``)."""
     if settings.target is None:
         raise UsageError(f"scenario {scenario.name!r}: no target to plan for")
     target = settings.target
@@ -165,7 +181,21 @@ def plan_entries(
                     callback.callback_id,
                 )
             )
-    return planned
+    if not scenario.sessions:
+        return planned, None
+    sessions = plan_session_callbacks(
+        scenario, factory, secret.value, encoding, settings.seed, int(now() * 1000)
+    )
+    for item in sessions.callbacks:
+        resign = (
+            _resigner(item.model, SESSION_ENTRY, secret.value, now, factory.fake.seed)
+            if resign_each
+            else None
+        )
+        planned.append(
+            PlannedDelivery(Delivery(item.callback, target, item.delay, resign), SESSION_ENTRY)
+        )
+    return planned, sessions.truth
 
 
 def with_overrides(model: CallbackModel, entry: CallbackCommon) -> CallbackModel:
@@ -255,6 +285,7 @@ class RunResult:
     planned: int = 0
     interrupted: bool = False
     wall_s: float = 0.0
+    truth: Truth | None = None  # the sessions' final state (None: no sessions:)
 
     @property
     def failed(self) -> list[ExpectationResult]:
@@ -296,10 +327,12 @@ async def execute(
         if receiver is not None:
             settings = settings.with_target(receiver.url)
         clock = settings.clock
-        planned = plan_entries(scenario, settings, now=lambda: clock.epoch(clock.now()))
+        planned, truth = plan_run(scenario, settings, now=lambda: clock.epoch(clock.now()))
         if receiver is not None:
             _script_receiver(receiver, planned)
-        return await _dispatch(scenario, settings, planned, listeners, stop)
+        result = await _dispatch(scenario, settings, planned, listeners, stop)
+        result.truth = truth
+        return result
 
 
 async def _dispatch(
@@ -518,5 +551,6 @@ __all__ = [
     "execute",
     "plan",
     "plan_entries",
+    "plan_run",
     "request_preview",
 ]

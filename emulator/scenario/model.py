@@ -1,8 +1,8 @@
 """The scenario model: what a scenario file may say, validated with pydantic.
 
-Every key is optional except ``callbacks`` (which ``calls`` may stand in for); anything
-not given is generated. Reading a
-file into this model is :mod:`emulator.scenario.reader`'s job.
+Every key is optional except ``callbacks`` (which ``calls`` or ``sessions`` may stand in
+for: they generate ZIM call and RTC room/user/stream callbacks); anything not given is
+generated. Reading a file into this model is :mod:`emulator.scenario.reader`'s job.
 """
 
 from __future__ import annotations
@@ -30,11 +30,10 @@ from emulator.callback.model import Tamper
 from emulator.events import EVENT_NAMES, EVENTS, EventParams
 from emulator.retry import DEFAULT_TIMEOUT, ZEGO_INTERVALS, RetryPolicy
 from emulator.scenario.calls import CallScript
+from emulator.sessions.order import Order
+from emulator.sessions.plan import MAX_SESSION_EVENTS, SessionEntry
 from emulator.settings import url_problem
 from emulator.wire import Encoding
-
-Order = Literal["as_listed", "reversed", "shuffled"]
-
 
 Status = Annotated[int, Field(ge=100, le=599)]
 
@@ -332,14 +331,24 @@ class Scenario(_Strict):
         description="ZIM call invitations: each generates its coherent call_create, "
         "call_accept/call_reject, call_cancel/call_timeout and call_invite callbacks",
     )
+    sessions: list[SessionEntry] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="room/user/stream lifecycles (RTC): each entry's logins, streams, "
+        "re-publishes and end generate coherent room_*, stream_* callbacks",
+    )
     callbacks: list[CallbackEntry] = Field(
         default=None,
         validate_default=True,
         max_length=10_000,
         description="callback entries; keys not given are faked realistically (required "
-        "unless calls: generates the callbacks)",
+        "unless calls: or sessions: generate the callbacks)",
     )
-    order: Order = Field(default="as_listed", description="delivery order (shuffled uses the seed)")
+    order: Order = Field(
+        default="as_listed",
+        description="delivery order: as_listed, reversed, shuffled (by the seed), or "
+        "zego-documented (session callbacks in the orders ZEGO's solution pages warn about)",
+    )
     receiver: ReceiverScript | None = Field(
         default=None, description="the built-in receiver's answers (--builtin-receiver, demo)"
     )
@@ -375,16 +384,18 @@ class Scenario(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _calls_stand_in_for_callbacks(cls, data: Any) -> Any:
-        """A scenario with ``calls`` (valid or not) needs no ``callbacks`` key."""
-        if isinstance(data, dict) and data.get("calls") and "callbacks" not in data:
+        """A scenario with ``calls`` or ``sessions`` (valid or not) needs no ``callbacks``."""
+        generates = isinstance(data, dict) and (data.get("calls") or data.get("sessions"))
+        if generates and "callbacks" not in data:
             return {**data, "callbacks": ()}  # a tuple: no scenario file can write one
         return data
 
     @field_validator("callbacks", mode="before")
     @classmethod
     def _callbacks_or_calls(cls, value: Any, info: ValidationInfo) -> Any:
-        """``callbacks`` is required, and not empty, unless ``calls`` makes the callbacks."""
-        generated = bool(info.data.get("calls"))
+        """``callbacks`` is required, and not empty, unless ``calls`` or ``sessions`` make
+        the callbacks."""
+        generated = bool(info.data.get("calls") or info.data.get("sessions"))
         if value == ():
             return []
         if value is None:
@@ -396,6 +407,17 @@ class Scenario(_Strict):
                 "too_short",
                 "List should have at least 1 item after validation, not 0",
                 {"field_type": "List", "min_length": 1, "actual_length": 0},
+            )
+        return value
+
+    @field_validator("sessions")
+    @classmethod
+    def _session_events_bounded(cls, value: list[SessionEntry]) -> list[SessionEntry]:
+        total = sum(entry.event_count() for entry in value)
+        if total > MAX_SESSION_EVENTS:
+            raise ValueError(
+                f"the sessions may make up to {total} callbacks; expected at most "
+                f"{MAX_SESSION_EVENTS} (fewer users, streams or republish)"
             )
         return value
 

@@ -88,11 +88,20 @@ class SessionPlan:
 
 
 def plan_sessions(
-    entries: list[SessionEntry], seed: int | None, start_ms: int, world: RoomWorld | None = None
+    entries: list[SessionEntry],
+    seed: int | random.Random | None,
+    start_ms: int,
+    world: RoomWorld | None = None,
 ) -> SessionPlan:
-    """Play ``entries`` on ``world`` (default: a new one seeded from ``seed``, its clock at
-    ``start_ms``); the same seed and start give the same plan."""
-    world = world or RoomWorld(random.Random(f"sessions:{seed}"), start_ms)
+    """Play ``entries`` on ``world`` (default: a new one drawing from ``seed`` — a number, a
+    ``random.Random``, or None for fresh randomness — its clock at ``start_ms``); the same
+    seed and start give the same plan."""
+    if world is None:
+        if isinstance(seed, random.Random):
+            rng = seed
+        else:
+            rng = random.Random(f"sessions:{seed}") if seed is not None else random.Random()
+        world = RoomWorld(rng, start_ms)
     first = len(world.events)
     for entry in entries:
         play_entry(world, entry)

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from emulator.errors import UsageError
 from emulator.sessions.world import RoomWorld
 
 Truth = dict[str, list[dict[str, Any]]]
@@ -54,9 +55,22 @@ def truth_json(value: Truth) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
+def check_truth_path(path: str | Path) -> None:
+    """UsageError unless ``path`` can be written (checked before a run starts)."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--truth {path}: is a directory; expected a file path")
+    if not target.parent.is_dir():
+        raise UsageError(f"--truth {path}: no directory {str(target.parent)!r}")
+
+
 def write_truth(path: str | Path, value: Truth) -> None:
     """Write the truth to ``path`` (replacing it), via a temporary file beside it."""
     target = Path(path)
     temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(truth_json(value), encoding="utf-8")
-    temporary.replace(target)
+    try:
+        temporary.write_text(truth_json(value), encoding="utf-8")
+        temporary.replace(target)
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise UsageError(f"--truth {path}: cannot write it: {reason}") from None

@@ -35,6 +35,7 @@ from emulator.run.runner import (
     send_scenario,
 )
 from emulator.scenario.model import Scenario
+from emulator.sessions.truth import check_truth_path, write_truth
 from emulator.settings import RunOptions, Secret, resolve
 from emulator.term import live
 from emulator.term.live import LineLog, Output
@@ -55,6 +56,8 @@ def run_command(paths: Sequence[str], options: RunOptions) -> int:
     for source, scenario in loaded:
         if not options.builtin_receiver:
             resolve_target(scenario, options, source)
+    if options.truth is not None:
+        check_truth_path(options.truth)
     return run_scenarios(loaded, options)
 
 
@@ -63,6 +66,9 @@ def run_scenarios(loaded: Sequence[tuple[str | None, Scenario]], options: RunOpt
     secrets = [resolve_scenario_secret(scenario, options) for _, scenario in loaded]
     output = live.Output.for_options(options)
     results = run_in_cli(lambda stop: _run_scenarios(loaded, options, secrets, output, stop))
+    if options.truth is not None:
+        rooms = [room for result in results for room in (result.truth or {"rooms": []})["rooms"]]
+        write_truth(options.truth, {"rooms": rooms})
     return output.finish(results)
 
 

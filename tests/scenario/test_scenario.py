@@ -405,8 +405,9 @@ def test_schema_command_prints_a_described_json_schema() -> None:
     assert result.returncode == 0, result.stderr
     schema = json.loads(result.stdout)
     assert schema["title"] == "zego-emulator scenario"
-    assert "required" not in schema  # callbacks, unless calls: generates them
+    assert "required" not in schema  # callbacks, unless calls: or sessions: generate them
     assert "calls" in schema["properties"]["callbacks"]["description"]
+    assert "sessions" in schema["properties"]["callbacks"]["description"]
     assert not [name for name, prop in schema["properties"].items() if not prop.get("description")]
     entries = schema["properties"]["callbacks"]["items"]["anyOf"]
     assert {ref["$ref"].rsplit("/", 1)[-1] for ref in entries} == {
