@@ -19,7 +19,8 @@ ZEGO's docs say they do (digest ``zego-events.md`` §2, §3, §9):
   over each stream's whole life: a close's seq > its create's, a re-publish's > the close
   before it);
 * millisecond times only move forward, and each callback's ``timestamp`` (seconds) is the
-  second its event happened in.
+  second its event happened in (stream_create's ``create_time`` too: the event module
+  derives it from ``create_time_ms``).
 
 How a user leaves decides the codes (:data:`LEAVE_CODES`). ZEGO documents most of them;
 three are inferred and marked so: CloseRoom's stream_close type (5, "room cleared") and
@@ -392,7 +393,6 @@ class RoomWorld:
                 "stream_alias": stream_id,
                 "stream_sid": stream.stream_sid,
                 "stream_seq": str(stream.stream_seq),
-                "create_time": str(self.now_ms // 1000),
                 "create_time_ms": str(self.now_ms),
                 "recreate": "0",
                 "publish_id": account,
