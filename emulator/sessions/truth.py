@@ -5,7 +5,9 @@
                 "streams": [{"stream_id": "...", "stream_sid": "s-...", "stream_seq": 3}]}]}
 
 What a receiver that keeps ZEGO's three lists correctly holds once every callback arrived,
-whatever order they arrived in. Only open rooms are listed. Ids the docs tell receivers to
+whatever order they arrived in. Rooms the callbacks closed are not listed; a room CloseRoom
+cleared without ``RoomCloseCallback`` is, with no users and no streams — its room_close
+was never sent, so no callback says it closed. Ids the docs tell receivers to
 read as integers (``room_session_id``, ``session_id``, ``stream_seq``) are JSON numbers,
 written exactly (``room_session_id`` is above 2^53); account, stream and room ids are text.
 """
@@ -26,7 +28,7 @@ def truth(world: RoomWorld) -> Truth:
     """The open rooms of ``world``: each with its users and the streams they publish."""
     rooms: list[dict[str, Any]] = []
     for room in world.rooms.values():
-        life = room.life
+        life = room.life or room.unannounced
         if life is None:
             continue
         rooms.append(

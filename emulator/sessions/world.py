@@ -144,6 +144,8 @@ class Room:
     stream_seq: int  # the room's stream-list change counter
     life: RoomLife | None = None
     lives: int = 0
+    # a life CloseRoom ended without room_close: the callbacks never said it closed
+    unannounced: RoomLife | None = None
 
 
 class SessionStateError(ValueError):
@@ -219,6 +221,7 @@ class RoomWorld:
     def _create(self, room: Room, creator: str) -> RoomLife:
         life = RoomLife(self.rng.randrange(2**53, 2**63), self.now_ms, creator)
         room.lives += 1
+        room.unannounced = None
         self._emit(
             "room_create",
             room.room_id,
@@ -313,7 +316,8 @@ class RoomWorld:
         if room_close_callback:
             self._close(room_id, codes.room_close_reason)
         else:
-            self.rooms[room_id].life = None
+            room = self.rooms[room_id]
+            room.life, room.unannounced = None, life
 
     def _logout(self, room_id: str, life: RoomLife, user: UserSession, reason: str) -> None:
         self.tick(1, 5)

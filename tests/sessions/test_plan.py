@@ -150,6 +150,20 @@ def test_close_room_logs_everyone_out_and_sends_room_close_only_when_asked():
     assert with_callback[-1].fields["close_reason"] == 0
 
 
+def test_a_room_closed_without_room_close_stays_in_the_truth_empty_until_created_again():
+    def final(*entries: SessionEntry) -> Any:
+        return truth(plan_sessions(list(entries), 2, START_MS).world)
+
+    cleared = SessionEntry(room_id="r", users=2, end="close_room")
+    [room] = final(cleared)["rooms"]
+    assert (room["room_id"], room["users"], room["streams"]) == ("r", [], [])
+    announced = SessionEntry(room_id="r", users=2, end="close_room", room_close_callback=True)
+    assert final(announced) == {"rooms": []}
+    again = final(cleared, SessionEntry(room_id="r", users=1))
+    assert len(again["rooms"]) == 1 and len(again["rooms"][0]["users"]) == 1
+    assert again["rooms"][0]["room_session_id"] != room["room_session_id"]
+
+
 def test_an_open_session_is_the_truth_and_a_closed_room_is_not_in_it():
     result = plan_sessions(
         [
