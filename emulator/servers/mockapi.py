@@ -39,13 +39,11 @@ import secrets
 import signal
 import time
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiohttp import web
-from multidict import MultiDictProxy
 
 from emulator._version import __version__
 from emulator.callback.factory import CallbackFactory
@@ -59,33 +57,38 @@ from emulator.events.compose import ComposeCallback
 from emulator.events.procedure import ProcedureCallback
 from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
+from emulator.servers.api_params import (
+    AUTH_FAILED,
+    BAD_PARAMETERS,
+    OK,
+    RATE_LIMIT,
+    REQUEST_FAILED,
+    SIGNATURE_EXPIRED,
+    SIGNATURE_WRONG,
+    TOO_FREQUENT,
+    VENDOR_MISMATCH,
+    ApiRefusal,
+    Query,
+    RateLimiter,
+)
+from emulator.servers.api_params import is_uint32 as _is_uint32
+from emulator.servers.api_params import param as _param
+from emulator.servers.api_params import quoted as _quoted
+from emulator.servers.api_params import required as _required
 from emulator.servers.start import DEFAULT_HOST, RunningServer, start_server
 from emulator.settings import DEV_CALLBACK_SECRET, DEV_SERVER_SECRET, Secret
 from emulator.signing import verify_api_signature
 from emulator.wire import Encoding
 
-# return codes (spec §5)
-OK = 0
-BAD_PARAMETERS = 2
-VENDOR_MISMATCH = 4
-TOO_FREQUENT = 6
-AUTH_FAILED = 7
-REQUEST_FAILED = 1000
-SIGNATURE_EXPIRED = 100000004
-SIGNATURE_WRONG = 100000005
-
 DEFAULT_PORT = 8090
 DEFAULT_PROCESSING_TIME = 5.0  # emulated seconds from the API call to the callback
-RATE_LIMIT = 20  # calls per second per Action
 MAX_CLOCK_SKEW = 600.0  # seconds a Timestamp may be off
 WAITING_SHARE = 0.2  # the part of the processing time a task reports WAITING
-MAX_VALUE_LENGTH = 1024  # characters of one query value we accept
 MAX_LINE_SIZE = 65536  # request line bytes aiohttp accepts (its default is 8190)
 MAX_BODY_BYTES = 1024 * 1024  # the API takes no body; a larger one than this gets 413
 RESOLUTIONS = ("360p", "540p", "720p")
 MERGE_FORMATS = ("mp4", "mp3", "m3u8")
 ACTIONS = ("TranscodeMedia", "DescribeMediaTask", "MergeMedia")
-UINT32_MAX = 4_294_967_295
 FILE_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 TaskEvent = Literal["transcode", "compose"]
@@ -105,15 +108,6 @@ async def _body_too_large(request: web.Request) -> bool:
     except ConnectionResetError:  # the client hung up mid-body: the answer goes nowhere
         return False
     return False
-
-
-class ApiRefusal(Exception):
-    """A request the API answers with a non-zero ``Code`` (raised inside the handler only)."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -143,61 +137,6 @@ class MediaTask:
         return "WAITING" if now < waiting_until else "PROCESSING"
 
 
-class RateLimiter:
-    """At most ``limit`` calls per ``window`` seconds for each key (a sliding window)."""
-
-    def __init__(
-        self,
-        limit: int = RATE_LIMIT,
-        window: float = 1.0,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.monotonic = monotonic
-        self._calls: dict[str, deque[float]] = {}
-
-    def allow(self, key: str) -> bool:
-        """True (and the call counted) when ``key`` is under its limit right now."""
-        now = self.monotonic()
-        calls = self._calls.setdefault(key, deque())
-        while calls and calls[0] <= now - self.window:
-            calls.popleft()
-        if len(calls) >= self.limit:
-            return False
-        calls.append(now)
-        return True
-
-
-Query = MultiDictProxy[str]
-
-
-def _quoted(value: str, limit: int = 64) -> str:
-    return repr(value if len(value) <= limit else value[:limit] + "...")
-
-
-def _param(query: Query, name: str, required: bool = True) -> str | None:
-    """The one value of ``name``; code 2 when missing (if required), repeated or too long."""
-    values = query.getall(name, [])
-    if len(values) > 1:
-        raise ApiRefusal(BAD_PARAMETERS, f"parameter {name} is given {len(values)} times")
-    if not values or values[0] == "":
-        if required:
-            raise ApiRefusal(BAD_PARAMETERS, f"missing parameter {name}")
-        return None
-    value = values[0]
-    if len(value) > MAX_VALUE_LENGTH:
-        raise ApiRefusal(
-            BAD_PARAMETERS,
-            f"parameter {name} is {len(value)} characters long; at most {MAX_VALUE_LENGTH}",
-        )
-    return value
-
-
-def _is_uint32(text: str) -> bool:
-    return text.isascii() and text.isdigit() and 0 < int(text) <= UINT32_MAX
-
-
 def _file_id(value: str, name: str) -> str:
     """A FileId that could name a VOD file; code 1000 (ZEGO's "wrong FileId") otherwise."""
     if not FILE_ID.fullmatch(value):
@@ -206,12 +145,6 @@ def _file_id(value: str, name: str) -> str:
             f"request failed: {name} {_quoted(value)} is not a file id "
             "(expected up to 64 letters, digits, '-' or '_')",
         )
-    return value
-
-
-def _required(query: Query, name: str) -> str:
-    value = _param(query, name)
-    assert value is not None
     return value
 
 
