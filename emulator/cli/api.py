@@ -22,7 +22,10 @@ def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="A mock of ZEGO's server API (GET /?Action=...): checks the md5 v2.0\n"
         "signature like rtc-api.zego.im, answers TranscodeMedia, MergeMedia and\n"
         "DescribeMediaTask, and when a task finishes fires its procedure/compose callback at\n"
-        "--callback-url with ZEGO's retry schedule. Prints its URL first; runs until Ctrl-C.\n"
+        "--callback-url with ZEGO's retry schedule. With --sessions it runs a scenario's rooms\n"
+        "and answers CloseRoom, KickoutUser and DeleteStream on them; StartMix/StopMix,\n"
+        "StartCloudTranscode/StopCloudTranscode (POST) and StartCDNRecord/StopCDNRecord fire\n"
+        "their callbacks. Prints its URL first; runs until Ctrl-C.\n"
         "  ZEGO_SERVER_SECRET=... zego-emulator api --app-id 1234567890 \\\n"
         "      --callback-url http://127.0.0.1:8080/zego/callback --fail-file-ids 5285890",
     )
@@ -75,6 +78,12 @@ def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--seed", type=integer, metavar="N", help="seed for fake data")
     parser.add_argument(
+        "--sessions",
+        metavar="SCENARIO",
+        help="run this scenario file's sessions: (their callbacks go to --callback-url) and "
+        "answer the room actions on them",
+    )
+    parser.add_argument(
         "--record", metavar="PATH", help="record every callback attempt here (JSON Lines)"
     )
     parser.set_defaults(handler=_cmd_api)
@@ -83,6 +92,12 @@ def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _cmd_api(args: argparse.Namespace) -> int:
     from emulator import settings as config
     from emulator.servers.mockapi import run_api
+
+    sessions = []
+    if args.sessions:
+        from emulator.scenario.reader import load_scenario
+
+        sessions = load_scenario(args.sessions).sessions
 
     server_secret = config.resolve_secret(
         args.server_secret, config.SERVER_SECRET_ENV, config.DEV_SERVER_SECRET, "--server-secret"
@@ -108,4 +123,5 @@ def _cmd_api(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         seed=args.seed,
         timeout=args.timeout,
+        sessions=sessions,
     )

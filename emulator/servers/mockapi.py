@@ -34,6 +34,7 @@ replay URL. Tasks whose source FileId is in ``fail_file_ids`` fail.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import signal
@@ -48,6 +49,7 @@ from aiohttp import web
 from emulator._version import __version__
 from emulator.callback.factory import CallbackFactory
 from emulator.callback.model import Callback
+from emulator.callback.sessions import session_callback
 from emulator.clock import Clock, ScaledClock
 from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
 from emulator.delivery.results import Attempt, Outcome
@@ -68,6 +70,7 @@ from emulator.servers.api_params import (
     TOO_FREQUENT,
     VENDOR_MISMATCH,
     ApiRefusal,
+    Body,
     Query,
     RateLimiter,
 )
@@ -75,7 +78,15 @@ from emulator.servers.api_params import is_uint32 as _is_uint32
 from emulator.servers.api_params import param as _param
 from emulator.servers.api_params import quoted as _quoted
 from emulator.servers.api_params import required as _required
+from emulator.servers.room_actions import ROOM_RATE_LIMITS, RoomActions
 from emulator.servers.start import DEFAULT_HOST, RunningServer, start_server
+from emulator.servers.stream_tasks import (
+    MIX_BAD_PARAMETER,
+    POST_ACTIONS,
+    TASK_RATE_LIMITS,
+    StreamTasks,
+)
+from emulator.sessions import RoomWorld, SessionEntry, SessionEvent, Truth, plan_sessions, truth
 from emulator.settings import DEV_CALLBACK_SECRET, DEV_SERVER_SECRET, Secret
 from emulator.signing import verify_api_signature
 from emulator.wire import Encoding
@@ -88,7 +99,10 @@ MAX_LINE_SIZE = 65536  # request line bytes aiohttp accepts (its default is 8190
 MAX_BODY_BYTES = 1024 * 1024  # the API takes no body; a larger one than this gets 413
 RESOLUTIONS = ("360p", "540p", "720p")
 MERGE_FORMATS = ("mp4", "mp3", "m3u8")
-ACTIONS = ("TranscodeMedia", "DescribeMediaTask", "MergeMedia")
+MEDIA_ACTIONS = ("TranscodeMedia", "DescribeMediaTask", "MergeMedia")
+DOCUMENTED_LIMITS = {**ROOM_RATE_LIMITS, **TASK_RATE_LIMITS}  # calls per second per AppID
+SESSION_GAP = 0.1  # emulated seconds between two callbacks one call fires
+ACTIONS = (*MEDIA_ACTIONS, *ROOM_RATE_LIMITS, *TASK_RATE_LIMITS)
 FILE_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 TaskEvent = Literal["transcode", "compose"]
@@ -197,6 +211,17 @@ class CommonParams:
         return cls(action, app_id, nonce, timestamp, signature)
 
 
+async def _json_body(request: web.Request) -> Body:
+    """A POST action's JSON object body; code 110200002 when it is not one."""
+    try:
+        value = json.loads(await request.read() or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiRefusal(MIX_BAD_PARAMETER, "the request body is not JSON") from None
+    if not isinstance(value, dict):
+        raise ApiRefusal(MIX_BAD_PARAMETER, "the request body must be a JSON object")
+    return value
+
+
 def _request_id() -> str:
     return secrets.token_hex(8)
 
@@ -250,6 +275,7 @@ class MockApi:
         monotonic: Callable[[], float] = time.monotonic,
         listeners: Sequence[DispatchListener] = (),
         log: Callable[[str], None] | None = None,
+        sessions: Sequence[SessionEntry] = (),
     ) -> None:
         if app_id is not None and not _is_uint32(app_id):
             raise ValueError(f"app_id must be a uint32 number, got {app_id!r}")
@@ -273,6 +299,11 @@ class MockApi:
         self.log = log
         self.listeners = [*listeners, *([_LogListener(log)] if log else [])]
         self.tasks: dict[str, MediaTask] = {}
+        self.sessions = list(sessions)
+        self.world = RoomWorld(self.factory.fake.random, int(now() * 1000))
+        self.rooms = RoomActions(self.world, lambda: int(self.now() * 1000))
+        self.streams = StreamTasks(self.factory, self.world)
+        self.fired: list[Outcome] = []  # outcomes of room and stream-task callbacks
         self._jobs: set[asyncio.Task[None]] = set()
         self._dispatcher: Dispatcher | None = None
 
@@ -300,6 +331,9 @@ class MockApi:
             listeners=self.listeners,
         ) as dispatcher:
             self._dispatcher = dispatcher
+            if self.sessions:
+                self.world.now_ms = max(self.world.now_ms, int(self.now() * 1000))
+                self._fire_events(plan_sessions(self.sessions, None, 0, self.world).events)
             try:
                 yield
             finally:
@@ -330,13 +364,17 @@ class MockApi:
             if await _body_too_large(request):
                 status = 413
                 raise ApiRefusal(BAD_PARAMETERS, f"request body larger than {MAX_BODY_BYTES} bytes")
-            if request.method != "GET":
+            method = "POST" if request.rel_url.query.get("Action") in POST_ACTIONS else "GET"
+            if request.method != method:
                 status = 405
-                raise ApiRefusal(BAD_PARAMETERS, f"method {request.method} not allowed; use GET")
+                raise ApiRefusal(
+                    BAD_PARAMETERS, f"method {request.method} not allowed; use {method}"
+                )
             if request.path != "/":
                 status = 404
                 raise ApiRefusal(BAD_PARAMETERS, f"no such path {_quoted(request.path)}; use /")
-            action, data = self.answer(request.rel_url.query)
+            body_json = await _json_body(request) if method == "POST" else None
+            action, data = self.answer(request.rel_url.query, body_json)
             body = envelope(OK, "success", request_id, data)
             self._say(f"{action}: {self._summary(action, data)}")
         except ApiRefusal as refusal:
@@ -349,8 +387,9 @@ class MockApi:
             self._say(f"internal error: {exc!r}")
         return web.json_response(body, status=status)
 
-    def answer(self, query: Query) -> tuple[str, dict[str, Any]]:
-        """``(action, Data)`` for an accepted call; raises ApiRefusal otherwise."""
+    def answer(self, query: Query, body: Body | None = None) -> tuple[str, dict[str, Any]]:
+        """``(action, Data)`` for an accepted call (``body``: a POST action's JSON object);
+        raises ApiRefusal otherwise."""
         common = CommonParams.parse(query)
         self._authenticate(common)
         if common.action not in ACTIONS:
@@ -358,11 +397,22 @@ class MockApi:
                 BAD_PARAMETERS,
                 f"unknown Action {_quoted(common.action)}; this mock serves {', '.join(ACTIONS)}",
             )
-        if not self.limiter.allow(common.action):
+        limit = DOCUMENTED_LIMITS.get(common.action, self.limiter.limit)
+        if not self.limiter.allow(common.action, limit):
             raise ApiRefusal(
                 TOO_FREQUENT,
-                f"too frequent: {common.action} allows {self.limiter.limit} calls per second",
+                f"too frequent: {common.action} allows {limit} calls per second",
             )
+        room_action = self.rooms.actions().get(common.action)
+        if room_action is not None:
+            data, events = room_action(query)
+            self._fire_events(events)
+            return common.action, data
+        task_action = self._task_actions().get(common.action)
+        if task_action is not None:
+            data, models = task_action(query, body or {})
+            self._fire_models(models)
+            return common.action, data
         if common.action == "TranscodeMedia":
             return common.action, self.transcode_media(common, query)
         if common.action == "MergeMedia":
@@ -485,8 +535,62 @@ class MockApi:
             }
         }
 
+    def _task_actions(self) -> dict[str, Callable[[Query, Body], tuple[dict[str, Any], Any]]]:
+        streams = self.streams
+        return {
+            "StartMix": lambda _, body: streams.start_mix(body),
+            "StopMix": lambda _, body: streams.stop_mix(body),
+            "StartCloudTranscode": lambda _, body: streams.start_cloud_transcode(body),
+            "StopCloudTranscode": lambda _, body: streams.stop_cloud_transcode(body),
+            "StartCDNRecord": lambda query, _: streams.start_cdn_record(query),
+            "StopCDNRecord": lambda query, _: streams.stop_cdn_record(query),
+        }
+
+    def truth(self) -> Truth:
+        """The rooms, users and streams the session callbacks fired so far describe."""
+        return truth(self.world)
+
+    def _fire_events(self, events: Sequence[SessionEvent]) -> None:
+        """Send session callbacks in the order given, ``SESSION_GAP`` emulated s apart."""
+        self._fire(
+            [
+                session_callback(self.factory, event, self.callback_secret, self.encoding)
+                for event in events
+            ]
+        )
+
+    def _fire_models(self, models: Sequence[CallbackModel]) -> None:
+        """Send stream-task callbacks, stamped now."""
+        stamp = str(int(self.now()))
+        self._fire(
+            [
+                self.factory.callback(
+                    model.model_copy(update={"timestamp": stamp}),
+                    self.callback_secret,
+                    self.encoding,
+                )
+                for model in models
+            ]
+        )
+
+    def _fire(self, callbacks: Sequence[Callback]) -> None:
+        loop = asyncio.get_running_loop()
+        for index, callback in enumerate(callbacks):
+            job = loop.create_task(self._send(callback, index * SESSION_GAP))
+            self._jobs.add(job)
+            job.add_done_callback(self._jobs.discard)
+
+    async def _send(self, callback: Callback, delay: float) -> None:
+        if self.callback_url is None or self._dispatcher is None:
+            self._say(f"{callback.event}: no --callback-url, no callback sent")
+            return
+        delivery = Delivery(callback, self.callback_url, delay)
+        self.fired.append(await self._dispatcher.deliver(delivery))
+
     @staticmethod
     def _summary(action: str, data: Mapping[str, Any]) -> str:
+        if action in ROOM_RATE_LIMITS or action in TASK_RATE_LIMITS:
+            return "accepted"
         tencent = data.get("Tencent", {})
         if action == "DescribeMediaTask":
             return f"{tencent.get('TaskId')} is {tencent.get('Status')}"
@@ -564,14 +668,17 @@ def run_line(run_id: str, target: str | None, encoding: str, speed: float) -> di
     }
 
 
-def summary_line(run_id: str, tasks: Iterable[MediaTask]) -> dict[str, Any]:
-    """The record's ``summary`` line: the callbacks fired so far and their fate."""
+def summary_line(
+    run_id: str, tasks: Iterable[MediaTask], fired: Sequence[Outcome] = ()
+) -> dict[str, Any]:
+    """The record's ``summary`` line: the callbacks fired so far and their fate (``fired``:
+    the finished room and stream-task callbacks)."""
     tasks = list(tasks)
-    outcomes = [task.outcome for task in tasks if task.outcome is not None]
+    outcomes = [task.outcome for task in tasks if task.outcome is not None] + list(fired)
     return {
         "type": "summary",
         "run_id": run_id,
-        "callbacks": sum(1 for task in tasks if task.callback_id is not None),
+        "callbacks": sum(1 for task in tasks if task.callback_id is not None) + len(fired),
         "delivered": sum(1 for o in outcomes if o.delivered),
         "lost": sum(1 for o in outcomes if o.lost),
         "attempts": sum(o.attempts for o in outcomes),
@@ -625,6 +732,7 @@ def run_api(
     seed: int | None = None,
     timeout: float | None = None,
     out: Callable[[str], None] | None = None,
+    sessions: Sequence[SessionEntry] = (),
 ) -> int:
     """``zego-emulator api``: serve until Ctrl-C, printing the URL first, then each call."""
     if app_id is not None and not _is_uint32(app_id):
@@ -648,6 +756,7 @@ def run_api(
         encoding=encoding,
         seed=seed,
         log=out,
+        sessions=sessions,
     )
 
     def ready(url: str) -> None:
@@ -661,6 +770,8 @@ def run_api(
         out(f"  processing time  {processing_time:g} s at speed {speed:g}")
         if fail_file_ids:
             out(f"  failing FileIds  {', '.join(fail_file_ids)}")
+        if sessions:
+            out(f"  sessions         {len(api.world.rooms)} room(s) running")
         if recorder is not None:
             out(f"  record           {recorder.path}")
 
@@ -674,9 +785,9 @@ def run_api(
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     finally:
         if recorder is not None:
-            recorder.write(summary_line(run_id, api.tasks.values()))
+            recorder.write(summary_line(run_id, api.tasks.values(), api.fired))
             recorder.close()
-    summary = summary_line(run_id, api.tasks.values())
+    summary = summary_line(run_id, api.tasks.values(), api.fired)
     pending = summary["callbacks"] - summary["delivered"] - summary["lost"]
     out(
         f"stopped: {_count(len(api.tasks), 'task')} started, "
