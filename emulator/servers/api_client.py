@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
@@ -92,13 +92,20 @@ class ZegoApiClient:
         """The full signed request URL (e.g. for ``curl``); valid for 10 minutes."""
         return f"{self.base_url}?{urlencode(self.query_pairs(action, **params))}"
 
-    async def call(self, action: str, **params: ParamValue) -> dict[str, Any]:
-        """GET the signed call and return ZEGO's envelope ``{Code, Message, RequestId, Data}``."""
+    async def call(
+        self, action: str, body: Mapping[str, Any] | None = None, **params: ParamValue
+    ) -> dict[str, Any]:
+        """GET the signed call (POST ``body`` as JSON when given, as StartMix & co. take
+        it) and return ZEGO's envelope ``{Code, Message, RequestId, Data}``."""
         session = self._open()
         pairs = self.query_pairs(action, **params)
         try:
-            async with session.get(
-                self.base_url, params=pairs, timeout=aiohttp.ClientTimeout(total=self.timeout)
+            async with session.request(
+                "GET" if body is None else "POST",
+                self.base_url,
+                params=pairs,
+                json=body,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
             ) as response:
                 text = await response.text(errors="replace")
                 status = response.status
