@@ -35,8 +35,19 @@ class Callbacks:
 
     async def handle(self, request: web.Request) -> web.Response:
         fields = json.loads(await request.read())
-        parts = sorted([CALLBACK_SECRET, str(fields["timestamp"]), str(fields["nonce"])])
-        if hashlib.sha1("".join(parts).encode()).hexdigest() != fields.get("signature"):
+        # transcode_* spell them Timestamp, Nonce, Signature (digest §5)
+        pascal = "Event" in fields
+        stamp, nonce = (
+            (fields["Timestamp"], fields["Nonce"])
+            if pascal
+            else (
+                fields["timestamp"],
+                fields["nonce"],
+            )
+        )
+        signature = fields.get("Signature" if pascal else "signature")
+        parts = sorted([CALLBACK_SECRET, str(stamp), str(nonce)])
+        if hashlib.sha1("".join(parts).encode()).hexdigest() != signature:
             self.bad += 1
             return web.Response(status=401)
         self.received.append(fields)
