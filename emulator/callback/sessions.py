@@ -13,8 +13,7 @@ from emulator.wire import Encoding
 
 def session_model(factory: CallbackFactory, event: SessionEvent) -> CallbackModel:
     """The typed callback of one session event (signed later, by :func:`session_callback`)."""
-    model = factory.build(event.event, dict(event.fields))
-    return model.model_copy(update={"timestamp": str(event.timestamp)})
+    return factory.build(event.event, dict(event.fields), timestamp=event.timestamp)
 
 
 def session_callback(
