@@ -251,9 +251,18 @@ class Settings:
     record: Path | None  # --record PATH (appended to); None = a fresh runs/ file
     scenario_file: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # mode-specific run-line keys
+    timeout_flag: float | None = None  # --timeout, which wins over every policy's own
 
     def with_target(self, target: str) -> Settings:
         return replace(self, target=check_url(target))
+
+    def event_policy(self, scenario: Scenario, event: str) -> RetryPolicy:
+        """The retry policy of ``event``'s callbacks: its family's profile unless the
+        scenario names one (``policy`` is the run's), ``--timeout`` applied."""
+        policy = scenario.retry_policy(event)
+        if self.timeout_flag is not None:
+            policy = replace(policy, timeout=self.timeout_flag)
+        return policy
 
 
 def resolve(
@@ -282,7 +291,7 @@ def resolve(
             f"{where}: no target: give --target URL, set target: in the scenario, "
             "or use --builtin-receiver"
         )
-    policy = scenario.retry.policy() if scenario is not None else RetryPolicy()
+    policy = scenario.retry_policy() if scenario is not None else RetryPolicy()
     if options.timeout is not None:
         policy = replace(policy, timeout=options.timeout)
     speed = options.speed or (scenario.speed if scenario is not None else None) or 1.0
@@ -306,6 +315,7 @@ def resolve(
         tls=tls_context(options.ca_bundle, options.insecure),
         record=Path(options.record) if options.record else None,
         scenario_file=source,
+        timeout_flag=options.timeout,
     )
 
 

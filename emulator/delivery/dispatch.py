@@ -3,8 +3,10 @@
     async with Dispatcher(policy=RetryPolicy(), clock=ScaledClock(10)) as dispatcher:
         outcome = await dispatcher.deliver(Delivery(callback, "http://127.0.0.1:8080/cb"))
 
-Per callback: up to ``policy.max_attempts`` requests; each retry ``retry_gap`` emulated
-seconds after the previous request *started*, never before it finished. Success is any
+Per callback: up to ``policy.max_attempts`` requests (the delivery's own policy, e.g.
+its event family's profile, else the dispatcher's); each retry ``retry_gap`` emulated
+seconds after the previous request *started*, never before it finished. A policy that
+retries on no answer only (``cloud-recording``) takes a non-2xx answer as final. Success is any
 2xx; redirects are not followed. ``concurrency`` bounds requests in flight across all
 callbacks (schedules waiting for a retry hold no slot). Every attempt goes to the
 recorder and the listeners the moment it finishes. Nothing the receiver does raises out
@@ -18,10 +20,10 @@ import contextlib
 import gc
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from emulator._version import __version__
 from emulator.callback.model import Callback
@@ -36,7 +38,14 @@ RESPONSE_READ_CAP = 64 * 1024  # bytes of a response body we read at most
 class RecordSink(Protocol):
     """Where the dispatcher writes record lines (:class:`emulator.record.writer.Recorder`)."""
 
-    def callback(self, callback: Callback, target: str, delay: float, run_id: str) -> None: ...
+    def callback(
+        self,
+        callback: Callback,
+        target: str,
+        delay: float,
+        run_id: str,
+        retry: Mapping[str, Any] | None = None,
+    ) -> None: ...
 
     def attempt(self, attempt: Attempt) -> None: ...
 
@@ -58,6 +67,7 @@ class Delivery:
     resumed: Resumed | None = None  # picked up from a record: continue, do not restart
     # a synchronous hook's answer reader: (status, error, body) -> the attempt's decision
     read_answer: AnswerReader | None = None
+    policy: RetryPolicy | None = None  # its own retry policy (its event family's), if not the run's
 
 
 @dataclass
@@ -202,12 +212,16 @@ class Dispatcher:
     def _announce(self, delivery: Delivery) -> None:
         """Record the delivery's ``callback`` line (not for one picked up from a record)."""
         if self.recorder is not None and delivery.resumed is None:
-            self.recorder.callback(delivery.callback, delivery.target, delivery.delay, self.run_id)
+            own = None if delivery.policy is None else delivery.policy.record()
+            self.recorder.callback(
+                delivery.callback, delivery.target, delivery.delay, self.run_id, retry=own
+            )
 
     async def _deliver_held(self, delivery: Delivery, announced: bool = False) -> Outcome:
         """:meth:`deliver`, for a caller that already holds a clock participant."""
         clock = self.clock
         callback = delivery.callback
+        policy = delivery.policy or self.policy
         outcome = Outcome(callback.callback_id, callback.event, callback.task_id, False)
         outcome.run_id = self.run_id
         if not announced:
@@ -215,7 +229,7 @@ class Dispatcher:
         scheduled = clock.now() + max(0.0, delivery.delay)
         first_sent: float | None = None
         previous_sent: float | None = None
-        numbers = range(1, self.policy.max_attempts + 1)
+        numbers = range(1, policy.max_attempts + 1)
         resumed = delivery.resumed
         if resumed is not None and resumed.history:  # carry on after the attempts made
             done = resumed.history
@@ -223,9 +237,9 @@ class Dispatcher:
             outcome.delivered = done[-1].ok
             previous_sent = clock.now() - resumed.since_last
             first_sent = previous_sent - done[-1].offset_s
-            gap = self.policy.retry_gap(len(done))
-            finished = gap is None or outcome.delivered
-            numbers = range(len(done) + 1, 1 if finished else self.policy.max_attempts + 1)
+            gap = policy.retry_gap(len(done))
+            finished = gap is None or outcome.delivered or not policy.retries_after(done[-1].status)
+            numbers = range(len(done) + 1, 1 if finished else policy.max_attempts + 1)
             scheduled = previous_sent + (gap or 0.0)
         for number in numbers:
             self._notify_scheduled(callback, number, scheduled)
@@ -236,7 +250,9 @@ class Dispatcher:
                 sent = clock.now()
                 for listener in self.listeners:
                     listener.attempt_started(callback, number)
-                status, error, raw, latency_ms = await self._post(callback, delivery.target)
+                status, error, raw, latency_ms = await self._post(
+                    callback, delivery.target, policy.timeout
+                )
             first_sent = sent if first_sent is None else first_sent
             attempt = Attempt(
                 callback_id=callback.callback_id,
@@ -262,9 +278,9 @@ class Dispatcher:
             if attempt.ok:
                 outcome.delivered = True
                 break
-            gap = self.policy.retry_gap(number)
-            if gap is None:
-                break
+            gap = policy.retry_gap(number)
+            if gap is None or not policy.retries_after(status):
+                break  # out of retries, or an answer this policy takes as final
             scheduled = sent + gap
         if self.recorder is not None:
             self.recorder.outcome(outcome)
@@ -283,7 +299,7 @@ class Dispatcher:
             listener.attempt_finished(attempt)
 
     async def _post(
-        self, callback: Callback, target: str
+        self, callback: Callback, target: str, timeout: float
     ) -> tuple[int | None, AttemptError | None, bytes, float]:
         """One request: ``(status, error, response body, latency_ms)``; never raises."""
         client = self._client
@@ -294,7 +310,7 @@ class Dispatcher:
         error: AttemptError | None = None
         started = time.perf_counter()
         try:
-            await client.post(target, content_type, body, answer, self.policy.timeout)
+            await client.post(target, content_type, body, answer, timeout)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every receiver failure becomes an outcome

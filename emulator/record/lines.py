@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring as _json_string
 from typing import TYPE_CHECKING, Any
 
@@ -118,6 +118,8 @@ def run_line(
         "callbacks": callbacks,
         "intervals": list(policy.intervals),
         "timeout": policy.timeout,
+        "retry_profile": policy.profile,
+        "retry_on": policy.retry_on,
         "resign_each_attempt": policy.resign_each_attempt,
         "concurrency": concurrency,
         "seed": seed,
@@ -126,10 +128,17 @@ def run_line(
     return line
 
 
-def callback_line(callback: Callback, target: str, delay: float, run_id: str) -> dict[str, Any]:
-    """The ``callback`` line: enough to re-send the exact bytes later."""
+def callback_line(
+    callback: Callback,
+    target: str,
+    delay: float,
+    run_id: str,
+    retry: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``callback`` line: enough to re-send the exact bytes later (and ``retry``, the
+    callback's own retry policy when it is not the run's)."""
     content_type, body = callback.body()
-    return {
+    line: dict[str, Any] = {
         "type": "callback",
         "run_id": run_id,
         "callback_id": callback.callback_id,
@@ -142,6 +151,9 @@ def callback_line(callback: Callback, target: str, delay: float, run_id: str) ->
         "content_type": content_type,
         "body": body.decode("utf-8"),
     }
+    if retry is not None:
+        line["retry"] = dict(retry)
+    return line
 
 
 def attempt_record(attempt: Attempt) -> dict[str, Any]:

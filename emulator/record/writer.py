@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -76,9 +77,16 @@ class Recorder:
             data = data[written:]
             written = self._file.write(data)
 
-    def callback(self, callback: Callback, target: str, delay: float, run_id: str) -> None:
+    def callback(
+        self,
+        callback: Callback,
+        target: str,
+        delay: float,
+        run_id: str,
+        retry: Mapping[str, Any] | None = None,
+    ) -> None:
         """Append a ``callback`` line (before the callback's first request)."""
-        self.write(callback_line(callback, target, delay, run_id))
+        self.write(callback_line(callback, target, delay, run_id, retry))
 
     def attempt(self, attempt: Attempt) -> None:
         """Append an ``attempt`` line (CONTRACT.md)."""

@@ -40,6 +40,7 @@ from emulator.errors import DecodeError, UsageError
 from emulator.events import answer_reader
 from emulator.record.reader import read_lines
 from emulator.retry import RetryPolicy
+from emulator.retry import recorded_policy as policy_of_line
 from emulator.run.core import CoreResult, RunCore, run_in_cli
 from emulator.settings import DEFAULT_CONCURRENCY, Secret, Settings, check_url, tls_context
 from emulator.signing import restamp, sign_fields
@@ -59,6 +60,7 @@ class RecordedCallback:
     tamper: Tamper
     content_type: str
     body: bytes
+    retry: dict[str, Any] | None = None  # its own retry policy, when not its run's
 
     def as_callback(self) -> Callback:
         """A Callback whose body is exactly the recorded bytes."""
@@ -117,6 +119,7 @@ def _recorded(line: dict[str, Any], run_id: str) -> RecordedCallback:
         tamper=tamper if tamper in TAMPERS else "none",
         content_type=content_type or encode({}, encoding)[0],
         body=body,
+        retry=line["retry"] if isinstance(line.get("retry"), dict) else None,
     )
 
 
@@ -133,23 +136,19 @@ def resign_callback(
 def recorded_policy(
     lines: Iterable[dict[str, Any]], run_ids: Sequence[str] | None = None
 ) -> RetryPolicy | None:
-    """The retry policy the recorded runs used (their ``run`` lines), if they agree on one."""
-    found: set[tuple[tuple[float, ...], float]] = set()
+    """The retry policy the recorded runs used (their ``run`` lines: intervals, timeout,
+    profile, what a retry is for), if they agree on one."""
+    found: set[RetryPolicy] = set()
     for line in lines:
         if line.get("type") != "run" or (run_ids is not None and line.get("run_id") not in run_ids):
             continue
-        intervals, timeout = line.get("intervals"), line.get("timeout")
+        intervals = line.get("intervals")
         if not isinstance(intervals, list) or not all(
             isinstance(gap, int | float) and gap >= 0 for gap in intervals
         ):
             return None
-        if not isinstance(timeout, int | float) or timeout <= 0:
-            timeout = RetryPolicy().timeout
-        found.add((tuple(float(gap) for gap in intervals), float(timeout)))
-    if len(found) != 1:
-        return None
-    intervals, timeout = found.pop()
-    return RetryPolicy(intervals, timeout)
+        found.add(policy_of_line(line, RetryPolicy()))
+    return found.pop() if len(found) == 1 else None
 
 
 def load_callbacks(
@@ -243,6 +242,7 @@ async def replay_run(
             if resign_each_attempt or policy.resign_each_attempt:
                 secret = resign_secret
                 hook = lambda cb, secret=secret: resign_callback(cb, secret)  # noqa: E731
+        own = None if item.retry is None else policy_of_line(item.retry, policy)
         deliveries.append(
             Delivery(
                 callback,
@@ -250,6 +250,7 @@ async def replay_run(
                 delay=item.delay,
                 resign=hook,
                 read_answer=answer_reader(callback.event),
+                policy=own,
             )
         )
     settings = Settings(

@@ -35,7 +35,7 @@ import os
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ from emulator.record.reader import (
     RunRecord,
     callback_from_line,
 )
-from emulator.retry import DEFAULT_TIMEOUT, ZEGO_INTERVALS, RetryPolicy
+from emulator.retry import RetryPolicy, recorded_policy
 from emulator.run.core import Prior, RunCore
 from emulator.run.expect import EXPECTATION_NAMES, ExpectationResult
 from emulator.run.replay import resign_callback
@@ -121,9 +121,11 @@ def plan_resume(
             return max(0.0, frontier - instant)
         return max(0.0, (now - instant) * run_speed)
 
+    run_policy = resume_policy(state, options)
     deliveries = []
     for callback_id in state.pending:
         line = state.callbacks[callback_id]
+        policy = callback_policy(line, run_policy, options.timeout)
         target = options.target or line.get("target") or state.run.get("target")
         if not isinstance(target, str) or not target.startswith(("http://", "https://")):
             raise UsageError(
@@ -141,6 +143,7 @@ def plan_resume(
                     resign,
                     resumed=resumed,
                     read_answer=answer_reader(callback.event),
+                    policy=policy,
                 )
             )
         else:
@@ -155,6 +158,7 @@ def plan_resume(
                     resign,
                     resumed=Resumed(),
                     read_answer=answer_reader(callback.event),
+                    policy=policy,
                 )
             )
     return deliveries
@@ -198,11 +202,25 @@ def _untampered_fields(state: RunRecord) -> WireFields | None:
 
 
 def resume_policy(state: RunRecord, options: ResumeOptions) -> RetryPolicy:
-    """The run's retry intervals and timeout (``--timeout`` wins)."""
-    intervals = state.run.get("intervals")
-    gaps = tuple(float(gap) for gap in intervals) if isinstance(intervals, list) else None
-    timeout = options.timeout or state.run.get("timeout") or DEFAULT_TIMEOUT
-    return RetryPolicy(intervals=gaps or ZEGO_INTERVALS, timeout=float(timeout))
+    """The run's retry policy as its run line records it: intervals, timeout, profile and
+    what a retry is for (``--timeout`` wins)."""
+    policy = recorded_policy(state.run, RetryPolicy())
+    if options.timeout:
+        policy = replace(policy, timeout=options.timeout)
+    return policy
+
+
+def callback_policy(
+    line: Mapping[str, Any], run: RetryPolicy, timeout: float | None = None
+) -> RetryPolicy | None:
+    """A callback's own policy (its ``callback`` line's ``retry``, e.g. a Cloud Recording
+    callback in a run of RTC ones), ``timeout`` (``--timeout``) winning; None when it
+    follows the run's."""
+    own = line.get("retry")
+    if not isinstance(own, dict):
+        return None
+    policy = recorded_policy(own, run)
+    return replace(policy, timeout=timeout) if timeout else policy
 
 
 def resume_clock(state: RunRecord, options: ResumeOptions) -> Clock:

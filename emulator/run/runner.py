@@ -50,6 +50,7 @@ from emulator.delivery.transport import request_headers
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from emulator.events import EVENTS
 from emulator.events.base import CallbackModel
+from emulator.retry import RetryPolicy
 from emulator.run.core import CoreResult, RunCore
 from emulator.run.expect import ExpectationResult
 from emulator.run.sessions import plan_session_callbacks
@@ -154,17 +155,22 @@ def plan_run(
             )
             generated.append((callback, model, entry))
     ordered = _in_order(generated, scenario.order, settings.seed)
+    own_policies: dict[str, RetryPolicy | None] = {}  # event -> its policy, if not the run's
     planned: list[PlannedDelivery] = []
     for callback, model, entry in ordered:
         resign = (
             _resigner(model, entry, secret.value, now, factory.fake.seed) if resign_each else None
         )
-        reader = EVENTS[str(getattr(entry, "event", "procedure"))].read_answer
-        planned.append(
-            PlannedDelivery(
-                Delivery(callback, target, entry.delay, resign, read_answer=reader), entry
-            )
+        event = str(getattr(entry, "event", "procedure"))  # the spec's name (zim.<name>)
+        reader = EVENTS[event].read_answer
+        if event not in own_policies:
+            own = settings.event_policy(scenario, event)
+            own_policies[event] = None if own == settings.policy else own
+        policy = own_policies[event]
+        delivery = Delivery(
+            callback, target, entry.delay, resign, read_answer=reader, policy=policy
         )
+        planned.append(PlannedDelivery(delivery, entry))
         for number in range(1, entry.duplicates + 1):
             duplicate = Callback(
                 callback_id=f"{callback.callback_id}{DUPLICATE_MARK}{number}",
@@ -176,7 +182,7 @@ def plan_run(
             )
             planned.append(
                 PlannedDelivery(
-                    Delivery(duplicate, target, 0.0, resign, read_answer=reader),
+                    Delivery(duplicate, target, 0.0, resign, read_answer=reader, policy=policy),
                     entry,
                     callback.callback_id,
                 )

@@ -28,7 +28,14 @@ from pydantic_core import PydanticCustomError
 
 from emulator.callback.model import Tamper
 from emulator.events import EVENT_NAMES, EVENTS, EventParams
-from emulator.retry import DEFAULT_TIMEOUT, ZEGO_INTERVALS, RetryPolicy
+from emulator.retry import (
+    DEFAULT_PROFILE,
+    DEFAULT_TIMEOUT,
+    ZEGO_INTERVALS,
+    ProfileName,
+    RetryPolicy,
+    profile_policy,
+)
 from emulator.scenario.calls import CallScript
 from emulator.sessions.order import Order
 from emulator.sessions.plan import MAX_SESSION_EVENTS, SessionEntry
@@ -74,8 +81,25 @@ class RetryConfig(_Strict):
         "the identical body)",
     )
 
-    def policy(self) -> RetryPolicy:
-        return RetryPolicy(tuple(self.intervals), self.timeout, self.resign_each_attempt)
+    profile: ProfileName | None = Field(
+        default=None,
+        description="ZEGO's documented schedule to follow: rtc (5 retries at 2/4/8/16/32 s on "
+        "no answer or non-2xx), legacy-2 (two retries), cloud-recording (2 retries 5 s apart, "
+        "on no answer only), zim-before-send (2.5 s timeout, one immediate retry on no "
+        "answer); default: each event's own family (rtc, cloud-recording for "
+        "cloud_recording); intervals and timeout given here win over the profile's",
+    )
+
+    def policy(self, event_profile: str = DEFAULT_PROFILE) -> RetryPolicy:
+        """The policy of ``profile`` (else ``event_profile``, the event family's), with the
+        ``intervals``/``timeout`` this block gives explicitly winning."""
+        given = self.model_fields_set
+        return profile_policy(
+            self.profile or event_profile,
+            intervals=tuple(self.intervals) if "intervals" in given else None,
+            timeout=self.timeout if "timeout" in given else None,
+            resign_each_attempt=self.resign_each_attempt,
+        )
 
 
 class CallbackCommon(_Strict):
@@ -152,6 +176,12 @@ class CallbackCommon(_Strict):
         """The event-specific keys of this entry (what the event generator takes)."""
         common = set(CallbackCommon.model_fields) | {"event"}
         return {k: v for k, v in self.model_dump(exclude_unset=True).items() if k not in common}
+
+
+def event_profile(event: str) -> str:
+    """The retry profile ZEGO documents for ``event``'s family (``rtc`` if unknown)."""
+    spec = EVENTS.get(event)
+    return spec.retry_profile if spec is not None else DEFAULT_PROFILE
 
 
 def entry_model_name(event: str) -> str:
@@ -353,6 +383,15 @@ class Scenario(_Strict):
         default=None, description="the built-in receiver's answers (--builtin-receiver, demo)"
     )
     expect: Expect | None = Field(default=None, description="checked after the run; a miss exits 1")
+
+    def retry_policy(self, event: str | None = None) -> RetryPolicy:
+        """The retry policy of ``event``'s callbacks (its family's profile unless
+        ``retry.profile`` names one); without ``event``, the run's: the profile every
+        entry's family shares, ``rtc`` when they differ."""
+        if event is not None:
+            return self.retry.policy(event_profile(event))
+        families = {event_profile(str(getattr(e, "event", "procedure"))) for e in self.callbacks}
+        return self.retry.policy(families.pop() if len(families) == 1 else DEFAULT_PROFILE)
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:

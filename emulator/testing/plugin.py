@@ -140,6 +140,7 @@ class Zego:
         delay: float = 0.0,
         intervals: Iterable[float] | None = None,
         timeout: float | None = None,
+        profile: str | None = None,
     ) -> Outcome:
         """Deliver one callback to ``to`` with ZEGO's retry schedule; every attempt is in
         ``outcome.history``.
@@ -147,8 +148,10 @@ class Zego:
         ``callback`` is a model from :meth:`procedure` & co. (signed here with ``secret``,
         default the ``zego_secret`` fixture), a ready :class:`~emulator.callback.model.Callback`,
         or None for a fresh procedure callback. ``to`` is a URL, a Receiver, or an
-        aiohttp/ASGI/WSGI app (POSTed at ``path``). ``intervals``/``timeout`` override the
-        retry gaps (emulated s) and the per-request timeout (real s).
+        aiohttp/ASGI/WSGI app (POSTed at ``path``). ``profile`` names a retry profile
+        (``rtc`` by default, ``legacy-2``, ``cloud-recording``, ``zim-before-send``);
+        ``intervals``/``timeout`` override its retry gaps (emulated s) and the per-request
+        timeout (real s).
         """
         outcomes = await self.deliver_all(
             [self._as_callback(callback, encoding, tamper, secret)],
@@ -157,6 +160,7 @@ class Zego:
             delay=delay,
             intervals=intervals,
             timeout=timeout,
+            profile=profile,
         )
         return outcomes[0]
 
@@ -169,15 +173,18 @@ class Zego:
         delay: float = 0.0,
         intervals: Iterable[float] | None = None,
         timeout: float | None = None,
+        profile: str | None = None,
     ) -> list[Outcome]:
         """Deliver several callbacks concurrently (each on its own schedule), outcomes in order."""
         from emulator.delivery.dispatch import Delivery, Dispatcher
-        from emulator.retry import RetryPolicy
+        from emulator.retry import profile_policy
 
         target = await self.target_url(to, path)
-        policy = RetryPolicy(timeout=self.timeout if timeout is None else timeout)
-        if intervals is not None:
-            policy = RetryPolicy(tuple(intervals), policy.timeout)
+        policy = profile_policy(
+            profile or "rtc",
+            intervals=None if intervals is None else tuple(intervals),
+            timeout=timeout if timeout is not None else (None if profile else self.timeout),
+        )
         deliveries = [
             Delivery(self._as_callback(item, None, None, None), target, delay) for item in callbacks
         ]
