@@ -1,0 +1,265 @@
+"""The master process: Locust's MasterRunner, the shares handed out, the summary at the end.
+
+    python -m emulator.swarm master < plan-and-options.json
+
+It binds (``--master-bind-host``/``--master-bind-port``; 127.0.0.1:5557 unless told), starts
+its local workers if asked (``--workers N``), waits for ``--expect-workers`` to connect,
+sends each its share (``zego_share``: the plan, share ``i`` of ``N``), then starts one
+Locust user per worker. Each worker reports ``zego_done`` (its tally, after its last
+statistics) once its share is delivered or lost; with every report in, the master ends the
+run and prints Locust's tables (requests, percentiles, errors) and our summary —
+callbacks, delivered, lost, attempts, retry lateness — and where the shards are.
+``--csv``/``--html`` are Locust's own files; ``--web`` serves Locust's UI during the run
+and after it, until Ctrl-C. Ctrl-C during the run stops the workers cleanly: each writes
+an interrupted summary (``zego-emulator resume SHARD`` carries on).
+
+Imported only in a process that gevent has patched (``python -m emulator.swarm``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+import gevent.event
+from locust.env import Environment
+from locust.html import get_html_report
+from locust.rpc.protocol import Message
+from locust.runners import MasterRunner, WorkerNode
+from locust.stats import (
+    PERCENTILES_TO_REPORT,
+    StatsCSVFileWriter,
+    get_error_report_summary,
+    get_percentile_stats_summary,
+    get_stats_summary,
+    stats_history,
+)
+
+from emulator.swarm.launch import MasterOptions, worker_command
+from emulator.swarm.plan import SwarmPlan
+from emulator.swarm.tally import describe, merge
+from emulator.swarm.user import ZegoCallbackUser
+
+EXIT_OK, EXIT_INCOMPLETE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+POLL_S = 0.05  # how often the master looks at its workers while it waits
+STOP_GRACE_S = 10.0  # real seconds workers get to write their summaries after Ctrl-C
+
+
+@dataclass
+class Reports:
+    """What the workers told the master: their tallies, or why they cannot take part."""
+
+    done: dict[str, dict[str, Any]] = field(default_factory=dict)  # client id -> tally
+    failed: dict[str, str] = field(default_factory=dict)  # client id -> reason
+    changed: gevent.event.Event = field(default_factory=gevent.event.Event)
+
+    def on_done(self, environment: Environment, msg: Message, **kwargs: Any) -> None:
+        self.done[msg.node_id] = dict(msg.data or {})
+        self.changed.set()
+
+    def on_failed(self, environment: Environment, msg: Message, **kwargs: Any) -> None:
+        self.failed[msg.node_id] = str((msg.data or {}).get("reason", "unknown"))
+        self.changed.set()
+
+    def settled(self, clients: list[WorkerNode]) -> bool:
+        """Every worker of the run reported (done or failed)."""
+        return all(c.id in self.done or c.id in self.failed for c in clients)
+
+
+class Master:
+    """One swarm run from the master's side (see module docstring)."""
+
+    def __init__(self, plan: SwarmPlan, options: MasterOptions) -> None:
+        self.plan = plan
+        self.options = options
+        self.environment = Environment(user_classes=[ZegoCallbackUser], catch_exceptions=True)
+        self.runner: MasterRunner = self.environment.create_master_runner(
+            options.bind_host, options.bind_port
+        )
+        self.port: int = self.runner.server.port
+        self.reports = Reports()
+        self.runner.register_message("zego_done", self.reports.on_done)
+        self.runner.register_message("zego_failed", self.reports.on_failed)
+        self.interrupted = gevent.event.Event()
+        self.local: list[subprocess.Popen[bytes]] = []
+        self.csv: StatsCSVFileWriter | None = None
+
+    # --- the run ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """The whole run; the exit code."""
+        options = self.options
+        say(
+            f"swarm master: listening on {options.bind_host}:{self.port}, waiting for "
+            f"{options.expect_workers} worker{'s' if options.expect_workers > 1 else ''}"
+        )
+        gevent.signal_handler(signal.SIGINT, self.interrupted.set)
+        gevent.signal_handler(signal.SIGTERM, self.interrupted.set)
+        self._start_outputs()
+        self._start_local_workers()
+        clients = self._wait_for_workers()
+        if clients is None:
+            return self._end(EXIT_INTERRUPTED if self.interrupted.is_set() else EXIT_INCOMPLETE)
+        self._hand_out(clients)
+        code = self._wait_until_done(clients)
+        return self._end(code, clients)
+
+    def _start_outputs(self) -> None:
+        options = self.options
+        gevent.spawn(stats_history, self.runner)  # the charts of the HTML report and the UI
+        if options.csv_prefix:
+            folder = os.path.dirname(options.csv_prefix)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            self.csv = StatsCSVFileWriter(
+                self.environment, PERCENTILES_TO_REPORT, options.csv_prefix, False
+            )
+            gevent.spawn(self.csv.stats_writer)
+        if options.web:
+            web_ui: Any = self.environment.create_web_ui(
+                host=options.web_host,
+                port=options.web_port,
+                stats_csv_writer=self.csv,
+                delayed_start=True,
+            )
+            web_ui.start()
+            say(f"swarm master: Locust's web UI at http://{options.web_host}:{options.web_port}")
+
+    def _start_local_workers(self) -> None:
+        command = worker_command("127.0.0.1", self.port, self.options.record_dir)
+        for _ in range(self.options.local_workers):
+            # their own session: Ctrl-C reaches the master, which stops them in order
+            self.local.append(subprocess.Popen(command, start_new_session=True))
+
+    def _wait_for_workers(self) -> list[WorkerNode] | None:
+        """The first ``expect_workers`` ready workers, in the order they connected."""
+        want = self.options.expect_workers
+        while True:
+            ready = sorted(self.runner.clients.ready, key=self._index)
+            if len(ready) >= want:
+                return ready[:want]
+            if self.interrupted.is_set():
+                return None
+            dead = [p for p in self.local if p.poll() is not None]
+            if dead:
+                say(f"swarm master: a local worker exited early (exit {dead[0].returncode})")
+                return None
+            gevent.sleep(POLL_S)
+
+    def _index(self, client: WorkerNode) -> int:
+        """The 0-based order in which the worker first connected (Locust's worker index)."""
+        runner: Any = self.runner  # get_worker_index is untyped
+        return int(runner.get_worker_index(client.id))
+
+    def _hand_out(self, clients: list[WorkerNode]) -> None:
+        """Share ``i`` of ``N`` to each worker, then one user each (the share goes first)."""
+        for index, client in enumerate(clients):
+            share = {"index": index, "of": len(clients)}
+            self.runner.send_message(
+                "zego_share", {"plan": self.plan.to_message(), "share": share}, client.id
+            )
+        say(
+            f"swarm master: {self.plan.total} callbacks at {self.plan.rate:g}/s for "
+            f"{self.plan.duration:g} s over {len(clients)} workers -> {self.plan.target}"
+        )
+        runner: Any = self.runner  # start is untyped
+        runner.start(len(clients), spawn_rate=len(clients))
+
+    def _wait_until_done(self, clients: list[WorkerNode]) -> int:
+        """Until every worker reported, one went away, or Ctrl-C (then stop them in order)."""
+        while not self.reports.settled(clients):
+            if self.interrupted.is_set():
+                self._stop_workers(clients)
+                return EXIT_INTERRUPTED
+            gone = [c for c in clients if c.id not in self.runner.clients or c.state == "missing"]
+            if gone:
+                say(f"swarm master: {len(gone)} worker(s) went away before finishing")
+                return EXIT_INCOMPLETE
+            self.reports.changed.clear()
+            self.reports.changed.wait(POLL_S * 4)
+        return EXIT_BAD_INPUT if self.reports.failed else EXIT_OK
+
+    def _stop_workers(self, clients: list[WorkerNode]) -> None:
+        """Ask each worker to stop its share and report; wait a little for the reports."""
+        say("swarm master: interrupted; stopping the workers")
+        for client in clients:
+            self.runner.send_message("zego_stop", None, client.id)
+        deadline = time.monotonic() + STOP_GRACE_S
+        while not self.reports.settled(clients) and time.monotonic() < deadline:
+            self.reports.changed.clear()
+            self.reports.changed.wait(POLL_S * 4)
+
+    # --- the end ------------------------------------------------------------------------
+
+    def _end(self, code: int, clients: list[WorkerNode] | None = None) -> int:
+        self.runner.quit()  # workers get "quit" and exit
+        for reason in self.reports.failed.values():
+            print(
+                f"zego-emulator swarm: error: a worker refused its share: {reason}", file=sys.stderr
+            )
+        if clients is not None:
+            self._print_tables()
+        if self.options.html_path:
+            self._write_html(self.options.html_path)
+        if self.csv is not None:
+            self.csv.close_files()
+        self._reap_local_workers()
+        if self.options.web and code != EXIT_INTERRUPTED:
+            say("swarm master: the run is over; the web UI stays up until Ctrl-C")
+            self.interrupted.clear()
+            self.interrupted.wait()
+        return code
+
+    def _print_tables(self) -> None:
+        stats = self.runner.stats
+        lines = [*get_stats_summary(stats, current=False), ""]
+        lines += [*get_percentile_stats_summary(stats), ""]
+        if stats.errors:
+            lines += [*get_error_report_summary(stats), ""]
+        reports = list(self.reports.done.values())
+        total = merge(reports)
+        if self.options.json_summary:
+            total["shards"] = sorted(str(r.get("record", "")) for r in reports)
+            lines.append(json.dumps(total, indent=2))
+        else:
+            lines += describe(total)
+            lines += [f"  shard {r.get('worker')}: {r.get('record')}" for r in _by_worker(reports)]
+        say("\n".join(lines))
+
+    def _write_html(self, path: str) -> None:
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            render: Any = get_html_report  # untyped
+            handle.write(render(self.environment, show_download_link=False))
+        say(f"swarm master: Locust's HTML report: {path}")
+
+    def _reap_local_workers(self) -> None:
+        for process in self.local:
+            try:
+                process.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.terminate()
+                process.wait()
+
+
+def _by_worker(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(reports, key=lambda r: int(str(r.get("worker", "w0"))[1:] or 0))
+
+
+def say(text: str) -> None:
+    """One line (or block) for the person at the terminal, at once."""
+    print(text, flush=True)
+
+
+def run_master(plan: SwarmPlan, options: MasterOptions) -> int:
+    """Run the master side of a swarm; the exit code."""
+    return Master(plan, options).run()
