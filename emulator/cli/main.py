@@ -26,6 +26,7 @@ from emulator.cli.schema import add_schema
 from emulator.cli.send import add_send
 from emulator.cli.show import add_show
 from emulator.cli.sign import add_sign
+from emulator.cli.swarm import add_swarm
 from emulator.cli.verify import add_verify
 from emulator.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EmulatorError
 
@@ -41,6 +42,7 @@ COMMANDS = (
     add_sign,
     add_verify,
     add_schema,
+    add_swarm,
 )
 
 

@@ -27,6 +27,7 @@ from emulator.swarm.plan import SwarmPlan
 DEFAULT_MASTER_PORT = 5557  # Locust's
 DEFAULT_WEB_PORT = 8089  # Locust's
 LOOPBACK = "127.0.0.1"
+SECRET_FLAG_ENV = "ZEGO_SWARM_SECRET"  # a worker's --secret, handed to its process this way
 
 
 class MasterOptions(BaseModel):
@@ -82,15 +83,20 @@ def run_child(
 ) -> int:
     """Run one swarm process in the foreground and return its exit code.
 
-    Ctrl-C reaches the child from the terminal (same process group) and the child ends the
-    run cleanly; this process waits for it rather than dying first.
+    The child has a session of its own and this process hands it Ctrl-C and SIGTERM, once
+    each time (the child ends the run cleanly: workers write their summaries first).
     """
     child = subprocess.Popen(
         list(argv),
         stdin=subprocess.PIPE if stdin_text is not None else None,
         env=dict(env) if env is not None else None,
+        start_new_session=True,
     )
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # after Popen: not inherited
+
+    def forward(signum: int, frame: object) -> None:
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if stdin_text is not None and child.stdin is not None:
             try:
@@ -100,4 +106,5 @@ def run_child(
                 pass  # the child ended before reading: its exit code says why
         return child.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -90,6 +90,7 @@ class Master:
         self.interrupted = gevent.event.Event()
         self.local: list[subprocess.Popen[bytes]] = []
         self.csv: StatsCSVFileWriter | None = None
+        self.csv_greenlet: gevent.Greenlet | None = None
 
     # --- the run ------------------------------------------------------------------------
 
@@ -121,7 +122,7 @@ class Master:
             self.csv = StatsCSVFileWriter(
                 self.environment, PERCENTILES_TO_REPORT, options.csv_prefix, False
             )
-            gevent.spawn(self.csv.stats_writer)
+            self.csv_greenlet = gevent.spawn(self.csv.stats_writer)
         if options.web:
             web_ui: Any = self.environment.create_web_ui(
                 host=options.web_host,
@@ -209,7 +210,7 @@ class Master:
         if self.options.html_path:
             self._write_html(self.options.html_path)
         if self.csv is not None:
-            self.csv.close_files()
+            self._write_csv(self.csv)
         self._reap_local_workers()
         if self.options.web and code != EXIT_INTERRUPTED:
             say("swarm master: the run is over; the web UI stays up until Ctrl-C")
@@ -232,6 +233,22 @@ class Master:
             lines += describe(total)
             lines += [f"  shard {r.get('worker')}: {r.get('record')}" for r in _by_worker(reports)]
         say("\n".join(lines))
+
+    def _write_csv(self, csv: StatsCSVFileWriter) -> None:
+        """The final statistics into Locust's CSV files (its writer rewrites them every
+        second; stopped first, so that the last rows are the run's end)."""
+        if self.csv_greenlet is not None:
+            self.csv_greenlet.kill(block=True)
+        for handle, write, writer in (
+            (csv.requests_csv_filehandle, csv.requests_csv, csv.requests_csv_writer),
+            (csv.failures_csv_filehandle, csv.failures_csv, csv.failures_csv_writer),
+            (csv.exceptions_csv_filehandle, csv.exceptions_csv, csv.exceptions_csv_writer),
+        ):
+            handle.seek(0)
+            write(writer)
+            handle.truncate()
+        csv.close_files()
+        say(f"swarm master: Locust's CSV statistics: {self.options.csv_prefix}_stats.csv ...")
 
     def _write_html(self, path: str) -> None:
         folder = os.path.dirname(path)

@@ -32,13 +32,12 @@ from emulator.callback.model import Callback
 from emulator.delivery.results import Attempt
 from emulator.scenario.model import scenario_secret
 from emulator.swarm.callbacks import callback_maker
+from emulator.swarm.launch import SECRET_FLAG_ENV
 from emulator.swarm.plan import Share, SwarmPlan
 from emulator.swarm.schedule import GeventClock, deliver
 from emulator.swarm.sender import Answer, Sender
 from emulator.swarm.shard import Shard
 from emulator.swarm.user import ZegoCallbackUser
-
-SECRET_FLAG_ENV = "ZEGO_SWARM_SECRET"  # --secret of `swarm --worker`, handed to this process
 
 
 class AttemptFailed(Exception):
