@@ -5,9 +5,9 @@
     python -m bench --quick         # tiny sizes: proves the harness works, numbers mean little
 
 One module per benchmark (``throughput``, ``burst``, ``load``, ``lateness``, ``scale``,
-``virtual``, ``startup``, ``hostile``); each exposes ``run(quick: bool) -> Result``. The
-receiver they send to runs in its own process (:mod:`bench.receiver`) so that it does not
-share the client's event loop.
+``virtual``, ``startup``, ``hostile``, ``swarm``); each exposes ``run(quick: bool) ->
+Result``. The receiver they send to runs in its own process (:mod:`bench.receiver`) so
+that it does not share the client's event loop.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ BENCHMARKS = (
     "virtual",
     "startup",
     "hostile",
+    "swarm",
 )
 ROOT = Path(__file__).resolve().parent.parent  # the checkout: bench/ and emulator/
 

@@ -25,10 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="tiny sizes (a smoke test of the harness)"
     )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    parser.add_argument("--callbacks", type=int, help="throughput/burst/virtual: callbacks to send")
+    parser.add_argument(
+        "--callbacks", type=int, help="throughput/burst/virtual/swarm: callbacks to send"
+    )
     parser.add_argument("--concurrency", type=int, help="throughput/burst: requests in flight")
     parser.add_argument(
-        "--rounds", type=int, help="throughput/burst/startup: repetitions (best kept)"
+        "--rounds", type=int, help="throughput/burst/startup/swarm: repetitions (best kept)"
     )
     parser.add_argument("--rates", help="load: comma-separated rates (callbacks a second)")
     parser.add_argument("--duration", type=float, help="load: seconds at each rate")
@@ -49,6 +51,7 @@ def options_for(name: str, args: argparse.Namespace) -> dict[str, object]:
         "virtual": ("callbacks",),
         "startup": ("rounds",),
         "hostile": (),
+        "swarm": ("callbacks", "rounds"),
     }[name]
     options: dict[str, object] = {}
     for key in wanted:

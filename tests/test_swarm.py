@@ -355,6 +355,7 @@ async def test_an_interrupted_shard_is_resumed_to_the_end(tmp_path: Path) -> Non
         )
         code, resume_out, err = await finish(resume)
     assert code == 0, err
+    assert "finished: 4 callbacks, 2 delivered, 2 lost" in resume_out, resume_out
     lines = read_record(shard)
     outcomes = {line["task_id"]: line for line in of_type(lines, "outcome")}
     assert len(outcomes) == 4
@@ -392,5 +393,10 @@ print(json.dumps({"ours": ours, "coroutines": coroutines, "stacks": stacks}))
     assert "emulator.swarm.worker" in found["ours"]  # the probe did look
     assert found["coroutines"] == []  # no module of ours with an async def
     assert found["stacks"] == []
-    assert not [name for name in found["ours"] if name.startswith(("emulator.delivery.d",
-                "emulator.delivery.t", "emulator.run", "emulator.servers"))]
+    assert not [
+        name
+        for name in found["ours"]
+        if name.startswith(
+            ("emulator.delivery.d", "emulator.delivery.t", "emulator.run", "emulator.servers")
+        )
+    ]

@@ -225,7 +225,7 @@ class Master:
         if stats.errors:
             lines += [*get_error_report_summary(stats), ""]
         reports = list(self.reports.done.values())
-        total = merge(reports)
+        total = merge(reports, rate=self.plan.rate * self.plan.speed)
         if self.options.json_summary:
             total["shards"] = sorted(str(r.get("record", "")) for r in reports)
             lines.append(json.dumps(total, indent=2))

@@ -104,8 +104,9 @@ class Shard:
     def path(self) -> Path:
         return self.recorder.path
 
-    def callback(self, callback: Callback) -> None:
-        self.tally.started()
+    def callback(self, callback: Callback, behind_s: float = 0.0) -> None:
+        """A callback starts (``behind_s`` real seconds after it was due): its line."""
+        self.tally.started(time.time(), behind_s)
         self.recorder.write(callback_line(callback, self.plan.target, self.run_id))
 
     def attempt(self, attempt: Attempt) -> None:

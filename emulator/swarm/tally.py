@@ -45,9 +45,16 @@ class Tally:
     attempts: int = 0
     answers: Counter[str] = field(default_factory=Counter)  # "200", "500", "timeout", ...
     retry_lateness: Counter[int] = field(default_factory=Counter)  # bucketed ms -> count
+    first_start: float | None = None  # Unix time the first callback started
+    last_start: float | None = None  # ... and the last one
+    behind_max_s: float = 0.0  # real seconds the pacing fell behind its schedule at most
 
-    def started(self) -> None:
+    def started(self, at: float, behind_s: float = 0.0) -> None:
+        """A callback started at Unix time ``at``, ``behind_s`` after it was due."""
         self.callbacks += 1
+        self.first_start = at if self.first_start is None else self.first_start
+        self.last_start = at
+        self.behind_max_s = max(self.behind_max_s, behind_s)
 
     def attempt(self, attempt: Attempt) -> None:
         self.attempts += 1
@@ -76,11 +83,15 @@ class Tally:
             "attempts": self.attempts,
             "answers": dict(sorted(self.answers.items())),
             "retry_lateness_ms": {str(ms): n for ms, n in sorted(self.retry_lateness.items())},
+            "first_start": self.first_start,
+            "last_start": self.last_start,
+            "behind_max_s": round(self.behind_max_s, 6),
         }
 
 
-def merge(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """The sum of worker reports (as :meth:`Tally.to_report` gives them) plus percentiles."""
+def merge(reports: Iterable[Mapping[str, Any]], rate: float | None = None) -> dict[str, Any]:
+    """The sum of worker reports (as :meth:`Tally.to_report` gives them) plus percentiles;
+    with the asked ``rate`` (callbacks per real second), the rate the workers achieved."""
     total = Tally()
     workers = 0
     for report in reports:
@@ -92,10 +103,20 @@ def merge(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         total.answers.update({str(k): int(v) for k, v in dict(report.get("answers", {})).items()})
         lateness = dict(report.get("retry_lateness_ms", {}))
         total.retry_lateness.update({int(k): int(v) for k, v in lateness.items()})
+        total.behind_max_s = max(total.behind_max_s, float(report.get("behind_max_s", 0.0)))
+        for key, pick in (("first_start", min), ("last_start", max)):
+            value, mine = report.get(key), getattr(total, key)
+            if isinstance(value, int | float):
+                setattr(total, key, value if mine is None else pick(mine, value))
     merged = total.to_report()
     merged["workers"] = workers
     merged["retries"] = sum(total.retry_lateness.values())
     merged["retry_lateness"] = lateness_percentiles(total.retry_lateness)
+    merged["rate"] = rate
+    merged["achieved_rate"] = None
+    if rate and total.first_start is not None and total.last_start is not None:
+        span = total.last_start - total.first_start + 1 / rate
+        merged["achieved_rate"] = round(total.callbacks / span, 3)
     return merged
 
 
@@ -130,6 +151,14 @@ def describe(total: Mapping[str, Any]) -> list[str]:
         f"swarm: {total['workers']} workers, {total['callbacks']} callbacks, "
         f"{total['delivered']} delivered, {total['lost']} lost"
         + (f", {total['pending']} pending" if total["pending"] else ""),
+    ]
+    achieved, rate = total.get("achieved_rate"), total.get("rate")
+    if achieved is not None and rate:
+        behind = ""
+        if achieved < 0.99 * rate:
+            behind = f"  (the workers fell behind, by {total['behind_max_s']:.2f} s at most)"
+        lines.append(f"  started {achieved:,.1f}/s real (asked {rate:,.6g}/s){behind}")
+    lines += [
         f"  attempts {total['attempts']}: {answers}",
         f"  retry lateness p50 {ms(late['p50'])}  p95 {ms(late['p95'])}  "
         f"p99 {ms(late['p99'])}  max {ms(late['max'])}  (over {total['retries']} retries)",

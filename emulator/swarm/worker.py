@@ -39,6 +39,8 @@ from emulator.swarm.sender import Answer, Sender
 from emulator.swarm.shard import Shard
 from emulator.swarm.user import ZegoCallbackUser
 
+YIELD_EVERY = 64  # callbacks started between two chances for the others to run
+
 
 class AttemptFailed(Exception):
     """A request the receiver did not accept (what Locust counts as a failure)."""
@@ -109,11 +111,14 @@ class WorkerWork:
         shard, plan = self.shard, self.plan
         assert shard is not None
         clock = GeventClock(plan.speed)
-        for number in self.share.numbers(plan.total):
-            clock.sleep_until(plan.due(number))
+        for count, number in enumerate(self.share.numbers(plan.total), 1):
+            due = plan.due(number)
+            clock.sleep_until(due)
             callback = self.make(number)
-            shard.callback(callback)
+            shard.callback(callback, behind_s=max(0.0, clock.now() - due) / plan.speed)
             self.callbacks.spawn(self._deliver, callback, clock)
+            if count % YIELD_EVERY == 0:
+                gevent.sleep(0)  # behind schedule it never sleeps: let due requests go out
         self.callbacks.join()
         self._finish(interrupted=False)
 

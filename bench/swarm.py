@@ -1,0 +1,92 @@
+"""swarm: callbacks/s through Locust's runner with 1 and 2 local workers, against load mode.
+
+All three send the same ``R x D`` fresh signed callbacks to the same receiver (its own
+process, answering 200 at once), asked for far more than they can do, so each goes as
+fast as it can:
+
+* **load mode** — ``zego-emulator run --rate R --duration D`` (one asyncio process);
+* **swarm, 1 worker** / **swarm, 2 workers** — ``zego-emulator swarm --workers N`` (a
+  master and N gevent worker processes, every attempt also in Locust's statistics).
+
+Callbacks/s is read from each run's records, the same way for all three: delivered
+callbacks over the span from the first request to the last answer. Process start-up
+(Locust's imports, workers connecting) is outside that span. On a 2-core machine the
+receiver takes one core, so 2 workers share the other with the master: the ratio says
+what a second process buys *here*; on more cores (or machines) each worker adds its own.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import Figure, Result, child_env, command
+from bench.receiver import ReceiverProcess
+
+OFFERED_RATE = 100_000  # callbacks a second asked for: far above what one machine does
+SECRET = "bench-callback-secret"
+
+
+def delivered_rate(records: list[Path]) -> tuple[float, int]:
+    """Delivered callbacks per second over first request -> last answer, and how many."""
+    from emulator.record.reader import read_records
+
+    lines = read_records(records)
+    attempts = [line for line in lines if line.get("type") == "attempt"]
+    delivered = sum(1 for line in lines if line.get("type") == "outcome" and line["delivered"])
+    if not attempts:
+        raise RuntimeError(f"no attempts recorded in {records}")
+    start = min(float(a["sent_at"]) for a in attempts)
+    end = max(float(a["sent_at"]) + float(a["latency_ms"]) / 1000 for a in attempts)
+    return delivered / max(end - start, 1e-9), delivered
+
+
+def run_cli(args: list[str], cwd: Path) -> None:
+    env = dict(child_env(), ZEGO_CALLBACK_SECRET=SECRET)
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"zego-emulator {args[0]} exited {done.returncode}: {done.stderr}")
+
+
+def run(quick: bool = False, callbacks: int | None = None) -> Result:
+    callbacks = callbacks or (300 if quick else 20_000)
+    duration = f"{callbacks / OFFERED_RATE:g}"
+    result = Result("swarm", command("swarm", "--callbacks", str(callbacks)))
+    common = ["--rate", str(OFFERED_RATE), "--duration", duration, "--encoding", "json"]
+    rates: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, ReceiverProcess(200) as receiver:
+        work = Path(tmp)
+        run_cli(["run", "--target", receiver.url, *common, "--record", "load.jsonl"], work)
+        rates["load"], delivered = delivered_rate([work / "load.jsonl"])
+        if delivered != callbacks:
+            raise RuntimeError(f"load mode delivered {delivered} of {callbacks}")
+        for workers in (1, 2):
+            shards = work / f"swarm-{workers}"
+            args = ["swarm", "--target", receiver.url, *common, "--workers", str(workers)]
+            run_cli([*args, "--record-dir", str(shards)], work)
+            rates[f"swarm-{workers}"], delivered = delivered_rate(sorted(shards.glob("*.jsonl")))
+            if delivered != callbacks:
+                raise RuntimeError(f"swarm with {workers} workers delivered {delivered}")
+    load = rates["load"]
+    result.add(Figure("load mode (run --rate), one process", load, "callbacks/s"))
+    for workers in (1, 2):
+        rate = rates[f"swarm-{workers}"]
+        label = f"swarm, {workers} local worker{'s' if workers > 1 else ''}"
+        result.add(Figure(label, rate, "callbacks/s", against="load mode", ratio=rate / load))
+    result.notes.append(
+        f"{callbacks} callbacks asked at {OFFERED_RATE:,}/s; {os.cpu_count()} cores shared "
+        "with the receiver process (2 workers: x"
+        f"{rates['swarm-2'] / rates['swarm-1']:.2f} of 1 worker)"
+    )
+    return result
