@@ -121,6 +121,7 @@ def report_data(runs: Sequence[RunView]) -> dict[str, Any]:
             {
                 "run_id": run.run_id,
                 "scenario": run.scenario,
+                "worker": _swarm_worker(run.run),
                 "target": run.target,
                 "started_at": as_number((run.run or {}).get("started_at")),
                 "speed": (run.run or {}).get("speed"),
@@ -152,3 +153,10 @@ def state_text(cb: CallbackView) -> str:
     if cb.state == "lost":
         return f"lost after {cb.attempt_count} attempt{'s' if cb.attempt_count != 1 else ''}"
     return "no outcome (interrupted)"
+
+
+def _swarm_worker(run_line: Mapping[str, Any] | None) -> str | None:
+    """``w2`` for a shard of ``zego-emulator swarm`` (its run line says), else None."""
+    swarm = (run_line or {}).get("swarm")
+    worker = swarm.get("worker") if isinstance(swarm, Mapping) else None
+    return worker if isinstance(worker, str) else None

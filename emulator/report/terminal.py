@@ -96,9 +96,14 @@ def _run_cells(stats: Mapping[str, Any]) -> list[Text]:
 
 
 def _run_label(run: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> str:
-    """The scenario name; with the run id when two runs share it."""
-    shared = sum(1 for other in runs if other["scenario"] == run["scenario"]) > 1
-    return f"{run['scenario']} ({run['run_id']})" if shared else str(run["scenario"])
+    """The scenario name (and a swarm shard's worker); with the run id when two runs share it."""
+
+    def name(item: Mapping[str, Any]) -> str:
+        worker = item.get("worker")
+        return f"{item['scenario']} {worker}" if worker else str(item["scenario"])
+
+    shared = sum(1 for other in runs if name(other) == name(run)) > 1
+    return f"{name(run)} ({run['run_id']})" if shared else name(run)
 
 
 def _histogram_table(total: Mapping[str, Any]) -> Any:

@@ -97,7 +97,7 @@ class Master:
     def run(self) -> int:
         """The whole run; the exit code."""
         options = self.options
-        say(
+        self.say(
             f"swarm master: listening on {options.bind_host}:{self.port}, waiting for "
             f"{options.expect_workers} worker{'s' if options.expect_workers > 1 else ''}"
         )
@@ -131,13 +131,16 @@ class Master:
                 delayed_start=True,
             )
             web_ui.start()
-            say(f"swarm master: Locust's web UI at http://{options.web_host}:{options.web_port}")
+            self.say(
+                f"swarm master: Locust's web UI at http://{options.web_host}:{options.web_port}"
+            )
 
     def _start_local_workers(self) -> None:
         command = worker_command("127.0.0.1", self.port, self.options.record_dir)
         for _ in range(self.options.local_workers):
             # their own session: Ctrl-C reaches the master, which stops them in order
-            self.local.append(subprocess.Popen(command, start_new_session=True))
+            out = sys.stderr if self.options.json_summary else None  # --json: stdout is ours
+            self.local.append(subprocess.Popen(command, start_new_session=True, stdout=out))
 
     def _wait_for_workers(self) -> list[WorkerNode] | None:
         """The first ``expect_workers`` ready workers, in the order they connected."""
@@ -150,7 +153,7 @@ class Master:
                 return None
             dead = [p for p in self.local if p.poll() is not None]
             if dead:
-                say(f"swarm master: a local worker exited early (exit {dead[0].returncode})")
+                self.say(f"swarm master: a local worker exited early (exit {dead[0].returncode})")
                 return None
             gevent.sleep(POLL_S)
 
@@ -166,9 +169,10 @@ class Master:
             self.runner.send_message(
                 "zego_share", {"plan": self.plan.to_message(), "share": share}, client.id
             )
-        say(
+        self.say(
             f"swarm master: {self.plan.total} callbacks at {self.plan.rate:g}/s for "
-            f"{self.plan.duration:g} s over {len(clients)} workers -> {self.plan.target}"
+            f"{self.plan.duration:g} s over {len(clients)} worker{'' if len(clients) == 1 else 's'}"
+            f" -> {self.plan.target}"
         )
         runner: Any = self.runner  # start is untyped
         runner.start(len(clients), spawn_rate=len(clients))
@@ -181,7 +185,7 @@ class Master:
                 return EXIT_INTERRUPTED
             gone = [c for c in clients if c.id not in self.runner.clients or c.state == "missing"]
             if gone:
-                say(f"swarm master: {len(gone)} worker(s) went away before finishing")
+                self.say(f"swarm master: {len(gone)} worker(s) went away before finishing")
                 return EXIT_INCOMPLETE
             self.reports.changed.clear()
             self.reports.changed.wait(POLL_S * 4)
@@ -189,7 +193,7 @@ class Master:
 
     def _stop_workers(self, clients: list[WorkerNode]) -> None:
         """Ask each worker to stop its share and report; wait a little for the reports."""
-        say("swarm master: interrupted; stopping the workers")
+        self.say("swarm master: interrupted; stopping the workers")
         for client in clients:
             self.runner.send_message("zego_stop", None, client.id)
         deadline = time.monotonic() + STOP_GRACE_S
@@ -213,10 +217,15 @@ class Master:
             self._write_csv(self.csv)
         self._reap_local_workers()
         if self.options.web and code != EXIT_INTERRUPTED:
-            say("swarm master: the run is over; the web UI stays up until Ctrl-C")
+            self.say("swarm master: the run is over; the web UI stays up until Ctrl-C")
             self.interrupted.clear()
             self.interrupted.wait()
         return code
+
+    def say(self, text: str) -> None:
+        """A line for the person at the terminal, at once (on stderr with --json: stdout
+        holds only the summary then)."""
+        print(text, file=sys.stderr if self.options.json_summary else sys.stdout, flush=True)
 
     def _print_tables(self) -> None:
         stats = self.runner.stats
@@ -226,13 +235,12 @@ class Master:
             lines += [*get_error_report_summary(stats), ""]
         reports = list(self.reports.done.values())
         total = merge(reports, rate=self.plan.rate * self.plan.speed)
+        lines += describe(total)
+        lines += [f"  shard {r.get('worker')}: {r.get('record')}" for r in _by_worker(reports)]
+        self.say("\n".join(lines))
         if self.options.json_summary:
-            total["shards"] = sorted(str(r.get("record", "")) for r in reports)
-            lines.append(json.dumps(total, indent=2))
-        else:
-            lines += describe(total)
-            lines += [f"  shard {r.get('worker')}: {r.get('record')}" for r in _by_worker(reports)]
-        say("\n".join(lines))
+            total["shards"] = [str(r.get("record", "")) for r in _by_worker(reports)]
+            print(json.dumps(total, indent=2), flush=True)
 
     def _write_csv(self, csv: StatsCSVFileWriter) -> None:
         """The final statistics into Locust's CSV files (its writer rewrites them every
@@ -248,7 +256,7 @@ class Master:
             write(writer)
             handle.truncate()
         csv.close_files()
-        say(f"swarm master: Locust's CSV statistics: {self.options.csv_prefix}_stats.csv ...")
+        self.say(f"swarm master: Locust's CSV statistics: {self.options.csv_prefix}_stats.csv ...")
 
     def _write_html(self, path: str) -> None:
         folder = os.path.dirname(path)
@@ -257,7 +265,7 @@ class Master:
         with open(path, "w", encoding="utf-8") as handle:
             render: Any = get_html_report  # untyped
             handle.write(render(self.environment, show_download_link=False))
-        say(f"swarm master: Locust's HTML report: {path}")
+        self.say(f"swarm master: Locust's HTML report: {path}")
 
     def _reap_local_workers(self) -> None:
         for process in self.local:
@@ -270,11 +278,6 @@ class Master:
 
 def _by_worker(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(reports, key=lambda r: int(str(r.get("worker", "w0"))[1:] or 0))
-
-
-def say(text: str) -> None:
-    """One line (or block) for the person at the terminal, at once."""
-    print(text, flush=True)
 
 
 def run_master(plan: SwarmPlan, options: MasterOptions) -> int:

@@ -147,8 +147,9 @@ def describe(total: Mapping[str, Any]) -> list[str]:
 
     answers = ", ".join(f"{key} x{n}" for key, n in dict(total["answers"]).items()) or "none"
     late = dict(total["retry_lateness"])
+    workers = total["workers"]
     lines = [
-        f"swarm: {total['workers']} workers, {total['callbacks']} callbacks, "
+        f"swarm: {workers} worker{'' if workers == 1 else 's'}, {total['callbacks']} callbacks, "
         f"{total['delivered']} delivered, {total['lost']} lost"
         + (f", {total['pending']} pending" if total["pending"] else ""),
     ]
@@ -158,9 +159,12 @@ def describe(total: Mapping[str, Any]) -> list[str]:
         if achieved < 0.99 * rate:
             behind = f"  (the workers fell behind, by {total['behind_max_s']:.2f} s at most)"
         lines.append(f"  started {achieved:,.1f}/s real (asked {rate:,.6g}/s){behind}")
-    lines += [
-        f"  attempts {total['attempts']}: {answers}",
-        f"  retry lateness p50 {ms(late['p50'])}  p95 {ms(late['p95'])}  "
-        f"p99 {ms(late['p99'])}  max {ms(late['max'])}  (over {total['retries']} retries)",
-    ]
+    lines.append(f"  attempts {total['attempts']}: {answers}")
+    if total["retries"]:
+        lines.append(
+            f"  retry lateness p50 {ms(late['p50'])}  p95 {ms(late['p95'])}  "
+            f"p99 {ms(late['p99'])}  max {ms(late['max'])}  (over {total['retries']} retries)"
+        )
+    else:
+        lines.append("  retry lateness: no retries")
     return lines

@@ -91,6 +91,18 @@ async def swarm(cwd: Path, *args: str) -> asyncio.subprocess.Process:
     )
 
 
+async def emulator(*args: str) -> asyncio.subprocess.Process:
+    """``python -m emulator ARGS`` (report, resume), output piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "emulator",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 async def finish(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
     """Wait for a process (killing it if it outlives the deadline); code, stdout, stderr."""
     try:
@@ -245,24 +257,18 @@ async def test_master_and_two_workers_send_rate_times_duration_retried_on_zego_g
     assert "procedure attempt 2" in stats_csv
     assert "procedure attempt 1" in (tmp_path / "locust" / "report.html").read_text()
 
-    # the shards merge into one report
-    report = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "emulator",
-        "report",
-        "--json",
-        *(str(path) for path in sorted((tmp_path / "shards").glob("*.jsonl"))),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    code, report_out, err = await finish(report)
+    # the shards merge into one report, a row per worker
+    paths = [str(path) for path in sorted((tmp_path / "shards").glob("*.jsonl"))]
+    code, report_out, err = await finish(await emulator("report", "--json", *paths))
     assert code == 0, err
     merged = json.loads(report_out)
-    assert len(merged["runs"]) == 2
+    assert [run["worker"] for run in merged["runs"]] == ["w1", "w2"]
     assert merged["total"]["callbacks"] == merged["total"]["delivered"] == total
     assert merged["total"]["attempts"] == attempts_sent
     assert merged["total"]["lost"] == 0
+    code, report_text, err = await finish(await emulator("report", *paths))
+    assert code == 0, err
+    assert "swarm w1" in report_text and "swarm w2" in report_text
 
 
 def lose_every_fourth(index: int, number: int) -> int:
@@ -287,11 +293,17 @@ async def test_local_workers_lose_a_callback_after_five_retries(tmp_path: Path) 
             "json",
             "--record-dir",
             "shards",
+            "--json",
         )
         code, out, err = await finish(process)
     assert code == 0, err
     found = shards(tmp_path / "shards")
     assert sorted(found) == ["w1", "w2"]
+    summary = json.loads(out)  # --json: stdout holds only our summary
+    assert (summary["callbacks"], summary["delivered"], summary["lost"]) == (8, 6, 2)
+    assert summary["retries"] == 10 and summary["retry_lateness"]["max"] is not None
+    assert len(summary["shards"]) == 2
+    assert all((tmp_path / shard).is_file() for shard in summary["shards"])
     lost = 0
     for lines in found.values():
         outcomes = {line["task_id"]: line for line in of_type(lines, "outcome")}
@@ -303,8 +315,8 @@ async def test_local_workers_lose_a_callback_after_five_retries(tmp_path: Path) 
             else:
                 assert len(attempts) == 1 and outcomes[task_id]["delivered"] is True
     assert lost == 2
-    assert "swarm: 2 workers, 8 callbacks, 6 delivered, 2 lost" in out
-    assert re.search(r"POST\s+procedure attempt 6\s+2\s", out), out
+    assert "swarm: 2 workers, 8 callbacks, 6 delivered, 2 lost" in err  # the tables: stderr
+    assert re.search(r"POST\s+procedure attempt 6\s+2\s", err), err
 
 
 def refuse_odd_tasks(index: int, number: int) -> int:
@@ -342,18 +354,7 @@ async def test_an_interrupted_shard_is_resumed_to_the_end(tmp_path: Path) -> Non
         shard = next((tmp_path / "shards").glob("*.jsonl"))
         assert f"zego-emulator resume {shard.relative_to(tmp_path)}" in out
 
-        resume = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "emulator",
-            "resume",
-            str(shard),
-            "--speed",
-            "20",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        code, resume_out, err = await finish(resume)
+        code, resume_out, err = await finish(await emulator("resume", str(shard), "--speed", "20"))
     assert code == 0, err
     assert "finished: 4 callbacks, 2 delivered, 2 lost" in resume_out, resume_out
     lines = read_record(shard)
