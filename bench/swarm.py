@@ -18,6 +18,7 @@ what a second process buys *here*; on more cores (or machines) each worker adds 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from bench.receiver import ReceiverProcess
 
 OFFERED_RATE = 100_000  # callbacks a second asked for: far above what one machine does
 SECRET = "bench-callback-secret"
+TIMEOUT_S = 300  # real seconds one run may take
 
 
 def delivered_rate(records: list[Path]) -> tuple[float, int]:
@@ -45,18 +47,25 @@ def delivered_rate(records: list[Path]) -> tuple[float, int]:
 
 
 def run_cli(args: list[str], cwd: Path) -> None:
+    """Run ``zego-emulator ARGS``; one that outlives ``TIMEOUT_S`` gets Ctrl-C (a swarm then
+    stops its master and workers) and the benchmark fails."""
     env = dict(child_env(), ZEGO_CALLBACK_SECRET=SECRET)
-    done = subprocess.run(
+    with subprocess.Popen(
         [sys.executable, "-m", "emulator", *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"zego-emulator {args[0]} exited {done.returncode}: {done.stderr}")
+    ) as process:
+        try:
+            _, err = process.communicate(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=60)
+            raise RuntimeError(f"zego-emulator {args[0]} took over {TIMEOUT_S} s: {err}") from None
+    if process.returncode != 0:
+        raise RuntimeError(f"zego-emulator {args[0]} exited {process.returncode}: {err}")
 
 
 def run(quick: bool = False, callbacks: int | None = None, rounds: int | None = None) -> Result:

@@ -56,9 +56,14 @@ STOP_GRACE_S = 10.0  # real seconds workers get to write their summaries after C
 class Reports:
     """What the workers told the master: their tallies, or why they cannot take part."""
 
+    ready: set[str] = field(default_factory=set)  # client ids that can take a share
     done: dict[str, dict[str, Any]] = field(default_factory=dict)  # client id -> tally
     failed: dict[str, str] = field(default_factory=dict)  # client id -> reason
     changed: gevent.event.Event = field(default_factory=gevent.event.Event)
+
+    def on_ready(self, environment: Environment, msg: Message, **kwargs: Any) -> None:
+        self.ready.add(msg.node_id)
+        self.changed.set()
 
     def on_done(self, environment: Environment, msg: Message, **kwargs: Any) -> None:
         self.done[msg.node_id] = dict(msg.data or {})
@@ -85,6 +90,7 @@ class Master:
         )
         self.port: int = self.runner.server.port
         self.reports = Reports()
+        self.runner.register_message("zego_ready", self.reports.on_ready)
         self.runner.register_message("zego_done", self.reports.on_done)
         self.runner.register_message("zego_failed", self.reports.on_failed)
         self.interrupted = gevent.event.Event()
@@ -143,10 +149,12 @@ class Master:
             self.local.append(subprocess.Popen(command, start_new_session=True, stdout=out))
 
     def _wait_for_workers(self) -> list[WorkerNode] | None:
-        """The first ``expect_workers`` ready workers, in the order they connected."""
+        """The first ``expect_workers`` ready workers, in the order they connected (ready:
+        Locust's state, and our ``zego_ready`` said the worker listens for its share)."""
         want = self.options.expect_workers
         while True:
-            ready = sorted(self.runner.clients.ready, key=self._index)
+            ready = [c for c in self.runner.clients.ready if c.id in self.reports.ready]
+            ready.sort(key=self._index)
             if len(ready) >= want:
                 return ready[:want]
             if self.interrupted.is_set():

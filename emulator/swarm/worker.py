@@ -197,6 +197,9 @@ def run_worker(master_host: str, master_port: int, record_dir: str) -> int:
     ZegoCallbackUser.work = work
     runner.register_message("zego_share", work.on_share)
     runner.register_message("zego_stop", work.stop_share)
+    # Locust connects while the runner is made, before these handlers exist: the master
+    # waits for this message before it sends a share (else the share could be dropped)
+    runner.send_message("zego_ready", {"host": work.host})
     events: Any = environment.events  # Locust's hooks are untyped
     events.test_stop.add_listener(work.stop_share)  # the web UI's Stop button
     stopped = gevent.event.Event()

@@ -104,12 +104,18 @@ async def emulator(*args: str) -> asyncio.subprocess.Process:
 
 
 async def finish(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
-    """Wait for a process (killing it if it outlives the deadline); code, stdout, stderr."""
+    """Wait for a process; code, stdout, stderr. One that outlives the deadline gets Ctrl-C
+    (a swarm command then stops its own processes), then, if it must, SIGKILL."""
+    waiting = asyncio.ensure_future(process.communicate())
     try:
-        out, err = await asyncio.wait_for(process.communicate(), DEADLINE)
+        out, err = await asyncio.wait_for(asyncio.shield(waiting), DEADLINE)
     except TimeoutError:
-        process.kill()
-        out, err = await process.communicate()
+        process.send_signal(signal.SIGINT)
+        try:
+            out, err = await asyncio.wait_for(asyncio.shield(waiting), 20)
+        except TimeoutError:
+            process.kill()
+            out, err = await waiting
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
