@@ -107,8 +107,9 @@ def swarm_command(args: SwarmArgs) -> int:
 def build_plan(args: SwarmArgs) -> SwarmPlan:
     """The plan every worker gets, from the flags and the (optional) scenario file."""
     from emulator.callback.factory import CallbackFactory
-    from emulator.scenario.model import Scenario, url_problem
+    from emulator.scenario.model import Scenario
     from emulator.scenario.reader import load_scenario
+    from emulator.settings import url_problem
 
     default_encoding: Encoding = Scenario.model_fields["encoding"].default
 

@@ -30,7 +30,7 @@ from locust.runners import WorkerRunner
 
 from emulator.callback.model import Callback
 from emulator.delivery.results import Attempt
-from emulator.scenario.model import scenario_secret
+from emulator.settings import scenario_secret
 from emulator.swarm.callbacks import callback_maker
 from emulator.swarm.launch import SECRET_FLAG_ENV
 from emulator.swarm.plan import Share, SwarmPlan
