@@ -30,7 +30,13 @@ from emulator.swarm.launch import (
     run_child,
     worker_command,
 )
-from emulator.swarm.plan import DEFAULT_CONCURRENCY, SCENARIO_NAME, SwarmPlan, new_swarm_id
+from emulator.swarm.plan import (
+    DEFAULT_CONCURRENCY,
+    SCENARIO_NAME,
+    SwarmPlan,
+    new_swarm_id,
+    scenario_values,
+)
 from emulator.wire import Encoding
 
 DEFAULT_DURATION = 10.0  # seconds, as load mode
@@ -141,7 +147,7 @@ def build_plan(args: SwarmArgs) -> SwarmPlan:
         timeout=args.timeout,
         concurrency=args.concurrency
         or (scenario.concurrency if scenario and scenario.concurrency else DEFAULT_CONCURRENCY),
-        scenario=scenario.model_dump(mode="json", exclude_unset=True) if scenario else None,
+        scenario=scenario_values(scenario) if scenario else None,
         scenario_name=scenario.name if scenario else SCENARIO_NAME,
     )
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from emulator.retry import RetryPolicy
-from emulator.scenario.model import Scenario
+from emulator.retry import RetryPolicy, profile_policy
+from emulator.scenario.model import Scenario, event_profile
 from emulator.wire import Encoding
 
 DEFAULT_CONCURRENCY = 100  # requests in flight at most, per worker
@@ -34,6 +35,19 @@ SCENARIO_NAME = "swarm"  # the record's scenario name when no scenario file is g
 def new_swarm_id() -> str:
     """``20240501T120000Z-3f2a9c1b``: sortable; each shard's run id adds ``-w<N>``."""
     return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+
+
+def scenario_values(scenario: Scenario) -> dict[str, Any]:
+    """A validated scenario as plain values that validate back to it (what the user gave).
+
+    Each callback entry is dumped by its own model: the scenario's ``callbacks`` is
+    declared with the common entry type, which alone would drop the event's own keys.
+    """
+    values = scenario.model_dump(mode="json", exclude_unset=True, exclude={"callbacks"})
+    values["callbacks"] = [
+        entry.model_dump(mode="json", exclude_unset=True) for entry in scenario.callbacks
+    ]
+    return values
 
 
 class SwarmPlan(BaseModel):
@@ -68,13 +82,16 @@ class SwarmPlan(BaseModel):
         """The scenario the callbacks come from (None: default ``procedure`` callbacks)."""
         return None if self.scenario is None else Scenario.model_validate(self.scenario)
 
-    def policy(self) -> RetryPolicy:
-        """The scenario's retry policy (ZEGO's by default), ``timeout`` winning."""
+    def policy(self, event: str | None = None) -> RetryPolicy:
+        """The retry policy of ``event``'s callbacks — its family's profile (ZEGO's RTC one
+        by default) unless the scenario names one — or, without ``event``, the run's;
+        ``timeout`` winning."""
         scenario = self.scenario_model()
-        policy = scenario.retry.policy() if scenario is not None else RetryPolicy()
-        if self.timeout is None:
-            return policy
-        return RetryPolicy(policy.intervals, self.timeout, policy.resign_each_attempt)
+        if scenario is not None:
+            policy = scenario.retry_policy(event)
+        else:
+            policy = profile_policy(event_profile(event)) if event else RetryPolicy()
+        return policy if self.timeout is None else replace(policy, timeout=self.timeout)
 
     def to_message(self) -> dict[str, Any]:
         """The plan as plain values for a Locust message."""

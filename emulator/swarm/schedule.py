@@ -5,9 +5,10 @@
 
 As the asyncio Dispatcher does it: up to ``policy.max_attempts`` requests, each retry
 ``policy.retry_gap(n)`` emulated seconds after the previous request *started* (never before
-it finished); success is any 2xx; lost once the gaps run out (ZEGO: 2, 4, 8, 16, 32 s, so
-at most 6 requests). Each call blocks only its own greenlet, so a worker runs thousands
-of them side by side while its user keeps starting new callbacks.
+it finished); success is any 2xx; lost once the gaps run out (ZEGO's RTC profile: 2, 4,
+8, 16, 32 s, so at most 6 requests), or at an answer the policy does not retry (a
+profile that retries only when no answer came). Each call blocks only its own greenlet,
+so a worker runs thousands of them side by side while its user keeps starting callbacks.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def deliver(
             outcome.delivered = True
             break
         gap = policy.retry_gap(number)
-        if gap is None:
-            break
+        if gap is None or not policy.retries_after(attempt.status):
+            break  # out of retries, or an answer this policy takes as final
         scheduled = sent + gap
     return outcome

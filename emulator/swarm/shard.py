@@ -16,16 +16,21 @@ each, totals across them). No secret is ever written.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from emulator._version import __version__
 from emulator.callback.model import Callback
 from emulator.delivery.results import Attempt, Outcome
+from emulator.record.lines import run_line, summary_line
 from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
 from emulator.swarm.plan import Share, SwarmPlan
 from emulator.swarm.tally import Tally
+
+if TYPE_CHECKING:
+    from emulator.clock import Clock
 
 
 def shard_path(record_dir: str | Path, plan: SwarmPlan, share: Share) -> Path:
@@ -33,22 +38,12 @@ def shard_path(record_dir: str | Path, plan: SwarmPlan, share: Share) -> Path:
     return Path(record_dir) / f"{plan.swarm_id}-{share.label}.jsonl"
 
 
-def callback_line(callback: Callback, target: str, run_id: str) -> dict[str, Any]:
-    """The record's ``callback`` line: the exact body, so that ``resume`` can re-send it."""
-    content_type, body = callback.body()
-    return {
-        "type": "callback",
-        "run_id": run_id,
-        "callback_id": callback.callback_id,
-        "event": callback.event,
-        "task_id": callback.task_id,
-        "target": target,
-        "delay": 0.0,
-        "encoding": callback.encoding,
-        "tamper": callback.tamper,
-        "content_type": content_type,
-        "body": body.decode("utf-8"),
-    }
+@dataclass(frozen=True)
+class _Speed:
+    """What the record's run line reads of a clock: its speed (the gevent side has its own
+    clock; the asyncio clocks stay out of this process)."""
+
+    speed: float
 
 
 class Shard:
@@ -66,31 +61,30 @@ class Shard:
         self.plan = plan
         self.share = share
         self.run_id = f"{plan.swarm_id}-{share.label}"
+        self.planned = len(share.numbers(plan.total))
         self.tally = Tally()
         self.closed = False
+        self.swarm = {
+            "id": plan.swarm_id,
+            "worker": share.label,
+            "share": share.index,
+            "of": share.of,
+            "host": host,
+        }
         recorder.write(
-            {
-                "type": "run",
-                "run_id": self.run_id,
-                "started_at": round(time.time(), 6),
-                "scenario": plan.scenario_name,
-                "target": plan.target,
-                "encoding": plan.encoding,
-                "speed": plan.speed,
-                "version": __version__,
-                "callbacks": len(share.numbers(plan.total)),
-                "intervals": list(policy.intervals),
-                "timeout": policy.timeout,
-                "concurrency": plan.concurrency,
-                "swarm": {
-                    "id": plan.swarm_id,
-                    "worker": share.label,
-                    "share": share.index,
-                    "of": share.of,
-                    "host": host,
-                },
-                "load": {"rate": plan.rate / share.of, "duration": plan.duration},
-            }
+            run_line(
+                run_id=self.run_id,
+                scenario=plan.scenario_name,
+                target=plan.target,
+                encoding=plan.encoding,
+                clock=cast("Clock", _Speed(plan.speed)),
+                policy=policy,
+                callbacks=self.planned,
+                concurrency=plan.concurrency,
+                seed=plan.seed,
+                swarm=self.swarm,
+                load={"rate": plan.rate / share.of, "duration": plan.duration},
+            )
         )
 
     @classmethod
@@ -104,10 +98,13 @@ class Shard:
     def path(self) -> Path:
         return self.recorder.path
 
-    def callback(self, callback: Callback, behind_s: float = 0.0) -> None:
-        """A callback starts (``behind_s`` real seconds after it was due): its line."""
+    def callback(
+        self, callback: Callback, behind_s: float = 0.0, retry: Mapping[str, Any] | None = None
+    ) -> None:
+        """A callback starts (``behind_s`` real seconds after it was due): its line, with
+        ``retry`` when its policy is not the run's (another event family's)."""
         self.tally.started(time.time(), behind_s)
-        self.recorder.write(callback_line(callback, self.plan.target, self.run_id))
+        self.recorder.callback(callback, self.plan.target, 0.0, self.run_id, retry)
 
     def attempt(self, attempt: Attempt) -> None:
         attempt.run_id = self.run_id
@@ -119,30 +116,28 @@ class Shard:
         self.tally.outcome(outcome)
         self.recorder.outcome(outcome)
 
-    def summary_line(self, interrupted: bool) -> dict[str, Any]:
-        """The ``summary`` line: the record's four counts plus what a swarm adds."""
+    def summary(self, interrupted: bool) -> dict[str, Any]:
+        """The ``summary`` line: the record's counts plus the worker and its answers."""
         report = self.tally.to_report()
-        planned = len(self.share.numbers(self.plan.total))
-        return {
-            "type": "summary",
-            "run_id": self.run_id,
-            "callbacks": report["callbacks"],
-            "delivered": report["delivered"],
-            "lost": report["lost"],
-            "attempts": report["attempts"],
-            "expectations": [],
-            "scenario": self.plan.scenario_name,
-            "pending": planned - report["delivered"] - report["lost"],
-            "interrupted": interrupted,
-            "ok": not interrupted,
-            "record": str(self.path),
-            "swarm": {"id": self.plan.swarm_id, "worker": self.share.label},
-            "answers": report["answers"],
-        }
+        return summary_line(
+            run_id=self.run_id,
+            scenario=self.plan.scenario_name,
+            callbacks=report["callbacks"],
+            delivered=report["delivered"],
+            lost=report["lost"],
+            attempts=report["attempts"],
+            max_attempts=self.tally.max_attempts,
+            pending=self.planned - report["delivered"] - report["lost"],
+            expectations=[],
+            interrupted=interrupted,
+            record=str(self.path),
+            swarm={"id": self.plan.swarm_id, "worker": self.share.label},
+            answers=report["answers"],
+        )
 
     def close(self, interrupted: bool) -> dict[str, Any]:
         """Write the summary line and close the file; returns the summary (once)."""
-        summary = self.summary_line(interrupted)
+        summary = self.summary(interrupted)
         if not self.closed:
             self.closed = True
             self.recorder.write(summary)

@@ -48,6 +48,7 @@ class Tally:
     first_start: float | None = None  # Unix time the first callback started
     last_start: float | None = None  # ... and the last one
     behind_max_s: float = 0.0  # real seconds the pacing fell behind its schedule at most
+    max_attempts: int = 0  # the most requests one callback took
 
     def started(self, at: float, behind_s: float = 0.0) -> None:
         """A callback started at Unix time ``at``, ``behind_s`` after it was due."""
@@ -64,6 +65,7 @@ class Tally:
             self.retry_lateness[bucket_ms(late_ms)] += 1
 
     def outcome(self, outcome: Outcome) -> None:
+        self.max_attempts = max(self.max_attempts, outcome.attempts)
         if outcome.delivered:
             self.delivered += 1
         else:

@@ -30,6 +30,7 @@ from locust.runners import WorkerRunner
 
 from emulator.callback.model import Callback
 from emulator.delivery.results import Attempt
+from emulator.retry import RetryPolicy
 from emulator.settings import scenario_secret
 from emulator.swarm.callbacks import callback_maker
 from emulator.swarm.launch import SECRET_FLAG_ENV
@@ -65,6 +66,7 @@ class WorkerWork:
         self.callbacks = gevent.pool.Group()  # one greenlet per callback in flight
         self.pacer: gevent.Greenlet | None = None  # starts the share's callbacks on time
         self.sender: Sender | None = None
+        self.policies: dict[str, RetryPolicy] = {}  # per event (families differ)
 
     # --- the master's messages ----------------------------------------------------------
 
@@ -76,7 +78,7 @@ class WorkerWork:
             plan = SwarmPlan.from_message(msg.data.get("plan"))
             share = Share.model_validate(msg.data.get("share"))
             secret = scenario_secret(plan.scenario_model(), os.environ.get(SECRET_FLAG_ENV))
-            self.policy = plan.policy()
+            self.policy = plan.policy()  # the run's; an event family may have its own
             self.shard = Shard.open(self.record_dir, plan, share, self.policy, self.host)
         except (ValueError, OSError) as exc:
             self.fail(f"{exc}")
@@ -115,8 +117,10 @@ class WorkerWork:
             due = plan.due(number)
             clock.sleep_until(due)
             callback = self.make(number)
-            shard.callback(callback, behind_s=max(0.0, clock.now() - due) / plan.speed)
-            self.callbacks.spawn(self._deliver, callback, clock)
+            policy = self._policy(callback.event)
+            retry = None if policy == self.policy else policy.record()
+            shard.callback(callback, max(0.0, clock.now() - due) / plan.speed, retry)
+            self.callbacks.spawn(self._deliver, callback, policy, clock)
             if count % YIELD_EVERY == 0:
                 gevent.sleep(0)  # behind schedule it never sleeps: let due requests go out
         self.callbacks.join()
@@ -153,10 +157,17 @@ class WorkerWork:
         self.runner._send_stats()
         self.runner.send_message("zego_done", report)
 
-    def _deliver(self, callback: Callback, clock: GeventClock) -> None:
+    def _policy(self, event: str) -> RetryPolicy:
+        """The retry policy of ``event``'s callbacks (made once per event)."""
+        policy = self.policies.get(event)
+        if policy is None:
+            policy = self.policies[event] = self.plan.policy(event)
+        return policy
+
+    def _deliver(self, callback: Callback, policy: RetryPolicy, clock: GeventClock) -> None:
         shard, sender = self.shard, self.sender
         assert shard is not None and sender is not None
-        outcome = deliver(callback, sender, self.policy, clock, self._attempted)
+        outcome = deliver(callback, sender, policy, clock, self._attempted)
         shard.outcome(outcome)
 
     def _attempted(self, attempt: Attempt, answer: Answer, callback: Callback) -> None:

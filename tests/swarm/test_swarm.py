@@ -407,3 +407,45 @@ print(json.dumps({"ours": ours, "coroutines": coroutines, "stacks": stacks}))
             ("emulator.delivery.d", "emulator.delivery.t", "emulator.run", "emulator.servers")
         )
     ]
+
+
+def refuse_everything(index: int, number: int) -> int:
+    return 500
+
+
+async def test_each_event_family_keeps_its_own_retry_profile(tmp_path: Path) -> None:
+    (tmp_path / "families.yaml").write_text(
+        "name: two families\ncallbacks:\n  - event: procedure\n  - event: cloud_recording\n"
+    )
+    async with Receiver(refuse_everything) as receiver:
+        process = await swarm(
+            tmp_path,
+            "families.yaml",
+            "--target",
+            receiver.url,
+            "--rate",
+            "4",
+            "--duration",
+            "1",
+            "--speed",
+            "20",
+            "--workers",
+            "1",
+            "--encoding",
+            "json",
+            "--record-dir",
+            "shards",
+        )
+        code, out, err = await finish(process)
+    assert code == 0, err
+    (lines,) = shards(tmp_path / "shards").values()
+    assert lines[0]["retry_profile"] == "rtc" and lines[0]["scenario"] == "two families"
+    events = {line["task_id"]: line["event"] for line in of_type(lines, "callback")}
+    retry = {line["event"]: line.get("retry") for line in of_type(lines, "callback")}
+    assert retry["procedure"] is None  # the run's own policy
+    assert retry["cloud_recording"]["profile"] == "cloud-recording"
+    for task_id, attempts in attempts_by_task(lines).items():
+        # rtc retries a 500 five times; cloud-recording retries only when no answer came
+        assert len(attempts) == (6 if events[task_id] == "procedure" else 1), task_id
+        assert receiver.requests[task_id] == len(attempts)
+    assert "swarm: 1 worker, 4 callbacks, 0 delivered, 4 lost" in out

@@ -11,9 +11,10 @@ import pytest
 
 from emulator.cli.main import main
 from emulator.delivery.results import Attempt, Outcome
+from emulator.scenario.reader import load_scenario
 from emulator.signing import verify_fields
 from emulator.swarm.callbacks import callback_maker
-from emulator.swarm.plan import Share, SwarmPlan
+from emulator.swarm.plan import Share, SwarmPlan, scenario_values
 from emulator.swarm.tally import Tally, describe, merge
 
 
@@ -172,3 +173,14 @@ def test_without_the_locust_extra_swarm_says_how_to_install_it() -> None:
         "zego-emulator swarm: error: swarm needs Locust, which is not installed: "
         "pip install 'zego-callback-emulator[locust]'"
     )
+
+
+def test_every_bundled_scenario_reaches_the_workers_unchanged() -> None:
+    bundled = sorted(Path(__file__).parents[2].joinpath("scenarios").rglob("*.yaml"))
+    assert len(bundled) > 10
+    for path in bundled:
+        scenario = load_scenario(path)
+        work = plan(scenario=scenario_values(scenario))
+        arrived = SwarmPlan.from_message(work.to_message()).scenario_model()
+        assert arrived == scenario, path
+        assert [type(e) for e in arrived.callbacks] == [type(e) for e in scenario.callbacks]
