@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from emulator.events.base import CallbackModel
     from emulator.servers.receiver import Receiver
     from emulator.servers.start import RunningServer
+    from emulator.sessions import Order, SessionEntry
+    from emulator.testing.sessions import ZegoSession
     from emulator.wire import Encoding
 
 try:
@@ -105,6 +107,21 @@ class Zego:
     def snapshot(self, **params: Any) -> CallbackModel:
         """A ``snapshot`` callback (screenshots finished)."""
         return self.factory.snapshot(**params)
+
+    def session(
+        self,
+        entries: Iterable[SessionEntry | Mapping[str, Any]] | None = None,
+        *,
+        order: Order = "as_listed",
+        encoding: Encoding = "json",
+        **keys: Any,
+    ) -> ZegoSession:
+        """Room/user/stream lifecycles (a ``sessions:`` entry's keys, or ``entries``) signed
+        with this fixture's secret; ``session.truth`` is the state they describe, and
+        ``await session.deliver(to=...)`` sends them in ``order``."""
+        from emulator.testing.sessions import ZegoSession
+
+        return ZegoSession(self, entries if entries is not None else [keys], order, encoding)
 
     def callback(
         self,

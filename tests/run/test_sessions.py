@@ -214,3 +214,38 @@ async def test_run_truth_flag_writes_the_state_the_rule_receiver_ends_with(
     assert isinstance(room["room_session_id"], int) and room["room_session_id"] > 2**53
     assert receiver.naive.streams == {}
     assert SECRET not in out.decode() + err.decode() + truth_path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sessions:\n  - users: 2\n    end: logot\n", ":3: sessions[0].end: expected 'open'"),
+        (
+            "sessions:\n  - strems_per_user: 1\n",
+            ":2: sessions[0].strems_per_user: unknown key 'strems_per_user'; did you mean",
+        ),
+        (
+            "sessions:\n  - {users: 1000, streams_per_user: 100, republish: 1000}\n",
+            ":1: sessions: the sessions may make up to",
+        ),
+        ("sessions: []\n", ":1: callbacks: required key is missing"),
+    ],
+)
+def test_a_bad_sessions_entry_is_one_line_naming_file_line_and_field(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    import subprocess
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    completed = subprocess.run(
+        [sys.executable, "-m", "emulator", "run", str(path), "--builtin-receiver"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert completed.returncode == 2
+    lines = [line for line in completed.stderr.splitlines() if line.startswith("zego-emulator")]
+    assert len(lines) == 1 and f"{path}{expected}" in lines[0], completed.stderr
+    assert "Traceback" not in completed.stderr
