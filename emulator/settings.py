@@ -203,6 +203,7 @@ class RunOptions:
     insecure: bool = False
     live: bool | None = None  # None = a live view when stdout is a terminal and not --json
     builtin_receiver: bool = False
+    junit: str | None = None  # also write the run's JUnit XML here (run --junit FILE)
     clock: Clock | None = None  # a clock to use instead of the one speed/virtual describe
     truth: str | Path | None = None  # --truth: where run writes the sessions' final state
 
@@ -231,6 +232,7 @@ class RunOptions:
             live=False if flag("no_live") else None,
             builtin_receiver=bool(flag("builtin_receiver")),
             truth=flag("truth"),
+            junit=flag("junit"),
         )
 
 

@@ -16,6 +16,7 @@ from typing import cast
 
 from emulator._version import __version__
 from emulator.cli.api import add_api
+from emulator.cli.check import add_check
 from emulator.cli.common import Formatter, Handler, Parser
 from emulator.cli.demo import add_demo
 from emulator.cli.receive import add_receive
@@ -43,6 +44,7 @@ COMMANDS = (
     add_verify,
     add_schema,
     add_swarm,
+    add_check,
 )
 
 

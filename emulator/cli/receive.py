@@ -20,9 +20,10 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="a local receiver that verifies, decodes and prints callbacks",
         formatter_class=Formatter,
         description="A local ZEGO callback receiver. Decodes all three encodings, verifies the\n"
-        "signature, rejects stale timestamps (401), replays of an accepted callback (409),\n"
-        "undecodable bodies (400) and bodies over 1 MiB (413); prints each callback and\n"
-        "answers from a script. Runs until Ctrl-C.\n"
+        "signature, rejects stale timestamps (401), a different body under an accepted\n"
+        "timestamp and nonce (409), undecodable bodies (400) and bodies over 1 MiB (413);\n"
+        "acknowledges an exact re-delivery of an accepted callback (200, not processed\n"
+        "again); prints each callback and answers from a script. Runs until Ctrl-C.\n"
         "  zego-emulator receive --port 8080 --respond 500,500,200",
     )
     add_bind_flags(parser, default_port=8080)
@@ -49,10 +50,10 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument(
         "--replay-status",
         type=integer,
-        default=409,
+        default=200,
         metavar="CODE",
-        help="answer to a second delivery of an accepted callback (200: acknowledge it, "
-        "as an idempotent receiver does)",
+        help="answer to an exact re-delivery of an accepted callback (200: acknowledged, "
+        "as an idempotent receiver does; 409 refuses it, and the sender retries it until lost)",
     )
     answer = parser.add_mutually_exclusive_group()
     answer.add_argument("--hang", action="store_true", help="never answer")

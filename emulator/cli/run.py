@@ -9,6 +9,7 @@ from emulator.cli.common import (
     add_delivery_flags,
     add_payload_flags,
     add_secret_flag,
+    non_negative_int,
     positive_float,
     positive_int,
 )
@@ -53,6 +54,9 @@ def add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="with --replay: fresh timestamp, nonce and signature instead of the recorded ones",
     )
     parser.add_argument(
+        "--junit", metavar="FILE", help="also write the run's JUnit XML (a testcase per callback)"
+    )
+    parser.add_argument(
         "--rate",
         type=positive_float,
         metavar="R",
@@ -67,6 +71,18 @@ def add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--window", type=positive_int, metavar="N", help="load mode: requests in flight at most"
+    )
+    parser.add_argument(
+        "--max-lost",
+        type=non_negative_int,
+        metavar="N",
+        help="load mode: fail (exit 1) when more than N callbacks are lost",
+    )
+    parser.add_argument(
+        "--max-p99-ms",
+        type=positive_float,
+        metavar="MS",
+        help="load mode: fail (exit 1) when the receiver's p99 latency is above MS",
     )
     parser.set_defaults(handler=_cmd_run)
 
@@ -88,9 +104,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             duration=args.duration or 10.0,
             window=args.window,
             scenario_paths=args.scenarios,
+            max_lost=args.max_lost,
+            max_p99_ms=args.max_p99_ms,
         )
     if args.duration is not None or args.window is not None:
         raise UsageError("--duration and --window go with --rate R (load mode)")
+    if args.max_lost is not None or args.max_p99_ms is not None:
+        raise UsageError("--max-lost and --max-p99-ms go with --rate R (load mode)")
     if args.replay:
         if args.scenarios:
             raise UsageError("give either scenario files or --replay RECORD, not both")

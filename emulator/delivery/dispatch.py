@@ -30,6 +30,7 @@ from emulator.callback.model import Callback
 from emulator.clock import Clock, ScaledClock, spawn_participants
 from emulator.delivery.results import AnswerReader, Attempt, AttemptError, Outcome
 from emulator.delivery.transport import Answer, CallbackClient, SendError
+from emulator.delivery.verdict import Expectation
 from emulator.retry import RetryPolicy
 
 RESPONSE_READ_CAP = 64 * 1024  # bytes of a response body we read at most
@@ -45,6 +46,7 @@ class RecordSink(Protocol):
         delay: float,
         run_id: str,
         retry: Mapping[str, Any] | None = None,
+        expect: str | None = None,
     ) -> None: ...
 
     def attempt(self, attempt: Attempt) -> None: ...
@@ -68,6 +70,7 @@ class Delivery:
     # a synchronous hook's answer reader: (status, error, body) -> the attempt's decision
     read_answer: AnswerReader | None = None
     policy: RetryPolicy | None = None  # its own retry policy (its event family's), if not the run's
+    expect: Expectation | None = None  # judged when the delivery ends (Outcome.verdict)
 
 
 @dataclass
@@ -214,7 +217,12 @@ class Dispatcher:
         if self.recorder is not None and delivery.resumed is None:
             own = None if delivery.policy is None else delivery.policy.record()
             self.recorder.callback(
-                delivery.callback, delivery.target, delivery.delay, self.run_id, retry=own
+                delivery.callback,
+                delivery.target,
+                delivery.delay,
+                self.run_id,
+                retry=own,
+                expect=delivery.expect.label if delivery.expect is not None else None,
             )
 
     async def _deliver_held(self, delivery: Delivery, announced: bool = False) -> Outcome:
@@ -282,6 +290,8 @@ class Dispatcher:
             if gap is None or not policy.retries_after(status):
                 break  # out of retries, or an answer this policy takes as final
             scheduled = sent + gap
+        if delivery.expect is not None:
+            outcome.verdict = delivery.expect.judge(outcome, callback.tamper)
         if self.recorder is not None:
             self.recorder.outcome(outcome)
         for listener in self.listeners:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+if TYPE_CHECKING:
+    from emulator.delivery.verdict import CallbackVerdict
 
 AttemptError = Literal[
     "timeout", "connection_refused", "connection_reset", "dns", "tls", "protocol", "too_large"
@@ -54,6 +57,7 @@ class Outcome:
     delivered: bool
     history: list[Attempt] = field(default_factory=list)
     run_id: str = ""
+    verdict: CallbackVerdict | None = None  # the per-callback expectation's judgement
 
     @property
     def lost(self) -> bool:

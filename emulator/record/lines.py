@@ -78,8 +78,9 @@ _ATTEMPT_LINE = (
 )
 _OUTCOME_LINE = (
     '{"type":"outcome","run_id":%s,"callback_id":%s,"event":%s,"task_id":%s,'
-    '"delivered":%s,"lost":%s,"attempts":%d,"final_status":%s}'
+    '"delivered":%s,"lost":%s,"attempts":%d,"final_status":%s%s}'
 )
+_VERDICT_KEYS = ',"expect":%s,"verdict":%s,"why":%s'  # an outcome judged by its expect:
 
 
 def clock_speed(clock: Clock) -> float | None:
@@ -134,9 +135,11 @@ def callback_line(
     delay: float,
     run_id: str,
     retry: Mapping[str, Any] | None = None,
+    expect: str | None = None,
 ) -> dict[str, Any]:
     """The ``callback`` line: enough to re-send the exact bytes later (and ``retry``, the
-    callback's own retry policy when it is not the run's)."""
+    callback's own retry policy when it is not the run's; ``expect``, its per-callback
+    expectation's label, when it has one)."""
     content_type, body = callback.body()
     line: dict[str, Any] = {
         "type": "callback",
@@ -153,6 +156,8 @@ def callback_line(
     }
     if retry is not None:
         line["retry"] = dict(retry)
+    if expect is not None:
+        line["expect"] = expect
     return line
 
 
@@ -234,6 +239,7 @@ def outcome_record(outcome: Outcome) -> dict[str, Any]:
         "lost": outcome.lost,
         "attempts": outcome.attempts,
         "final_status": outcome.final_status,
+        **(outcome.verdict.to_record() if outcome.verdict is not None else {}),
     }
 
 
@@ -251,6 +257,19 @@ def outcome_text(outcome: Outcome) -> str:
         "false" if delivered else "true",
         len(outcome.history),
         "null" if final_status is None else f"{final_status:d}",
+        _verdict_keys(outcome),
+    )
+
+
+def _verdict_keys(outcome: Outcome) -> str:
+    """The outcome line's ``expect``/``verdict``/``why`` ("" when it was not judged)."""
+    judged = outcome.verdict
+    if judged is None:
+        return ""
+    return _VERDICT_KEYS % (
+        _json_string(judged.expect),
+        _json_string(judged.verdict),
+        _json_string(judged.reason),
     )
 
 
@@ -294,7 +313,8 @@ def summary_line(
     **extra: Any,
 ) -> dict[str, Any]:
     """The ``summary`` line. ``ok`` only when the run finished (not interrupted, nothing
-    pending) and every expectation held."""
+    pending), every expectation held and no per-callback verdict (``verdicts`` in
+    ``extra``) failed."""
     line: dict[str, Any] = {
         "type": "summary",
         "run_id": run_id,
@@ -311,4 +331,6 @@ def summary_line(
         "record": record,
     }
     line.update(extra)
+    if extra.get("verdicts", {}).get("fail"):
+        line["ok"] = False
     return line

@@ -84,9 +84,10 @@ class Recorder:
         delay: float,
         run_id: str,
         retry: Mapping[str, Any] | None = None,
+        expect: str | None = None,
     ) -> None:
         """Append a ``callback`` line (before the callback's first request)."""
-        self.write(callback_line(callback, target, delay, run_id, retry))
+        self.write(callback_line(callback, target, delay, run_id, retry, expect))
 
     def attempt(self, attempt: Attempt) -> None:
         """Append an ``attempt`` line (CONTRACT.md)."""

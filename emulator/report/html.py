@@ -140,9 +140,15 @@ def _detail_callbacks(runs: Sequence[RunView]) -> dict[str, list[CallbackView]]:
     chosen: dict[str, list[CallbackView]] = {}
     left = DETAIL_LIMIT
     any_retried = any(cb.retried for run in runs for cb in run.callbacks)
-    for run in runs:
-        for cb in run.callbacks:
-            if left and (cb.retried or not any_retried):
+    for wanted in ("broken", "retried"):  # failed verdicts first, then retries
+        for run in runs:
+            for cb in run.callbacks:
+                if not left:
+                    return chosen
+                if wanted == "broken" and not cb.broken:
+                    continue
+                if wanted == "retried" and (cb.broken or not (cb.retried or not any_retried)):
+                    continue
                 chosen.setdefault(run.run_id, []).append(cb)
                 left -= 1
     return chosen
@@ -186,6 +192,9 @@ def _html_header(runs: Sequence[RunView], total: Mapping[str, Any], title: str) 
     ]
     if total["pending"]:
         cards.insert(3, ("no outcome", str(total["pending"]), "warn"))
+    broken = sum(1 for run in runs for cb in run.callbacks if cb.broken)
+    if broken:
+        cards.insert(3, ("failed expect", f"{broken:,}", "bad"))
     card_html = "".join(
         f'<div class="card {cls}" data-metric="{_e(key)}"><div class="k">{_e(key)}</div>'
         f'<div class="v">{_e(value)}</div></div>'
@@ -446,12 +455,22 @@ def _html_timeline(cb: CallbackView, ticks: Sequence[float], axis_end: float) ->
     badge = state_text(cb)
     meta = " · ".join(bit for bit in (cb.event, cb.task_id) if bit)
     tamper = f'<span class="tamper">{_e(cb.tamper)}</span> · ' if cb.tamper != "none" else ""
+    verdict = ""
+    if cb.broken:
+        verdict = (
+            f'<span class="badge broken">expected {_e(cb.expect)}</span>'
+            f'<div class="why" data-verdict="fail">{_e(cb.why)}</div>'
+        )
+    elif cb.expect and cb.expect != "any":
+        verdict = f'<span class="badge held" title="{_e(cb.why)}">{_e(cb.expect)} ✓</span>'
+    broken = " broken" if cb.broken else ""
     return (
-        f'<div class="timeline {cb.state}" id="{_e(dom_id)}" '
+        f'<div class="timeline {cb.state}{broken}" id="{_e(dom_id)}" '
         f'data-callback-id="{_e(cb.callback_id)}" data-state="{cb.state}" '
+        f'data-verdict="{"fail" if cb.broken else "pass"}" '
         f'data-attempts="{cb.attempt_count}">'
         f'<div class="label-col"><div><code class="cb-id">{_e(cb.callback_id)}</code> '
-        f'<span class="badge {cb.state}">{_e(badge)}</span></div>'
+        f'<span class="badge {cb.state}">{_e(badge)}</span>{verdict}</div>'
         f'<div class="meta" title="{_e(meta)}">{tamper}{_e(meta)}</div></div>'
         f'<svg class="track" viewBox="0 0 {TRACK_W} {TRACK_H}" '
         f'preserveAspectRatio="xMinYMid meet">{grid}'

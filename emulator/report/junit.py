@@ -89,7 +89,11 @@ def _junit_suite(run: RunView) -> ET.Element:
             time=f"{_callback_seconds(cb):.3f}",
         )
         ET.SubElement(case, "system-out").text = _xml(_attempt_log(cb))
-        if cb.state == "pending":
+        if cb.broken:
+            failures += 1
+            failure = ET.SubElement(case, "failure", type="expect")
+            failure.set("message", _xml(f"expect {cb.expect}: {cb.why}"))
+        elif cb.state == "pending":
             skipped += 1
             ET.SubElement(case, "skipped", message="no outcome recorded (run interrupted?)")
         elif cb.state == "lost" and lost_fails:
@@ -109,6 +113,8 @@ def _junit_suite(run: RunView) -> ET.Element:
 
 def _attempt_log(cb: CallbackView) -> str:
     lines = [f"{cb.callback_id}: {state_text(cb)} (target {cb.target or '?'})"]
+    if cb.expect:
+        lines.append(f"  expect {cb.expect}: {'FAILED' if cb.broken else 'ok'}, {cb.why}")
     for attempt in cb.attempts:
         excerpt = " ".join(as_text(attempt.get("response_excerpt")).split())
         if len(excerpt) > EXCERPT_IN_TITLE:

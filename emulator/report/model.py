@@ -55,6 +55,21 @@ class CallbackView:
     def retried(self) -> bool:
         return self.attempt_count > 1 or self.state == "lost"
 
+    @property
+    def expect(self) -> str:
+        """The per-callback expectation its outcome was judged by ("" when not judged)."""
+        return as_text((self.outcome or {}).get("expect"))
+
+    @property
+    def broken(self) -> bool:
+        """True when its per-callback expectation (``expect:``) did not hold."""
+        return (self.outcome or {}).get("verdict") == "fail"
+
+    @property
+    def why(self) -> str:
+        """The verdict's one-line reason ("" when not judged)."""
+        return as_text((self.outcome or {}).get("why"))
+
 
 @dataclass
 class RunView:

@@ -131,13 +131,25 @@ def report_data(runs: Sequence[RunView]) -> dict[str, Any]:
                 "expectations_ok": all(bool(e.get("ok")) for e in expectations)
                 if expectations
                 else None,
+                "failed_callbacks": [
+                    {
+                        "callback_id": cb.callback_id,
+                        "event": cb.event,
+                        "expect": cb.expect,
+                        "why": cb.why,
+                    }
+                    for cb in run.callbacks
+                    if cb.broken
+                ],
             }
         )
     failed = sum(1 for run in runs for e in run.expectations if not e.get("ok"))
+    broken = sum(1 for run in runs for cb in run.callbacks if cb.broken)
     return {
         "runs": run_items,
         "total": stats([cb for run in runs for cb in run.callbacks]),
-        "expectations_failed": failed,
+        "expectations_failed": failed + broken,
+        "callbacks_failed": broken,
     }
 
 

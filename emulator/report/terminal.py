@@ -28,6 +28,15 @@ def render_terminal(data: Mapping[str, Any], console: Console) -> None:
     expectations = [(run, e) for run in runs for e in run["expectations"]]
     if expectations:
         console.print(_expectation_table(expectations, runs))
+    from rich.text import Text
+
+    for run in runs:
+        for item in run.get("failed_callbacks", []):
+            line = (
+                f"expectation failed: callback {as_text(item.get('callback_id'))} "
+                f"({as_text(item.get('event'))}): {as_text(item.get('why'))}"
+            )
+            console.print(Text(line, style="bold red"), soft_wrap=True)
 
 
 def _single_run_table(run: Mapping[str, Any]) -> Any:

@@ -35,7 +35,13 @@ from emulator.delivery.results import Attempt, Outcome
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from emulator.record.lines import resume_line, run_line, summary_line
 from emulator.record.writer import Recorder
-from emulator.run.expect import ExpectationResult, Observed, check
+from emulator.run.expect import (
+    ExpectationResult,
+    Observed,
+    broken_verdicts,
+    check,
+    verdict_summary,
+)
 from emulator.run.interrupt import cancel_and_wait, stop_on_sigint, until_done_or_stopped
 from emulator.scenario.model import Expect
 from emulator.settings import Settings, fresh_record_path
@@ -91,11 +97,16 @@ class CoreResult:
         return [result for result in self.expectations if not result.ok]
 
     @property
+    def broken(self) -> list[Outcome]:
+        """Deliveries whose per-callback expectation (``expect:``) did not hold."""
+        return broken_verdicts(self.outcomes)
+
+    @property
     def exit_code(self) -> int:
-        """130 stopped early, 1 an expectation failed, 0 otherwise."""
+        """130 stopped early, 1 an expectation failed (run or callback), 0 otherwise."""
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return EXIT_FAILED if self.failed else EXIT_OK
+        return EXIT_FAILED if self.failed or self.broken else EXIT_OK
 
 
 class RunCore:
@@ -124,6 +135,7 @@ class RunCore:
         self.tally = Tally()
         self.listeners = [self.tally, *listeners]
         self.summary_extra: dict[str, Any] = {}
+        self.extra_expectations: list[ExpectationResult] = []  # set before the run ends
         self.record_path: Path | None = None
         self._record_wanted = record
         self._append_to = append_to
@@ -270,6 +282,7 @@ class RunCore:
             ]
         else:
             expectations = check(self.expect, finished)
+        expectations += self.extra_expectations
         summary = summary_line(
             run_id=self.run_id,
             scenario=self._run_extra.get("scenario", self.settings.name),
@@ -283,6 +296,7 @@ class RunCore:
             interrupted=self._interrupted,
             record=None if self.record_path is None else str(self.record_path),
             **({"resumed": True} if prior is not None else {}),
+            **verdict_summary(every),
             **self.summary_extra,
         )
         if self._recorder is not None:

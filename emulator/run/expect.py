@@ -15,7 +15,7 @@ Every key is compared for equality with the observed count:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,11 +58,16 @@ class ExpectationResult:
     """One checked expectation: ``{"name", "expected", "observed", "ok"}`` in the record."""
 
     name: str
-    expected: int
-    observed: int
+    expected: int | float
+    observed: int | float | None  # None: nothing to measure (a p99 with no answers)
+    at_most: bool = False  # a threshold: holds when observed <= expected
 
     @property
     def ok(self) -> bool:
+        if self.observed is None:
+            return False
+        if self.at_most:
+            return self.observed <= self.expected
         return self.expected == self.observed
 
     def to_record(self) -> dict[str, Any]:
@@ -71,11 +76,43 @@ class ExpectationResult:
             "expected": self.expected,
             "observed": self.observed,
             "ok": self.ok,
+            **({"at_most": True} if self.at_most else {}),
         }
 
+    @classmethod
+    def from_record(cls, item: Mapping[str, Any]) -> ExpectationResult:
+        """The result a summary line's ``expectations`` entry describes."""
+        return cls(
+            str(item.get("name")),
+            item.get("expected") or 0,
+            item.get("observed"),
+            bool(item.get("at_most")),
+        )
+
     def describe(self) -> str:
-        """``lost: expected 0, observed 1`` — the line a failed run prints."""
-        return f"{self.name}: expected {self.expected}, observed {self.observed}"
+        """``lost: expected 0, observed 1`` (``max_lost: at most 5, observed 12``) — the line
+        a failed run prints."""
+        observed = "nothing" if self.observed is None else _number(self.observed)
+        if self.at_most:
+            return f"{self.name}: at most {_number(self.expected)}, observed {observed}"
+        return f"{self.name}: expected {self.expected}, observed {observed}"
+
+
+def _number(value: int | float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def thresholds(
+    *, lost: int, p99_ms: float | None, max_lost: int | None, max_p99_ms: float | None
+) -> list[ExpectationResult]:
+    """Load mode's ``--max-lost N`` and ``--max-p99-ms MS`` as expectation results."""
+    results = []
+    if max_lost is not None:
+        results.append(ExpectationResult("max_lost", max_lost, lost, at_most=True))
+    if max_p99_ms is not None:
+        observed = None if p99_ms is None else round(p99_ms, 3)
+        results.append(ExpectationResult("max_p99_ms", max_p99_ms, observed, at_most=True))
+    return results
 
 
 def check(expect: Expect | None, observed: Observed) -> list[ExpectationResult]:
@@ -93,3 +130,37 @@ def check(expect: Expect | None, observed: Observed) -> list[ExpectationResult]:
 def failed(results: Iterable[ExpectationResult]) -> list[ExpectationResult]:
     """The results that did not hold."""
     return [result for result in results if not result.ok]
+
+
+FAILED_CALLBACKS_KEPT = 100  # failed callbacks named in a summary line at most
+
+
+def broken_verdicts(outcomes: Iterable[Outcome]) -> list[Outcome]:
+    """The deliveries whose per-callback expectation (``expect:``) did not hold."""
+    return [o for o in outcomes if o.verdict is not None and not o.verdict.ok]
+
+
+def verdict_summary(outcomes: Iterable[Outcome]) -> dict[str, Any]:
+    """The summary line's ``verdicts`` (``{"pass": n, "fail": m}``) and ``failed_callbacks``
+    (the first :data:`FAILED_CALLBACKS_KEPT`: ``callback_id``, ``event``, ``expect``, ``why``)."""
+    judged = [o for o in outcomes if o.verdict is not None]
+    broken = broken_verdicts(judged)
+    return {
+        "verdicts": {"pass": len(judged) - len(broken), "fail": len(broken)},
+        "failed_callbacks": [
+            {
+                "callback_id": o.callback_id,
+                "event": o.event,
+                "expect": o.verdict.expect if o.verdict else "",
+                "why": o.verdict.reason if o.verdict else "",
+            }
+            for o in sorted(broken, key=lambda o: o.callback_id)[:FAILED_CALLBACKS_KEPT]
+        ],
+    }
+
+
+def describe_broken(outcome: Outcome) -> str:
+    """``callback cb-000002 (procedure): expected refused, accepted (200 on attempt 1): ...``
+    — the line a run prints for a broken per-callback expectation."""
+    why = outcome.verdict.reason if outcome.verdict is not None else ""
+    return f"callback {outcome.callback_id} ({outcome.event}): {why}"

@@ -33,9 +33,11 @@ from emulator.callback.model import Callback
 from emulator.clock import Clock, ScaledClock
 from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
 from emulator.delivery.results import Attempt, Outcome
+from emulator.delivery.verdict import Expectation
 from emulator.errors import UsageError
 from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
+from emulator.run.expect import thresholds
 from emulator.wire import Encoding
 
 if TYPE_CHECKING:
@@ -183,6 +185,7 @@ async def run_load(
     clock: Clock | None = None,
     factory: CallbackFactory | None = None,
     make_callback: Callable[[int], Callback] | None = None,
+    expect_for: Callable[[int], Expectation | None] | None = None,
     recorder: Recorder | None = None,
     run_id: str = "",
     concurrency: int | None = None,
@@ -228,7 +231,7 @@ async def run_load(
     tasks: set[asyncio.Task[Outcome]] = set()
     async with context as dispatcher:
         sender = asyncio.ensure_future(
-            _send_steadily(dispatcher, target, make_callback, result, slots, tasks)
+            _send_steadily(dispatcher, target, make_callback, result, slots, tasks, expect_for)
         )
         stopper = asyncio.ensure_future(stop.wait() if stop is not None else asyncio.Event().wait())
         try:
@@ -253,6 +256,7 @@ async def _send_steadily(
     result: LoadResult,
     slots: asyncio.Semaphore,
     tasks: set[asyncio.Task[Outcome]],
+    expect_for: Callable[[int], Expectation | None] | None = None,
 ) -> None:
     """Start callback ``i`` at ``start + i / rate`` when fewer than ``window`` first requests wait.
 
@@ -272,7 +276,9 @@ async def _send_steadily(
                 await slots.acquire()  # free: does not wait
                 result.behind_max = max(result.behind_max, clock.now() - due)
                 callback = make_callback(number)
-                task = asyncio.ensure_future(dispatcher.deliver(Delivery(callback, target)))
+                expect = expect_for(number) if expect_for is not None else None
+                delivery = Delivery(callback, target, expect=expect)
+                task = asyncio.ensure_future(dispatcher.deliver(delivery))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 number += 1
@@ -296,6 +302,8 @@ def load_from_cli(
     duration: float,
     window: int | None = None,
     scenario_paths: Sequence[str] = (),
+    max_lost: int | None = None,
+    max_p99_ms: float | None = None,
 ) -> tuple[LoadResult, dict[str, Any]]:
     """``zego-emulator run --rate R --duration D`` on the run core: its result and summary.
 
@@ -320,8 +328,12 @@ def load_from_cli(
     if options.concurrency is None:  # load mode: the window bounds requests in flight
         settings = replace(settings, concurrency=window or DEFAULT_WINDOW)
     factory = CallbackFactory(seed=settings.seed, app_id=settings.app_id)
+    expect_for: Callable[[int], Expectation | None] | None = None
     if scenario is not None:
         make = _scenario_callbacks(scenario, factory, settings.secret.value, settings.encoding)
+        entries: list[CallbackCommon] = list(scenario.callbacks)
+        expectations = [entry.expectation() for entry in entries]
+        expect_for = lambda number: expectations[number % len(entries)]  # noqa: E731
     else:
         make = procedure_callbacks(factory, settings.secret.value, settings.encoding)
     window = window or DEFAULT_WINDOW
@@ -329,6 +341,7 @@ def load_from_cli(
     core = RunCore(
         settings,
         planned=planned,
+        expect=scenario.expect if scenario is not None else None,
         run_extra={"load": {"rate": rate, "duration": duration, "window": window}},
     )
     assert settings.target is not None
@@ -347,6 +360,7 @@ def load_from_cli(
                     callback_secret=settings.secret.value,
                     window=window,
                     make_callback=make,
+                    expect_for=expect_for,
                     dispatcher=core.dispatcher,
                     stop=stop,
                 )
@@ -356,6 +370,12 @@ def load_from_cli(
                 core.interrupt()
             result.record_path = core.record_path
             core.summary_extra["load"] = result.to_summary()
+            core.extra_expectations = thresholds(
+                lost=result.lost,
+                p99_ms=result.latency_ms(99),
+                max_lost=max_lost,
+                max_p99_ms=max_p99_ms,
+            )
         return result
 
     result = run_in_cli(main)

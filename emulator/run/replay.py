@@ -36,6 +36,7 @@ from emulator.callback.tamper import apply_tamper
 from emulator.clock import Clock, make_clock
 from emulator.delivery.dispatch import Delivery, DispatchListener
 from emulator.delivery.results import Outcome
+from emulator.delivery.verdict import default_expectation
 from emulator.errors import DecodeError, UsageError
 from emulator.events import answer_reader
 from emulator.record.reader import read_lines
@@ -243,6 +244,7 @@ async def replay_run(
                 secret = resign_secret
                 hook = lambda cb, secret=secret: resign_callback(cb, secret)  # noqa: E731
         own = None if item.retry is None else policy_of_line(item.retry, policy)
+        expect = default_expectation(item.tamper)  # a tampered callback must be refused
         deliveries.append(
             Delivery(
                 callback,
@@ -251,6 +253,7 @@ async def replay_run(
                 resign=hook,
                 read_answer=answer_reader(callback.event),
                 policy=own,
+                expect=expect,
             )
         )
     settings = Settings(

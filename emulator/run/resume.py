@@ -48,6 +48,7 @@ from emulator.delivery.dispatch import (
     delivery_chains,
 )
 from emulator.delivery.results import Outcome
+from emulator.delivery.verdict import Expectation, callback_expectation, default_expectation
 from emulator.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -133,6 +134,7 @@ def plan_resume(
             )
         history = state.history(callback_id)
         callback = callback_from_line(line, record)
+        expect = recorded_expectation(line, callback.tamper)
         if history:
             resumed = Resumed(history, since(history[-1].sent_at))
             deliveries.append(
@@ -144,6 +146,7 @@ def plan_resume(
                     resumed=resumed,
                     read_answer=answer_reader(callback.event),
                     policy=policy,
+                    expect=expect,
                 )
             )
         else:
@@ -159,6 +162,7 @@ def plan_resume(
                     resumed=Resumed(),
                     read_answer=answer_reader(callback.event),
                     policy=policy,
+                    expect=expect,
                 )
             )
     return deliveries
@@ -364,3 +368,11 @@ def _end_torn_line(record: Path) -> None:
         handle.seek(-1, 2)
         if handle.read(1) != b"\n":
             handle.write(b"\n")
+
+
+def recorded_expectation(line: Mapping[str, Any], tamper: str) -> Expectation:
+    """A ``callback`` line's per-callback expectation (its ``expect``, else the default)."""
+    try:
+        return callback_expectation(line.get("expect"), tamper)
+    except ValueError:  # a record from another version: judge it by its tamper
+        return default_expectation(tamper)

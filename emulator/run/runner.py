@@ -52,7 +52,7 @@ from emulator.events import EVENTS
 from emulator.events.base import CallbackModel
 from emulator.retry import RetryPolicy
 from emulator.run.core import CoreResult, RunCore
-from emulator.run.expect import ExpectationResult
+from emulator.run.expect import ExpectationResult, broken_verdicts
 from emulator.run.sessions import plan_session_callbacks
 from emulator.scenario.compose import scenario_entries
 from emulator.scenario.model import CallbackCommon, Scenario
@@ -167,8 +167,9 @@ def plan_run(
             own = settings.event_policy(scenario, event)
             own_policies[event] = None if own == settings.policy else own
         policy = own_policies[event]
+        expect = entry.expectation()
         delivery = Delivery(
-            callback, target, entry.delay, resign, read_answer=reader, policy=policy
+            callback, target, entry.delay, resign, read_answer=reader, policy=policy, expect=expect
         )
         planned.append(PlannedDelivery(delivery, entry))
         for number in range(1, entry.duplicates + 1):
@@ -182,7 +183,15 @@ def plan_run(
             )
             planned.append(
                 PlannedDelivery(
-                    Delivery(duplicate, target, 0.0, resign, read_answer=reader, policy=policy),
+                    Delivery(
+                        duplicate,
+                        target,
+                        0.0,
+                        resign,
+                        read_answer=reader,
+                        policy=policy,
+                        expect=expect,
+                    ),
                     entry,
                     callback.callback_id,
                 )
@@ -299,6 +308,11 @@ class RunResult:
         return [result for result in self.expectations if not result.ok]
 
     @property
+    def broken(self) -> list[Outcome]:
+        """Deliveries whose per-callback expectation (``expect:``) did not hold."""
+        return broken_verdicts(self.outcomes)
+
+    @property
     def delivered(self) -> int:
         return sum(1 for outcome in self.outcomes if outcome.delivered)
 
@@ -308,10 +322,10 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """130 stopped early, 1 an expectation failed, 0 otherwise."""
+        """130 stopped early, 1 an expectation failed (run or callback), 0 otherwise."""
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return EXIT_FAILED if self.failed else EXIT_OK
+        return EXIT_FAILED if self.failed or self.broken else EXIT_OK
 
 
 async def execute(

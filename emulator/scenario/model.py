@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from emulator.callback.model import Tamper
+from emulator.delivery.verdict import Expectation, ExpectName, callback_expectation
 from emulator.events import EVENT_NAMES, EVENTS, EventParams
 from emulator.retry import (
     DEFAULT_PROFILE,
@@ -41,6 +42,9 @@ from emulator.sessions.order import Order
 from emulator.sessions.plan import MAX_SESSION_EVENTS, SessionEntry
 from emulator.settings import url_problem
 from emulator.wire import Encoding
+
+CallbackExpect = ExpectName  # a callback entry's expect: (one more form = one more union arm)
+
 
 Status = Annotated[int, Field(ge=100, le=599)]
 
@@ -171,6 +175,17 @@ class CallbackCommon(_Strict):
         if value is not None and len(str(value)) > MAX_ANSWER_CHARS:
             raise ValueError(f"expected an answer of at most {MAX_ANSWER_CHARS} characters")
         return value
+
+    expect: CallbackExpect | None = Field(
+        default=None,
+        description="what each delivery of this callback must come to: accepted (a 2xx), "
+        "refused (every request answered, none with a 2xx), lost (never a 2xx) or any; "
+        "default refused for a tampered callback, any otherwise. A broken one fails the run",
+    )
+
+    def expectation(self) -> Expectation:
+        """This entry's per-callback expectation (``expect:``, else the tamper's default)."""
+        return callback_expectation(self.expect, self.tamper)
 
     def event_params(self) -> dict[str, Any]:
         """The event-specific keys of this entry (what the event generator takes)."""

@@ -15,7 +15,7 @@ goes through these steps; the first that fails decides the answer:
    ``max_age`` (see :func:`emulator.verify.verify_callback`) -> 401
 4. replay: the ``timestamp`` and ``nonce`` of a callback already *accepted* (answered
    2xx) with a different body (a forgery: the signature never covers the body) -> 409;
-   the same body again (a duplicate delivery)           -> ``replay_status`` (409)
+   the same body again (a duplicate delivery)  -> ``replay_status`` (200: acknowledged)
 5. otherwise the script answers: the next status of the callback's per-task script (by
    ``task_id``) or of the receiver's script (the last status repeats), after ``delay``
    seconds; or it never answers (``hang``) or drops the connection (``reset``). A 2xx
@@ -23,15 +23,15 @@ goes through these steps; the first that fails decides the answer:
    ``{"result": 3, "reason": "spam"}`` for ZIM's ``before_send_msg``).
 
 On replays: ZEGO's retries re-send the identical body (same timestamp, nonce and
-signature) after a failed attempt, so a body this receiver answered with a non-2xx is
-*not* a replay when it comes again — only a second delivery of a callback already
-accepted is. By default that duplicate is refused (409), which makes a sender retry it
-until it is lost; an idempotent receiver acknowledges it instead: with a 2xx
-``replay_status`` (e.g. 200) the duplicate is answered that status without reaching the
-script and counted as ``duplicate``, not as a problem. The same timestamp and nonce with
-a *different* body is always refused. Nonces are forgotten once their timestamp is older
-than ``max_age`` (such a callback is rejected as stale anyway). ``replay_status=None``
-turns the replay check off (every request goes to the script).
+signature) whenever it did not see a 2xx in time, and it may deliver an accepted
+callback again. So an exact re-delivery of a callback already accepted is acknowledged
+by default (``replay_status=200``): answered at once without reaching the script,
+counted as ``duplicate``, never processed twice. Refusing it (``replay_status=409``)
+makes the sender retry it until it is lost — also when the sender merely timed out
+waiting for the first 2xx. The same timestamp and nonce with a *different* body is
+always refused (409). Nonces are forgotten once their timestamp is older than
+``max_age`` (such a callback is rejected as stale anyway). ``replay_status=None`` turns
+the replay check off (every request goes to the script).
 
 Rejections (steps 1-4) answer at once and do not use up the script. Nothing is raised
 inside the request handler (the pytest-httpserver habit): what went wrong is recorded
@@ -172,8 +172,8 @@ class Receiver:
 
     ``per_task_responses`` maps a callback's ``task_id`` to its own status script; other
     callbacks use ``responses``. ``max_age=None`` turns the freshness check off;
-    ``replay_status`` answers a duplicate of an accepted callback (2xx: acknowledged, e.g.
-    by an idempotent receiver); ``None`` turns the replay check off.
+    ``replay_status`` answers an exact re-delivery of an accepted callback (default 200:
+    acknowledged, not processed again; 409 refuses it); ``None`` turns the check off.
     ``on_received`` is called with every :class:`Received` as it is answered (or hangs).
     """
 
@@ -188,7 +188,7 @@ class Receiver:
         path: str = DEFAULT_PATH,
         per_task_responses: Mapping[str, Sequence[int]] | None = None,
         *,
-        replay_status: int | None = 409,
+        replay_status: int | None = 200,
         record: str | Path | None = None,
         on_received: Callable[[Received], None] | None = None,
     ) -> None:
@@ -591,7 +591,7 @@ def run_receiver(
     reset: bool = False,
     record: str | Path | None = None,
     as_json: bool = False,
-    replay_status: int | None = 409,
+    replay_status: int | None = 200,
 ) -> None:
     """The ``receive`` command: serve until Ctrl-C, printing every callback as it arrives."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import IO, Any
 
@@ -17,6 +17,7 @@ from emulator.delivery.dispatch import DispatchListener
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from emulator.record.reader import RunRecord, read_runs
 from emulator.run.core import run_in_cli
+from emulator.run.expect import ExpectationResult
 from emulator.run.resume import (
     ResumeOptions,
     ResumeResult,
@@ -38,7 +39,7 @@ from emulator.scenario.model import Scenario
 from emulator.sessions.truth import check_truth_path, write_truth
 from emulator.settings import RunOptions, Secret, resolve
 from emulator.term import live
-from emulator.term.live import LineLog, Output
+from emulator.term.live import BROKEN_SHOWN, LineLog, Output
 
 
 def load_all(paths: Sequence[str]) -> list[tuple[str, Scenario]]:
@@ -69,7 +70,21 @@ def run_scenarios(loaded: Sequence[tuple[str | None, Scenario]], options: RunOpt
     if options.truth is not None:
         rooms = [room for result in results for room in (result.truth or {"rooms": []})["rooms"]]
         write_truth(options.truth, {"rooms": rooms})
-    return output.finish(results)
+    code = output.finish(results)
+    if options.junit and results:
+        output.note(f"JUnit XML: {write_run_junit(results, options.junit)}")
+    return code
+
+
+def write_run_junit(results: Sequence[RunResult], path: str) -> str:
+    """``run --junit FILE``: the JUnit XML of these runs, read back from their records."""
+    from emulator.report.junit import write_junit
+
+    records = list(dict.fromkeys(str(result.record_path) for result in results))
+    try:
+        return str(write_junit(records, path, [result.run_id for result in results]))
+    except OSError as exc:
+        raise UsageError(f"cannot write --junit {path}: {exc.strerror or exc}") from None
 
 
 async def _run_scenarios(
@@ -92,7 +107,11 @@ async def _run_scenarios(
 
 
 def send_command(spec: SendSpec, options: RunOptions) -> int:
-    """``zego-emulator send``: one callback, delivered and recorded; 0 delivered, else 1."""
+    """``zego-emulator send``: one callback, delivered and recorded; the exit code.
+
+    0 when it was delivered — or, for a ``--tamper`` callback, when it was refused (its
+    per-callback expectation); 1 otherwise.
+    """
     scenario = send_scenario(spec, options)
     resolve_target(scenario, options, "send")
     secret = resolve_scenario_secret(scenario, options)
@@ -101,7 +120,7 @@ def send_command(spec: SendSpec, options: RunOptions) -> int:
         lambda stop: _run_scenarios([(None, scenario)], options, [secret], output, stop)
     )
     code = output.finish(results)
-    if code != EXIT_OK:
+    if code != EXIT_OK or spec.tamper != "none":  # a tampered one: its verdict decided
         return code
     return EXIT_OK if results and results[0].delivered == results[0].planned else EXIT_FAILED
 
@@ -159,18 +178,63 @@ def load_command(
     duration: float,
     window: int | None = None,
     scenario_paths: Sequence[str] = (),
+    max_lost: int | None = None,
+    max_p99_ms: float | None = None,
 ) -> int:
-    """``zego-emulator run --rate R --duration D``: a load run with its report; the exit code."""
+    """``zego-emulator run --rate R --duration D``: a load run with its report; the exit code
+    (1 when an expectation — ``expect:``, a callback's ``expect:``, ``--max-lost``,
+    ``--max-p99-ms`` — failed)."""
     from emulator.run.load import load_from_cli
 
     result, summary = load_from_cli(
-        options, rate=rate, duration=duration, window=window, scenario_paths=scenario_paths
+        options,
+        rate=rate,
+        duration=duration,
+        window=window,
+        scenario_paths=scenario_paths,
+        max_lost=max_lost,
+        max_p99_ms=max_p99_ms,
     )
     if options.json:
         print(json.dumps(summary, indent=2), flush=True)
     else:
         print("\n".join(result.describe()), flush=True)
-    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+    notes = sys.stderr if options.json else sys.stdout
+    for line in failed_lines(summary):
+        print(line, file=notes, flush=True)
+    if options.junit and result.record_path is not None:
+        junit = write_junit_of(str(result.record_path), summary["run_id"], options.junit)
+        print(f"JUnit XML: {junit}", file=notes, flush=True)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if summary.get("ok") else EXIT_FAILED
+
+
+def failed_lines(summary: Mapping[str, Any]) -> list[str]:
+    """``expectation failed: ...`` for each failed expectation and callback of a summary."""
+    lines = []
+    for item in summary.get("expectations", []):
+        if not item.get("ok"):
+            lines.append(f"expectation failed: {ExpectationResult.from_record(item).describe()}")
+    failed = summary.get("failed_callbacks", [])
+    for item in failed[:BROKEN_SHOWN]:
+        lines.append(
+            f"expectation failed: callback {item['callback_id']} ({item['event']}): {item['why']}"
+        )
+    more = int(summary.get("verdicts", {}).get("fail", 0)) - min(len(failed), BROKEN_SHOWN)
+    if more > 0:
+        lines.append(f"... and {more} more failed callbacks (see the record)")
+    return lines
+
+
+def write_junit_of(record: str, run_id: str, path: str) -> str:
+    """The JUnit XML of one run of a record, written to ``path``."""
+    from emulator.report.junit import write_junit
+
+    try:
+        return str(write_junit(record, path, [run_id]))
+    except OSError as exc:
+        raise UsageError(f"cannot write --junit {path}: {exc.strerror or exc}") from None
 
 
 def resume_command(record: str, options: ResumeOptions, stdout: IO[str] | None = None) -> int:

@@ -26,6 +26,7 @@ from emulator.clock import Clock
 from emulator.delivery.dispatch import DispatchListener
 from emulator.delivery.results import Attempt, Outcome
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from emulator.run.expect import describe_broken
 from emulator.run.runner import RunInfo, RunListener, RunResult
 from emulator.scenario.model import Scenario
 from emulator.settings import RunOptions
@@ -33,10 +34,12 @@ from emulator.settings import RunOptions
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.table import Table
+    from rich.text import Text
 
 PLACEHOLDER_TARGET = "http://127.0.0.1:8080/zego/callback"
 LIVE_ROWS = 20  # callbacks shown at once in the live view
 TIMELINE_ROWS = 20  # runs with at most this many callbacks get a per-callback table
+BROKEN_SHOWN = 20  # failed per-callback expectations printed at the end of a run, at most
 
 
 def attempt_result(attempt: Attempt) -> str:
@@ -208,7 +211,12 @@ class LineLog(RunListener):
     def delivery_finished(self, outcome: Outcome) -> None:
         verdict = "delivered" if outcome.delivered else "lost"
         plural = "s" if outcome.attempts != 1 else ""
-        self._print(f"{outcome.callback_id} {verdict} after {outcome.attempts} attempt{plural}")
+        judged = ""
+        if outcome.verdict is not None and not outcome.verdict.ok:
+            judged = f" -- FAILED: {outcome.verdict.reason}"
+        self._print(
+            f"{outcome.callback_id} {verdict} after {outcome.attempts} attempt{plural}{judged}"
+        )
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
@@ -247,20 +255,37 @@ def timeline_table(result: RunResult) -> Table:
     from rich.text import Text
 
     table = Table(header_style="bold", box=None, pad_edge=False)
-    for column in ("callback", "event", "requests (emulated s since the first)", "outcome"):
+    columns = ["callback", "event", "requests (emulated s since the first)", "outcome"]
+    judged = any(outcome.verdict is not None for outcome in result.outcomes)
+    for column in [*columns, "expect"] if judged else columns:
         table.add_column(column)
     for outcome in sorted(result.outcomes, key=lambda o: o.callback_id):
         steps = ", ".join(
             f"+{attempt.offset_s:.0f}s {attempt_result(attempt)}" for attempt in outcome.history
         )
         verdict = "delivered" if outcome.delivered else "lost"
-        table.add_row(
+        cells: list[str | Text] = [
             outcome.callback_id,
             outcome.event,
             steps,
             Text(verdict, style="green" if outcome.delivered else "red"),
-        )
+        ]
+        if judged:
+            cells.append(verdict_text(outcome))
+        table.add_row(*cells)
     return table
+
+
+def verdict_text(outcome: Outcome) -> Text:
+    """``refused ok`` in green, ``refused FAILED`` in red, or nothing when not judged."""
+    from rich.text import Text
+
+    judged = outcome.verdict
+    if judged is None:
+        return Text("")
+    if judged.ok:
+        return Text(f"{judged.expect} ok", style="green")
+    return Text(f"{judged.expect} FAILED", style="bold red")
 
 
 def expectations_table(result: RunResult) -> Table:
@@ -336,6 +361,12 @@ class Output:
                 self.console.print(expectations_table(result))
         for item in [] if result.interrupted else result.failed:
             self._note(f"expectation failed: {item.describe()}", "bold red")
+        broken = result.broken
+        for outcome in broken[:BROKEN_SHOWN]:
+            self._note(f"expectation failed: {describe_broken(outcome)}", "bold red")
+        if len(broken) > BROKEN_SHOWN:
+            more = len(broken) - BROKEN_SHOWN
+            self.note(f"... and {more} more failed callbacks (see the record)")
         if result.interrupted:
             self._note(
                 f"interrupted: {result.summary['pending']} callbacks not finished "
@@ -348,7 +379,11 @@ class Output:
     def _note(self, text: str, style: str) -> None:
         from rich.text import Text
 
-        self.notes.print(Text(text, style=style))
+        self.notes.print(Text(text, style=style), soft_wrap=True)
+
+    def note(self, text: str) -> None:
+        """One plain line after the run (on stderr with --json)."""
+        self.notes.print(text, markup=False, soft_wrap=True)
 
     def finish(self, results: Sequence[RunResult]) -> int:
         """Print the JSON (with --json) and return the exit code of all runs."""
@@ -357,7 +392,7 @@ class Output:
             print(json.dumps(payload, ensure_ascii=False), file=self.stdout, flush=True)
         if any(result.interrupted for result in results):
             return EXIT_INTERRUPTED
-        if any(result.failed for result in results):
+        if any(result.failed or result.broken for result in results):
             return EXIT_FAILED
         return EXIT_OK
 

@@ -315,9 +315,12 @@ def test_send_exits_1_when_the_callback_is_lost(
 def test_send_tamper_reaches_the_wire(
     accepting: ThreadReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["send", "--target", accepting.url, "--virtual", "--tamper", "bad_signature"]) == 0
+    # issue 14: a tampered callback expects refused, so a receiver accepting it fails (was 0)
+    assert main(["send", "--target", accepting.url, "--virtual", "--tamper", "bad_signature"]) == 1
     [(body, content_type)] = accepting.requests
     assert not verify_callback(body, content_type, SECRET).signature_ok
+    out = capsys.readouterr().out
+    assert "callback cb-000001 (procedure): expected refused, accepted (200 on attempt 1)" in out
 
 
 @pytest.mark.parametrize(

@@ -248,8 +248,21 @@ async def test_post_on_any_path_is_received_and_get_is_not_allowed() -> None:
 # --- replays ------------------------------------------------------------------------------
 
 
-async def test_a_second_delivery_of_an_accepted_callback_is_a_replay_409() -> None:
-    async with Receiver(SECRET) as receiver:
+async def test_a_second_delivery_of_an_accepted_callback_is_acknowledged_by_default() -> None:
+    # issue 14 changed the default: a repeat of an accepted callback gets 200 (was 409)
+    async with Receiver(SECRET).respond(201, 500) as receiver:
+        content_type, body = make_callback().body()
+        first, _ = await post(receiver.url, body, content_type)
+        second, text = await post(receiver.url, body, content_type)
+
+    assert (first, second) == (201, 200)  # the script's 500 was never used
+    assert "duplicate" in text
+    assert receiver.received[1].duplicate and receiver.received[1].rejection is None
+    receiver.check()
+
+
+async def test_replay_status_409_refuses_a_second_delivery_of_an_accepted_callback() -> None:
+    async with Receiver(SECRET, replay_status=409) as receiver:
         content_type, body = make_callback().body()
         first, _ = await post(receiver.url, body, content_type)
         second, text = await post(receiver.url, body, content_type)

@@ -29,6 +29,8 @@
         r.getAttribute('data-attempts') === '1';
     }]
   ];
+  var broken = function (r) { return r.getAttribute('data-verdict') === 'fail'; };
+  if (rows.some(broken)) { filters.splice(1, 0, ['failed', 'Failed expect', broken]); }
   var bar = document.createElement('div');
   bar.id = 'filters';
   filters.forEach(function (f) {
