@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -108,3 +109,42 @@ class ScriptedReceiver:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+
+class ThreadedReceiver:
+    """A :class:`ScriptedReceiver` served from its own thread and event loop, for code
+    under test that runs its own loop (the command line, ``asyncio.run``)."""
+
+    def __init__(self, receiver: ScriptedReceiver) -> None:
+        self.receiver = receiver
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return self.receiver.url
+
+    @property
+    def requests(self) -> list[tuple[bytes, str]]:
+        """(body, content type) of every request so far."""
+        return list(zip(self.receiver.bodies, self.receiver.content_types, strict=True))
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self.receiver.start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    def __enter__(self) -> ThreadedReceiver:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the threaded receiver did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        future = asyncio.run_coroutine_threadsafe(self.receiver.stop(), self._loop)
+        future.result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()

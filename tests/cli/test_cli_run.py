@@ -7,80 +7,31 @@ held, 1 one failed (or ``send``'s callback was lost), 2 bad input, never a trace
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shlex
 import subprocess
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
+from scripted import ScriptedReceiver, ThreadedReceiver
 
 from emulator.cli.main import main
 from emulator.record.reader import read_record
-from emulator.servers.start import RunningServer, start_server
 from emulator.verify import verify_callback
 
 SECRET = "cli-run-secret-7f3a91c2e8"  # distinctive: must never show up anywhere
 
 
-class ThreadReceiver:
-    """An aiohttp receiver in its own thread and loop, answering a status script per task."""
-
-    def __init__(self, statuses: Sequence[int] = (200,)) -> None:
-        self.statuses = list(statuses)
-        self.requests: list[tuple[bytes, str]] = []  # (body, content type)
-        self._counts: dict[bytes, int] = {}
-        self._loop = asyncio.new_event_loop()
-        self._server: RunningServer | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"{self._server.url}/zego/callback"
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.requests.append((body, request.headers.get("Content-Type", "")))
-        task = body.split(b"task_id", 1)[-1][:120]
-        count = self._counts[task] = self._counts.get(task, 0) + 1
-        return web.Response(status=self.statuses[min(count, len(self.statuses)) - 1])
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
-        app.router.add_post("/zego/callback", self._handle)
-        self._server = self._loop.run_until_complete(start_server(app))
-        self._ready.set()
-        self._loop.run_forever()
-
-    def __enter__(self) -> ThreadReceiver:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        future = asyncio.run_coroutine_threadsafe(self._server.stop(), self._loop)
-        future.result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-
 @pytest.fixture
-def accepting() -> Iterator[ThreadReceiver]:
-    with ThreadReceiver([200]) as receiver:
+def accepting() -> Iterator[ThreadedReceiver]:
+    with ThreadedReceiver(ScriptedReceiver(statuses=[200], per_task=True)) as receiver:
         yield receiver
 
 
 @pytest.fixture
-def failing() -> Iterator[ThreadReceiver]:
-    with ThreadReceiver([500]) as receiver:
+def failing() -> Iterator[ThreadedReceiver]:
+    with ThreadedReceiver(ScriptedReceiver(statuses=[500], per_task=True)) as receiver:
         yield receiver
 
 
@@ -107,7 +58,7 @@ def expecting_one_delivered(tmp_path: Path, name: str = "one.yaml") -> str:
 
 
 def test_run_exits_0_when_every_expectation_holds(
-    tmp_path: Path, accepting: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, accepting: ThreadedReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["run", expecting_one_delivered(tmp_path), "--target", accepting.url, "--virtual"])
     out, err = capsys.readouterr()
@@ -119,7 +70,7 @@ def test_run_exits_0_when_every_expectation_holds(
 
 
 def test_run_exits_1_and_prints_each_failed_expectation(
-    tmp_path: Path, failing: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, failing: ThreadedReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["run", expecting_one_delivered(tmp_path), "--target", failing.url, "--virtual"])
     out, _ = capsys.readouterr()
@@ -131,7 +82,7 @@ def test_run_exits_1_and_prints_each_failed_expectation(
 
 
 def test_run_json_prints_exactly_the_summary_line(
-    tmp_path: Path, failing: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, failing: ThreadedReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     record = tmp_path / "run.jsonl"
     code = main(
@@ -160,7 +111,7 @@ def test_run_json_prints_exactly_the_summary_line(
 
 
 def test_run_bad_scenario_exits_2_with_file_line_and_field_before_any_request(
-    tmp_path: Path, accepting: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, accepting: ThreadedReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = expecting_one_delivered(tmp_path)
     bad = write(tmp_path / "bad.yaml", "name: bad\ncallbacks:\n  - status: MAYBE\n")
@@ -221,7 +172,7 @@ def test_run_bad_flag_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_run_several_scenarios_one_record_each_worst_exit_code(
-    tmp_path: Path, accepting: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, accepting: ThreadedReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = expecting_one_delivered(tmp_path, "a.yaml")
     second = write(
@@ -252,7 +203,7 @@ def test_run_builtin_receiver_answers_from_the_scenario_script(
 
 
 def test_secret_appears_in_no_output_and_no_record(
-    tmp_path: Path, failing: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, failing: ThreadedReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write(
         tmp_path / "secretive.yaml",
@@ -284,7 +235,7 @@ def test_secret_appears_in_no_output_and_no_record(
 
 
 def test_send_delivers_one_callback_built_from_flags(
-    tmp_path: Path, accepting: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, accepting: ThreadedReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
         [
@@ -304,7 +255,7 @@ def test_send_delivers_one_callback_built_from_flags(
 
 
 def test_send_exits_1_when_the_callback_is_lost(
-    failing: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+    failing: ThreadedReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["send", "--target", failing.url, "--virtual", "--json"])
     summary = json.loads(capsys.readouterr().out)
@@ -313,7 +264,7 @@ def test_send_exits_1_when_the_callback_is_lost(
 
 
 def test_send_tamper_reaches_the_wire(
-    accepting: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+    accepting: ThreadedReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # issue 14: a tampered callback expects refused, so a receiver accepting it fails (was 0)
     assert main(["send", "--target", accepting.url, "--virtual", "--tamper", "bad_signature"]) == 1
@@ -347,7 +298,7 @@ CATALOGUE = (
 
 @pytest.mark.parametrize("event", CATALOGUE)
 def test_send_event_delivers_every_catalogue_event(
-    event: str, accepting: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+    event: str, accepting: ThreadedReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["send", "--event", event, "--target", accepting.url, "--virtual", "--json"]
     assert main([*argv, "--encoding", "json"]) == 0, capsys.readouterr().err
@@ -388,7 +339,7 @@ def test_show_prints_every_catalogue_event_with_its_typed_fields(
 
 
 def test_show_curl_line_delivers_a_body_that_verifies(
-    tmp_path: Path, accepting: ThreadReceiver, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, accepting: ThreadedReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write(
         tmp_path / "show.yaml",
