@@ -91,7 +91,7 @@ def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _cmd_api(args: argparse.Namespace) -> int:
     from emulator import settings as config
-    from emulator.servers.mockapi import run_api
+    from emulator.run.api import run_api
 
     sessions = []
     if args.sessions:
@@ -124,4 +124,9 @@ def _cmd_api(args: argparse.Namespace) -> int:
         seed=args.seed,
         timeout=args.timeout,
         sessions=sessions,
+        out=_print_flushed,
     )
+
+
+def _print_flushed(line: str) -> None:
+    print(line, flush=True)

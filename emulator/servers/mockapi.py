@@ -34,6 +34,7 @@ replay URL. Tasks whose source FileId is in ``fail_file_ids`` fail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import secrets
@@ -46,14 +47,12 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from emulator._version import __version__
 from emulator.callback.factory import CallbackFactory
 from emulator.callback.model import Callback
 from emulator.callback.sessions import session_callback
 from emulator.clock import Clock, ScaledClock
 from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
 from emulator.delivery.results import Attempt, Outcome
-from emulator.errors import UsageError
 from emulator.events.base import CallbackModel
 from emulator.events.compose import ComposeCallback
 from emulator.events.procedure import ProcedureCallback
@@ -87,7 +86,7 @@ from emulator.servers.stream_tasks import (
     StreamTasks,
 )
 from emulator.sessions import RoomWorld, SessionEntry, SessionEvent, Truth, plan_sessions, truth
-from emulator.settings import DEV_CALLBACK_SECRET, DEV_SERVER_SECRET, Secret
+from emulator.settings import DEV_CALLBACK_SECRET, DEV_SERVER_SECRET
 from emulator.signing import verify_api_signature
 from emulator.wire import Encoding
 
@@ -276,6 +275,7 @@ class MockApi:
         listeners: Sequence[DispatchListener] = (),
         log: Callable[[str], None] | None = None,
         sessions: Sequence[SessionEntry] = (),
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         if app_id is not None and not _is_uint32(app_id):
             raise ValueError(f"app_id must be a uint32 number, got {app_id!r}")
@@ -305,6 +305,7 @@ class MockApi:
         self.streams = StreamTasks(self.factory, self.world)
         self.fired: list[Outcome] = []  # outcomes of room and stream-task callbacks
         self._jobs: set[asyncio.Task[None]] = set()
+        self._shared = dispatcher  # an open one to fire through (the run core's), or None
         self._dispatcher: Dispatcher | None = None
 
     # --- serving ------------------------------------------------------------------------
@@ -323,13 +324,20 @@ class MockApi:
         return await start_server(self.app(), host, port)
 
     async def _lifecycle(self, app: web.Application) -> AsyncIterator[None]:
-        async with Dispatcher(
-            policy=self.policy,
-            clock=self.clock,
-            recorder=self.recorder,
-            run_id=self.run_id,
-            listeners=self.listeners,
-        ) as dispatcher:
+        if self._shared is not None:
+            self._shared.listeners.extend(self.listeners)
+            context: contextlib.AbstractAsyncContextManager[Dispatcher] = contextlib.nullcontext(
+                self._shared
+            )
+        else:
+            context = Dispatcher(
+                policy=self.policy,
+                clock=self.clock,
+                recorder=self.recorder,
+                run_id=self.run_id,
+                listeners=self.listeners,
+            )
+        async with context as dispatcher:
             self._dispatcher = dispatcher
             if self.sessions:
                 self.world.now_ms = max(self.world.now_ms, int(self.now() * 1000))
@@ -654,38 +662,6 @@ class MockApi:
             task.done.set()
 
 
-def run_line(run_id: str, target: str | None, encoding: str, speed: float) -> dict[str, Any]:
-    """The record's ``run`` line for a mock-API session."""
-    return {
-        "type": "run",
-        "run_id": run_id,
-        "started_at": time.time(),
-        "scenario": "api",
-        "target": target,
-        "encoding": encoding,
-        "speed": speed,
-        "version": __version__,
-    }
-
-
-def summary_line(
-    run_id: str, tasks: Iterable[MediaTask], fired: Sequence[Outcome] = ()
-) -> dict[str, Any]:
-    """The record's ``summary`` line: the callbacks fired so far and their fate (``fired``:
-    the finished room and stream-task callbacks)."""
-    tasks = list(tasks)
-    outcomes = [task.outcome for task in tasks if task.outcome is not None] + list(fired)
-    return {
-        "type": "summary",
-        "run_id": run_id,
-        "callbacks": sum(1 for task in tasks if task.callback_id is not None) + len(fired),
-        "delivered": sum(1 for o in outcomes if o.delivered),
-        "lost": sum(1 for o in outcomes if o.lost),
-        "attempts": sum(o.attempts for o in outcomes),
-        "expectations": [],
-    }
-
-
 async def serve(
     api: MockApi,
     host: str,
@@ -712,95 +688,6 @@ async def serve(
         await server.stop()
 
 
-def _print_flushed(line: str) -> None:
-    print(line, flush=True)
-
-
-def run_api(
-    *,
-    host: str = DEFAULT_HOST,
-    port: int = DEFAULT_PORT,
-    app_id: str | None = None,
-    server_secret: Secret,
-    callback_url: str | None = None,
-    callback_secret: Secret,
-    speed: float = 1.0,
-    record: str | None = None,
-    processing_time: float = DEFAULT_PROCESSING_TIME,
-    fail_file_ids: Sequence[str] = (),
-    encoding: Encoding = "form",
-    seed: int | None = None,
-    timeout: float | None = None,
-    out: Callable[[str], None] | None = None,
-    sessions: Sequence[SessionEntry] = (),
-) -> int:
-    """``zego-emulator api``: serve until Ctrl-C, printing the URL first, then each call."""
-    if app_id is not None and not _is_uint32(app_id):
-        raise UsageError(f"--app-id must be a uint32 number, got {app_id!r}")
-    if callback_url is not None and not re.match(r"https?://[^/?#\s]+", callback_url):
-        raise UsageError(f"--callback-url must be an http:// or https:// URL, got {callback_url!r}")
-    out = out or _print_flushed
-    run_id = f"api-{uuid.uuid4().hex[:12]}"
-    recorder = Recorder(record) if record else None
-    api = MockApi(
-        app_id=app_id,
-        server_secret=server_secret.value,
-        callback_url=callback_url,
-        callback_secret=callback_secret.value,
-        clock=ScaledClock(speed),
-        policy=RetryPolicy(timeout=timeout) if timeout else None,
-        recorder=recorder,
-        run_id=run_id,
-        processing_time=processing_time,
-        fail_file_ids=fail_file_ids,
-        encoding=encoding,
-        seed=seed,
-        log=out,
-        sessions=sessions,
-    )
-
-    def ready(url: str) -> None:
-        out(f"listening on {url}  (mock ZEGO server API; Ctrl-C to stop)")
-        out(f"  AppId            {app_id or 'any'}")
-        out(f"  server secret    from {server_secret.source}")
-        target = callback_url or "none (tasks finish, no callback is sent; see --callback-url)"
-        out(f"  callbacks to     {target}")
-        if callback_url:
-            out(f"  callback secret  from {callback_secret.source}; encoding {encoding}")
-        out(f"  processing time  {processing_time:g} s at speed {speed:g}")
-        if fail_file_ids:
-            out(f"  failing FileIds  {', '.join(fail_file_ids)}")
-        if sessions:
-            out(f"  sessions         {len(api.world.rooms)} room(s) running")
-        if recorder is not None:
-            out(f"  record           {recorder.path}")
-
-    if recorder is not None:
-        recorder.write(run_line(run_id, callback_url, encoding, speed))
-    try:
-        asyncio.run(serve(api, host, port, ready))
-    except KeyboardInterrupt:
-        pass
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    finally:
-        if recorder is not None:
-            recorder.write(summary_line(run_id, api.tasks.values(), api.fired))
-            recorder.close()
-    summary = summary_line(run_id, api.tasks.values(), api.fired)
-    pending = summary["callbacks"] - summary["delivered"] - summary["lost"]
-    out(
-        f"stopped: {_count(len(api.tasks), 'task')} started, "
-        f"{_count(summary['callbacks'], 'callback')} fired ({summary['delivered']} delivered, "
-        f"{summary['lost']} lost, {pending} still retrying)"
-    )
-    return 0
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
 __all__ = [
     "ACTIONS",
     "DEFAULT_PORT",
@@ -809,6 +696,5 @@ __all__ = [
     "MockApi",
     "RateLimiter",
     "envelope",
-    "run_api",
     "serve",
 ]

@@ -193,8 +193,10 @@ class Zego:
         profile: str | None = None,
     ) -> list[Outcome]:
         """Deliver several callbacks concurrently (each on its own schedule), outcomes in order."""
-        from emulator.delivery.dispatch import Delivery, Dispatcher
+        from emulator.delivery.dispatch import Delivery
         from emulator.retry import profile_policy
+        from emulator.run.core import RunCore
+        from emulator.settings import DEFAULT_CONCURRENCY, Secret, Settings
 
         target = await self.target_url(to, path)
         policy = profile_policy(
@@ -205,8 +207,27 @@ class Zego:
         deliveries = [
             Delivery(self._as_callback(item, None, None, None), target, delay) for item in callbacks
         ]
-        async with Dispatcher(policy=policy, clock=self.clock) as dispatcher:
-            outcomes = await dispatcher.deliver_all(deliveries)
+        settings = Settings(
+            name="pytest",
+            target=target,
+            secret=Secret(self.secret, "zego_secret fixture"),
+            app_id=self.factory.app_id,
+            encoding="form",
+            seed=None,
+            policy=policy,
+            clock=self.clock,
+            concurrency=DEFAULT_CONCURRENCY,
+            tls=True,
+            record=None,
+        )
+        outcomes: list[Outcome] = []
+
+        async def send() -> None:
+            outcomes.extend(await core.dispatcher.deliver_all(deliveries))
+
+        # the run core without a record file; the process's GC is left alone
+        async with RunCore(settings, planned=len(deliveries), record=False) as core:
+            await core.run(send())
         self.outcomes.extend(outcomes)
         return outcomes
 

@@ -8,6 +8,7 @@ auto and strict modes and that the settings fixtures can be overridden.
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -43,6 +44,21 @@ async def test_the_fixture_runs_on_virtual_time_by_default(zego: Zego) -> None:
     assert [attempt.offset_s for attempt in outcome.history] == ZEGO_OFFSETS
     assert zego.clock.now() == 62.0
     assert zego.outcomes == [outcome]
+
+
+async def test_the_fixture_never_switches_the_processs_gc_off(zego: Zego) -> None:
+    """The cyclic-GC pause is the CLI's; a test suite delivering callbacks keeps its GC."""
+    seen: list[bool] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append(gc.isenabled())
+        return web.Response(status=500 if len(seen) < 2 else 200)
+
+    app = web.Application()
+    app.router.add_post("/zego/callback", handle)
+    outcome = await zego.deliver(zego.procedure(), to=app)
+    assert outcome.delivered and seen == [True, True]
+    assert gc.isenabled()
 
 
 async def test_scripted_receiver_500_500_200_is_delivered_on_the_third_attempt(zego: Zego) -> None:
