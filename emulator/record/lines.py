@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
 RUN_KEYS = (
     "type", "run_id", "started_at", "scenario", "target", "encoding", "speed", "version",
-    "scenario_file", "virtual", "callbacks", "intervals", "timeout", "resign_each_attempt",
-    "concurrency", "seed",
+    "scenario_file", "virtual", "callbacks", "intervals", "timeout", "retry_profile", "retry_on",
+    "resign_each_attempt", "concurrency", "seed",
 )  # fmt: skip
 CALLBACK_KEYS = (
     "type", "run_id", "callback_id", "event", "task_id", "target", "delay", "encoding",
