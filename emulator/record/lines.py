@@ -61,6 +61,14 @@ SUMMARY_KEYS = (
     "type", "run_id", "callbacks", "delivered", "lost", "attempts", "expectations", "scenario",
     "max_attempts", "pending", "interrupted", "ok", "record",
 )  # fmt: skip
+# keys a line carries only when they apply (after the keys above)
+OPTIONAL_KEYS: dict[str, tuple[str, ...]] = {
+    "run": ("plan", "load", "replay_of", "resigned"),
+    "callback": ("retry", "expect"),
+    "attempt": ("decision",),
+    "outcome": ("expect", "verdict", "why"),
+    "summary": ("resumed", "load", "verdicts", "failed_callbacks"),
+}
 RESUME_KEYS = (
     "type", "run_id", "resumed_at", "pending", "speed", "target", "timeout", "resigned",
     "version",
