@@ -274,7 +274,7 @@ def resolve(
     source: str | None = None,
     name: str | None = None,
     need_target: bool = True,
-    default_encoding: Encoding = "form",
+    default_encoding: Encoding = "json",
     quiet: bool = False,
 ) -> Settings:
     """The one settings object of a run from its flags and (optional) scenario.

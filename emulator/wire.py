@@ -45,7 +45,7 @@ CONTENT_TYPES: dict[Encoding, str] = {
 }
 
 
-def encode(fields: Mapping[str, WireValue], encoding: Encoding = "form") -> tuple[str, bytes]:
+def encode(fields: Mapping[str, WireValue], encoding: Encoding = "json") -> tuple[str, bytes]:
     """Encode callback fields as ``(content_type, body)`` for one of the three encodings."""
     if encoding == "form":
         return FORM_CONTENT_TYPE, _form_body(fields)

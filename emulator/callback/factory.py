@@ -2,7 +2,7 @@
 
     factory = CallbackFactory(seed=7, app_id="1234567890")
     model = factory.procedure(status="SUCCESS", transcode=[{"resolution": "720p"}])
-    callback = factory.callback(model, callback_secret="...", encoding="form")
+    callback = factory.callback(model, callback_secret="...", encoding="json")
 
 The same seed gives the same models in the same order; timestamps are the current time
 unless fixed with ``timestamp=``.
@@ -117,7 +117,7 @@ class CallbackFactory:
         self,
         model: CallbackModel,
         callback_secret: str,
-        encoding: Encoding = "form",
+        encoding: Encoding = "json",
         tamper: Tamper = "none",
         rename: Mapping[str, str] | None = None,
         extra_fields: Mapping[str, WireValue] | None = None,

@@ -20,7 +20,7 @@ class Callback:
     event: str
     task_id: str
     fields: WireFields  # JSON values: strings, and numbers/arrays/objects where ZEGO types them
-    encoding: Encoding = "form"
+    encoding: Encoding = "json"
     tamper: Tamper = "none"
     _body: tuple[str, bytes] | None = field(default=None, repr=False, compare=False)
 

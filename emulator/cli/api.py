@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 
 from emulator.cli.common import (
+    DEFAULT_ENCODING,
     ENCODING_CHOICES,
+    ENCODING_HELP,
     Formatter,
     add_bind_flags,
+    add_encoding_epilog,
     integer,
     non_negative_float,
     positive_float,
@@ -48,8 +51,13 @@ def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="callback secret (prefer env ZEGO_CALLBACK_SECRET; else the development secret)",
     )
     parser.add_argument(
-        "--encoding", choices=ENCODING_CHOICES, default="form", help="callback body encoding"
+        "--encoding",
+        choices=ENCODING_CHOICES,
+        default=DEFAULT_ENCODING,
+        metavar="{json,form,json-urlencoded}",
+        help=f"callback {ENCODING_HELP}",
     )
+    add_encoding_epilog(parser)
     parser.add_argument(
         "--processing-time",
         type=non_negative_float,

@@ -8,7 +8,20 @@ from typing import NoReturn
 
 from emulator.errors import EXIT_BAD_INPUT
 
-ENCODING_CHOICES = ("form", "json", "json-urlencoded")
+ENCODING_CHOICES = ("json", "form", "json-urlencoded")
+DEFAULT_ENCODING = "json"
+ENCODING_HELP = "body encoding: json (default: ZEGO's own), form, json-urlencoded (see below)"
+# what each encoding looks like on the wire (the epilog of every command taking --encoding)
+ENCODING_EPILOG = """\
+body encodings (--encoding):
+  json             the default, as ZEGO sends unless a customer asks support for form.
+                   Content-Type: application/json; values keep their JSON types:
+                   {"appid":1,"event":"room_create","room_session_id":858012925204410400}
+  form             Content-Type: application/x-www-form-urlencoded; numbers as their
+                   decimal text, arrays and objects as compact JSON text:
+                   appid=1&event=room_create&rtmp_url=%5B%22rtmp%3A%2F%2Fa%2Fs1%22%5D
+  json-urlencoded  the json text percent-encoded as a whole, as application/json:
+                   %7B%22appid%22%3A1%2C%22event%22%3A%22room_create%22%7D"""
 
 
 Handler = Callable[[argparse.Namespace], int]
@@ -78,10 +91,19 @@ def add_secret_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_encoding_epilog(parser: argparse.ArgumentParser) -> None:
+    """Append what each body encoding looks like on the wire to ``parser``'s help."""
+    parser.epilog = f"{parser.epilog}\n\n{ENCODING_EPILOG}" if parser.epilog else ENCODING_EPILOG
+
+
 def add_payload_flags(parser: argparse.ArgumentParser) -> None:
+    add_encoding_epilog(parser)
     parser.add_argument("--app-id", metavar="ID", help="appid field (default: faked)")
     parser.add_argument(
-        "--encoding", choices=ENCODING_CHOICES, help="body encoding (default: form)"
+        "--encoding",
+        choices=ENCODING_CHOICES,
+        metavar="{json,form,json-urlencoded}",
+        help=ENCODING_HELP,
     )
     parser.add_argument("--seed", type=integer, metavar="N", help="seed for fake data")
 

@@ -38,7 +38,7 @@ def run_api(
     record: str | None = None,
     processing_time: float = DEFAULT_PROCESSING_TIME,
     fail_file_ids: Sequence[str] = (),
-    encoding: Encoding = "form",
+    encoding: Encoding = "json",
     seed: int | None = None,
     timeout: float | None = None,
     out: Callable[[str], None],

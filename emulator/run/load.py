@@ -163,7 +163,7 @@ class _Tally(DispatchListener):
 
 
 def procedure_callbacks(
-    factory: CallbackFactory, callback_secret: str, encoding: Encoding = "form"
+    factory: CallbackFactory, callback_secret: str, encoding: Encoding = "json"
 ) -> Callable[[int], Callback]:
     """The default callback maker: a fresh ``procedure`` (SUCCESS) callback per number."""
 
@@ -180,7 +180,7 @@ async def run_load(
     duration: float,
     callback_secret: str,
     window: int = DEFAULT_WINDOW,
-    encoding: Encoding = "form",
+    encoding: Encoding = "json",
     policy: RetryPolicy | None = None,
     clock: Clock | None = None,
     factory: CallbackFactory | None = None,

@@ -353,7 +353,12 @@ class Scenario(_Strict):
     app_id: str | None = Field(
         default=None, max_length=64, description="the appid field, quoted (default: faked)"
     )
-    encoding: Encoding = Field(default="form", description="body encoding")
+    encoding: Encoding = Field(
+        default="json",
+        description="body encoding: json (default, ZEGO's own: one JSON object, values "
+        "typed), form (key=value pairs; numbers as text, arrays/objects as JSON text; ZEGO "
+        "sends it only on request) or json-urlencoded (the json text percent-encoded)",
+    )
     seed: int | None = Field(
         default=None, description="seed for fake data: same seed, same payloads"
     )

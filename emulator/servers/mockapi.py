@@ -266,7 +266,7 @@ class MockApi:
         run_id: str = "",
         processing_time: float = DEFAULT_PROCESSING_TIME,
         fail_file_ids: Iterable[str] = (),
-        encoding: Encoding = "form",
+        encoding: Encoding = "json",
         seed: int | None = None,
         rate_limit: int = RATE_LIMIT,
         max_clock_skew: float = MAX_CLOCK_SKEW,

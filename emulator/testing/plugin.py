@@ -127,7 +127,7 @@ class Zego:
         self,
         model: CallbackModel | None = None,
         *,
-        encoding: Encoding = "form",
+        encoding: Encoding = "json",
         tamper: Tamper = "none",
         secret: str | None = None,
         rename: Mapping[str, str] | None = None,
@@ -212,7 +212,7 @@ class Zego:
             target=target,
             secret=Secret(self.secret, "zego_secret fixture"),
             app_id=self.factory.app_id,
-            encoding="form",
+            encoding="json",
             seed=None,
             policy=policy,
             clock=self.clock,
@@ -245,7 +245,7 @@ class Zego:
 
         if not isinstance(item, Callback):
             return self.callback(
-                item, encoding=encoding or "form", tamper=tamper or "none", secret=secret
+                item, encoding=encoding or "json", tamper=tamper or "none", secret=secret
             )
         if tamper not in (None, "none"):
             fields = apply_tamper(item.fields, tamper, self.secret if secret is None else secret)

@@ -354,7 +354,7 @@ async def test_resume_of_a_run_that_resigned_each_attempt_resigns_its_retries(
     resumed_bodies = receiver.bodies_of("t1")[len(sent_before) :]
     assert (result.summary["delivered"], result.summary["attempts"]) == (1, 3)
     assert len(resumed_bodies) == 1  # attempt 3, re-signed
-    fields = decode(resumed_bodies[0], "application/x-www-form-urlencoded")
+    fields = decode(resumed_bodies[0], "application/json")  # json: the default since issue 15
     assert verify_fields(fields, SECRET)  # signed with the run's secret...
     recorded = {(f["timestamp"], f["nonce"]) for f in (decode(b) for b in sent_before)}
     assert (fields["timestamp"], fields["nonce"]) not in recorded  # ...afresh

@@ -274,7 +274,11 @@ def make_app(fail_first=0):
     state = {"left": fail_first, "seen": []}
 
     async def callback(request):
-        fields = dict(parse_qsl(await request.text()))
+        # ZEGO's default body is JSON (the emulator's default since issue 15); form on request
+        if request.content_type == "application/json":
+            fields = await request.json()
+        else:
+            fields = dict(parse_qsl(await request.text()))
         if not verify_fields(fields, SECRET):
             return web.Response(status=401)
         state["seen"].append(fields["task_id"])
