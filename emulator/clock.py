@@ -12,7 +12,7 @@ import asyncio
 import heapq
 import itertools
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any, Protocol, TypeVar
 
@@ -35,9 +35,22 @@ class Clock(Protocol):
 
     async def sleep_until(self, emulated: float) -> None: ...
 
+    def call_at(self, emulated: float, callback: Callable[[], None]) -> Timer:
+        """Call ``callback`` (from the loop) at emulated time ``at`` or soon after: a timer
+        that holds no task. On a virtual clock time does not move on past it until the
+        work it starts has joined the clock (a participant entered in the loop's next pass).
+        """
+        ...
+
     def participant(self) -> AbstractAsyncContextManager[None]:
         """Held by each concurrent schedule while it runs (virtual time needs to know)."""
         ...
+
+
+class Timer(Protocol):
+    """What :meth:`Clock.call_at` returns: it can be cancelled before it fires."""
+
+    def cancel(self) -> None: ...
 
 
 class ScaledClock:
@@ -61,6 +74,10 @@ class ScaledClock:
         if remaining > 0:
             await asyncio.sleep(remaining)
 
+    def call_at(self, emulated: float, callback: Callable[[], None]) -> Timer:
+        loop = asyncio.get_running_loop()
+        return loop.call_at(loop.time() + (emulated - self.now()) / self.speed, callback)
+
     def participant(self) -> AbstractAsyncContextManager[None]:
         return _NOT_COUNTED  # real time needs no count (and a shared one costs nothing)
 
@@ -82,7 +99,7 @@ class VirtualClock:
         self._now = 0.0
         self._start_epoch = time.time() if start_epoch is None else start_epoch
         self._running = 0
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._sleepers: list[tuple[float, int, asyncio.Future[None] | _VirtualTimer]] = []
         self._order = itertools.count()
 
     def now(self) -> float:
@@ -112,6 +129,15 @@ class VirtualClock:
                 self._running += 1
             raise
 
+    def call_at(self, emulated: float, callback: Callable[[], None]) -> Timer:
+        timer = _VirtualTimer(callback)
+        heapq.heappush(self._sleepers, (emulated, next(self._order), timer))
+        if emulated <= self._now:
+            self._wake_due()
+        else:
+            self._maybe_advance()
+        return timer
+
     @asynccontextmanager
     async def participant(self) -> AsyncIterator[None]:
         self._running += 1
@@ -135,10 +161,43 @@ class VirtualClock:
 
     def _wake_due(self) -> None:
         while self._sleepers and self._sleepers[0][0] <= self._now:
-            _, _, future = heapq.heappop(self._sleepers)
-            if not future.done():
-                future.set_result(None)
-                self._running += 1
+            _, _, sleeper = heapq.heappop(self._sleepers)
+            if sleeper.done():
+                continue
+            self._running += 1
+            if isinstance(sleeper, _VirtualTimer):
+                # it counts as running until the loop's next pass, by when the tasks the
+                # callback started (scheduled before this) have entered the clock themselves
+                sleeper.fire()
+                asyncio.get_running_loop().call_soon(self._timer_done)
+            else:
+                sleeper.set_result(None)
+
+    def _timer_done(self) -> None:
+        self._running -= 1
+        self._maybe_advance()
+
+
+class _VirtualTimer:
+    """A :meth:`VirtualClock.call_at` timer in the clock's heap of sleepers."""
+
+    __slots__ = ("_callback", "_cancelled")
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self._callback: Callable[[], None] | None = callback
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._callback = None
+
+    def done(self) -> bool:
+        return self._cancelled or self._callback is None
+
+    def fire(self) -> None:
+        callback, self._callback = self._callback, None
+        if callback is not None:
+            callback()
 
 
 async def spawn_participants(

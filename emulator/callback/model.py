@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal, get_args
+from typing import Any, Literal, NoReturn, get_args
 
-from emulator.wire import Encoding, WireFields, encode
+from emulator.wire import Encoding, WireFields, WireValue, encode
 
 Tamper = Literal["none", "bad_signature", "stale_timestamp", "missing_signature"]
 DUPLICATE_MARK = "-dup"  # cb-000003-dup1 is the first duplicate delivery of cb-000003
@@ -35,6 +35,32 @@ class Callback:
         """The id of the callback this one duplicates (its own id when it is no duplicate)."""
         return self.callback_id.split(DUPLICATE_MARK, 1)[0]
 
+    def release_fields(self) -> None:
+        """Keep only the encoded body: the wire fields dict is dropped (it is most of a
+        waiting callback's memory after its body). Reading ``fields`` afterwards raises."""
+        if not isinstance(self.fields, ReleasedFields):
+            self.body()
+            self.fields = ReleasedFields(self.callback_id)
+
     def with_fields(self, fields: WireFields) -> Callback:
         """The same callback carrying other wire fields (e.g. re-signed for a retry)."""
         return replace(self, fields=fields, _body=None)
+
+
+class ReleasedFields(dict[str, WireValue]):
+    """The ``fields`` of a callback that kept only its body: any read raises."""
+
+    __slots__ = ("callback_id",)
+
+    def __init__(self, callback_id: str) -> None:
+        super().__init__()
+        self.callback_id = callback_id
+
+    def _released(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise RuntimeError(
+            f"the fields of {self.callback_id} were released after encoding; "
+            "decode its body() instead"
+        )
+
+    __getitem__ = __iter__ = __len__ = __contains__ = _released
+    get = keys = values = items = copy = _released

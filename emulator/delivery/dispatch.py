@@ -11,11 +11,18 @@ retries on no answer only (``cloud-recording``) takes a non-2xx answer as final.
 callbacks (schedules waiting for a retry hold no slot). Every attempt goes to the
 recorder and the listeners the moment it finishes. Nothing the receiver does raises out
 of here: failures become the attempt's ``error`` (see :func:`classify_error`).
+
+A schedule waiting for its next request is a timer on the clock (``Clock.call_at``) and a
+small :class:`~emulator.delivery.schedules.Schedule` — no task or coroutine per waiting
+schedule, so 100,000 pending cost little beyond their bodies (``python -m bench scale``).
+When a timer fires the schedule joins a ready queue; at most ``concurrency`` worker tasks
+send the ready requests, each taking the next ready one when its request is done.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import gc
 import ssl
@@ -27,8 +34,9 @@ from typing import Any, Protocol
 
 from emulator._version import __version__
 from emulator.callback.model import Callback
-from emulator.clock import Clock, ScaledClock, spawn_participants
+from emulator.clock import SPAWN_BATCH, Clock, ScaledClock
 from emulator.delivery.results import AnswerReader, Attempt, AttemptError, Outcome
+from emulator.delivery.schedules import Batch, Schedule, Single
 from emulator.delivery.transport import Answer, CallbackClient, SendError
 from emulator.delivery.verdict import Expectation
 from emulator.retry import RetryPolicy
@@ -58,7 +66,7 @@ RESPONSE_EXCERPT = 1024  # bytes of it kept in the record
 USER_AGENT = f"zego-callback-emulator/{__version__}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Delivery:
     """One callback to deliver to ``target``, ``delay`` emulated seconds from now."""
 
@@ -71,9 +79,11 @@ class Delivery:
     read_answer: AnswerReader | None = None
     policy: RetryPolicy | None = None  # its own retry policy (its event family's), if not the run's
     expect: Expectation | None = None  # judged when the delivery ends (Outcome.verdict)
+    # the emulated instant the first request is due (load mode's slot), instead of delay
+    at: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Resumed:
     """Where an interrupted delivery stood (``zego-emulator resume``).
 
@@ -128,6 +138,7 @@ class Dispatcher:
         concurrency: int = 100,
         ssl: ssl.SSLContext | bool = True,
         listeners: Sequence[DispatchListener] = (),
+        release_fields: bool = False,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -137,9 +148,18 @@ class Dispatcher:
         self.run_id = run_id
         self.concurrency = concurrency
         self.listeners = list(listeners)
+        # drop each callback's fields once its body is encoded and recorded, unless it is
+        # re-signed per retry (the CLI's runs: nobody reads them after; a library caller
+        # may, so off by default)
+        self.release_fields = release_fields
         self._ssl = ssl
-        self._slots = asyncio.Semaphore(concurrency)
         self._client: CallbackClient | None = None
+        self._ready: collections.deque[Schedule] = collections.deque()  # due, no worker yet
+        self._workers: set[asyncio.Future[None]] = set()  # at most `concurrency`
+        self._batches: set[Batch | Single] = set()  # what callers wait for
+        # real time needs no timer for a request due now; a virtual clock does, to hold
+        # time still until the request's worker has joined the clock
+        self._direct = isinstance(self.clock, ScaledClock)
 
     async def __aenter__(self) -> Dispatcher:
         self._client = CallbackClient(
@@ -159,58 +179,66 @@ class Dispatcher:
         await self.close()
 
     async def close(self) -> None:
+        for batch in list(self._batches):
+            batch.cancel()
+        if self._workers:
+            await asyncio.gather(*self._workers, return_exceptions=True)
         if self._client is not None:
             self._client.close()
             self._client = None
 
-    async def deliver_all(self, deliveries: Iterable[Delivery]) -> list[Outcome]:
-        """Deliver every callback concurrently; outcomes in the order given."""
-        tasks = await spawn_participants(self.clock, (self.deliver(d) for d in deliveries))
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+    def start(self, delivery: Delivery) -> asyncio.Future[Outcome]:
+        """Start delivering one callback; the future's result is its Outcome.
+
+        Nothing waits in a task meanwhile: the schedule is a timer on the clock until its
+        request is due. Cancelling the future stops the delivery (a request in flight is
+        abandoned, and recorded no further).
+        """
+        single = Single(self, delivery)
+        self._batches.add(single)
+        single.begin()
+        return single.future
 
     async def deliver(self, delivery: Delivery) -> Outcome:
         """Send one callback until a 2xx or the retries run out; the Outcome says which."""
-        async with self.clock.participant():
-            return await self._deliver_held(delivery)
+        return await self.start(delivery)
+
+    async def deliver_all(self, deliveries: Iterable[Delivery]) -> list[Outcome]:
+        """Deliver every callback concurrently; outcomes in the order given."""
+        chains = await self.deliver_chains([delivery] for delivery in deliveries)
+        return [chain[0] for chain in chains]
 
     async def deliver_in_turn(self, deliveries: Iterable[Delivery]) -> list[Outcome]:
         """Deliver one after another, each starting as the previous one finishes.
 
-        (Duplicates of a callback go this way.) The chain holds its place on the clock
-        throughout, so virtual time cannot jump between one delivery and the next. Every
-        ``callback`` line of the chain is recorded at its start, so that ``resume`` knows
-        the deliveries a kill kept from starting.
+        (Duplicates of a callback go this way.) Every ``callback`` line of the chain is
+        recorded at its start, so that ``resume`` knows the deliveries a kill kept from
+        starting.
         """
-        chain = list(deliveries)
-        for delivery in chain:
-            self._announce(delivery)
-        async with self.clock.participant():
-            return [await self._deliver_held(delivery, announced=True) for delivery in chain]
+        return (await self.deliver_chains([list(deliveries)]))[0]
 
     async def deliver_chains(self, chains: Iterable[Sequence[Delivery]]) -> list[list[Outcome]]:
-        """Deliver every chain concurrently, each one in turn (see :func:`delivery_chains`)."""
-        tasks = await spawn_participants(
-            self.clock,
-            (
-                self.deliver_in_turn(chain) if len(chain) > 1 else self._deliver_alone(chain)
-                for chain in chains
-            ),
-        )
-        try:
-            return list(await asyncio.gather(*tasks))
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        """Deliver every chain concurrently, each one in turn (see :func:`delivery_chains`).
 
-    async def _deliver_alone(self, chain: Sequence[Delivery]) -> list[Outcome]:
-        return [await self.deliver(delivery) for delivery in chain]
+        Chains start ``SPAWN_BATCH`` at a time with a pass of the loop in between, so that
+        requests already due go out meanwhile; time holds still on a virtual clock while
+        they start.
+        """
+        loop = asyncio.get_running_loop()
+        batch = Batch([], loop.create_future(), self)
+        self._batches.add(batch)
+        try:
+            async with self.clock.participant():
+                for chain in chains:
+                    batch.add(chain)
+                    if len(batch.chains) % SPAWN_BATCH == 0:
+                        await asyncio.sleep(0)
+                batch.sealed = True
+                batch.settle()
+                await asyncio.sleep(0)
+            return await batch.future
+        finally:
+            batch.cancel()
 
     def _announce(self, delivery: Delivery) -> None:
         """Record the delivery's ``callback`` line (not for one picked up from a record)."""
@@ -224,79 +252,152 @@ class Dispatcher:
                 retry=own,
                 expect=delivery.expect.label if delivery.expect is not None else None,
             )
+        if self.release_fields and delivery.resign is None:
+            delivery.callback.release_fields()
 
-    async def _deliver_held(self, delivery: Delivery, announced: bool = False) -> Outcome:
-        """:meth:`deliver`, for a caller that already holds a clock participant."""
+    # --- the schedules: timers on the clock, a bounded pool of workers -----------------------
+
+    def _begin(self, schedule: Schedule, announced: bool) -> None:
+        """Set a schedule going: its first (or, resumed, its next) request is timed."""
         clock = self.clock
-        callback = delivery.callback
+        delivery = schedule.delivery
         policy = delivery.policy or self.policy
-        outcome = Outcome(callback.callback_id, callback.event, callback.task_id, False)
-        outcome.run_id = self.run_id
         if not announced:
             self._announce(delivery)
-        scheduled = clock.now() + max(0.0, delivery.delay)
-        first_sent: float | None = None
-        previous_sent: float | None = None
-        numbers = range(1, policy.max_attempts + 1)
+        outcome = schedule.outcome
+        schedule.scheduled = (
+            delivery.at if delivery.at is not None else clock.now() + max(0.0, delivery.delay)
+        )
         resumed = delivery.resumed
         if resumed is not None and resumed.history:  # carry on after the attempts made
             done = resumed.history
             outcome.history.extend(done)
             outcome.delivered = done[-1].ok
             previous_sent = clock.now() - resumed.since_last
-            first_sent = previous_sent - done[-1].offset_s
+            schedule.previous_sent = previous_sent
+            schedule.first_sent = previous_sent - done[-1].offset_s
             gap = policy.retry_gap(len(done))
-            finished = gap is None or outcome.delivered or not policy.retries_after(done[-1].status)
-            numbers = range(len(done) + 1, 1 if finished else policy.max_attempts + 1)
-            scheduled = previous_sent + (gap or 0.0)
-        for number in numbers:
-            self._notify_scheduled(callback, number, scheduled)
-            await clock.sleep_until(scheduled)
-            if number > 1 and delivery.resign is not None:
-                callback = delivery.resign(callback)
-            async with self._slots:
-                sent = clock.now()
-                for listener in self.listeners:
-                    listener.attempt_started(callback, number)
-                status, error, raw, latency_ms = await self._post(
-                    callback, delivery.target, policy.timeout
-                )
-            first_sent = sent if first_sent is None else first_sent
-            attempt = Attempt(
-                callback_id=callback.callback_id,
-                event=callback.event,
-                task_id=callback.task_id,
-                attempt=number,
-                scheduled_at=clock.epoch(scheduled),
-                sent_at=clock.epoch(sent),
-                offset_s=sent - first_sent,
-                gap_s=None if previous_sent is None else sent - previous_sent,
-                status=status,
-                error=error,
-                latency_ms=latency_ms,
-                response_excerpt=raw[:RESPONSE_EXCERPT].decode("utf-8", errors="replace"),
-                run_id=self.run_id,
-            )
-            if delivery.read_answer is not None:
-                attempt.decision = delivery.read_answer(status, error, raw)
-            previous_sent = sent
-            outcome.history.append(attempt)
-            self._notify_attempt(attempt)
-            _quiet_gc.tick()
-            if attempt.ok:
-                outcome.delivered = True
-                break
-            gap = policy.retry_gap(number)
-            if gap is None or not policy.retries_after(status):
-                break  # out of retries, or an answer this policy takes as final
-            scheduled = sent + gap
-        if delivery.expect is not None:
-            outcome.verdict = delivery.expect.judge(outcome, callback.tamper)
+            schedule.number = len(done) + 1
+            if gap is None or outcome.delivered or not policy.retries_after(done[-1].status):
+                self._finish(schedule)
+                return
+            schedule.scheduled = previous_sent + gap
+        self._wait(schedule)
+
+    def _wait(self, schedule: Schedule) -> None:
+        """Time the schedule's next request (at once when it is due already)."""
+        self._notify_scheduled(schedule.callback, schedule.number, schedule.scheduled)
+        if self._direct and schedule.scheduled <= self.clock.now():
+            self._ready.append(schedule)
+            self._pump()
+        else:
+            schedule.timer = self.clock.call_at(schedule.scheduled, schedule.due)
+
+    def _due(self, schedule: Schedule) -> None:
+        schedule.timer = None
+        if not schedule.cancelled:
+            self._ready.append(schedule)
+            self._pump()
+
+    def _pump(self) -> None:
+        """Start workers for the ready schedules, up to ``concurrency`` requests in flight."""
+        while self._ready and len(self._workers) < self.concurrency:
+            schedule = self._ready.popleft()
+            if schedule.cancelled:
+                continue
+            worker = asyncio.ensure_future(self._work(schedule))
+            self._workers.add(worker)
+            worker.add_done_callback(self._worker_done)
+
+    def _worker_done(self, worker: asyncio.Future[None]) -> None:
+        self._workers.discard(worker)
+        self._pump()
+
+    async def _work(self, schedule: Schedule | None) -> None:
+        """Send ready schedules' requests one after another until none is ready."""
+        current = asyncio.current_task()
+        async with self.clock.participant():
+            while schedule is not None:
+                schedule.worker = current
+                try:
+                    await self._attempt(schedule)
+                except asyncio.CancelledError:
+                    if not schedule.cancelled:
+                        raise
+                    return  # its delivery was stopped: this worker is done
+                except BaseException as exc:  # a listener's or recorder's bug: tell the waiter
+                    schedule.worker = None
+                    schedule.batch.fail(exc)
+                    return
+                schedule.worker = None
+                schedule = self._next_ready()
+            # gone before it leaves the clock: a timer that fires as it leaves starts another
+            self._workers.discard(current)
+
+    def _next_ready(self) -> Schedule | None:
+        while self._ready:
+            schedule = self._ready.popleft()
+            if not schedule.cancelled:
+                return schedule
+        return None
+
+    async def _attempt(self, schedule: Schedule) -> None:
+        """The schedule's next request, recorded; then its next wait, or its end."""
+        clock = self.clock
+        delivery = schedule.delivery
+        policy = delivery.policy or self.policy
+        number = schedule.number
+        callback = schedule.callback
+        if number > 1 and delivery.resign is not None:
+            callback = schedule.callback = delivery.resign(callback)
+        sent = clock.now()
+        for listener in self.listeners:
+            listener.attempt_started(callback, number)
+        status, error, raw, latency_ms = await self._post(callback, delivery.target, policy.timeout)
+        first_sent = sent if schedule.first_sent is None else schedule.first_sent
+        previous_sent = schedule.previous_sent
+        schedule.first_sent = first_sent
+        attempt = Attempt(
+            callback_id=callback.callback_id,
+            event=callback.event,
+            task_id=callback.task_id,
+            attempt=number,
+            scheduled_at=clock.epoch(schedule.scheduled),
+            sent_at=clock.epoch(sent),
+            offset_s=sent - first_sent,
+            gap_s=None if previous_sent is None else sent - previous_sent,
+            status=status,
+            error=error,
+            latency_ms=latency_ms,
+            response_excerpt=raw[:RESPONSE_EXCERPT].decode("utf-8", errors="replace"),
+            run_id=self.run_id,
+        )
+        if delivery.read_answer is not None:
+            attempt.decision = delivery.read_answer(status, error, raw)
+        schedule.previous_sent = sent
+        schedule.outcome.history.append(attempt)
+        self._notify_attempt(attempt)
+        _quiet_gc.tick()
+        gap = policy.retry_gap(number)
+        final = number >= policy.max_attempts or not policy.retries_after(status)
+        if attempt.ok or gap is None or final:  # delivered, out of retries, or taken as final
+            schedule.outcome.delivered = attempt.ok
+            self._finish(schedule)
+            return
+        schedule.number = number + 1
+        schedule.scheduled = sent + gap
+        self._wait(schedule)
+
+    def _finish(self, schedule: Schedule) -> None:
+        outcome = schedule.outcome
+        expect = schedule.delivery.expect
+        if expect is not None:
+            outcome.verdict = expect.judge(outcome, schedule.callback.tamper)
         if self.recorder is not None:
             self.recorder.outcome(outcome)
         for listener in self.listeners:
             listener.delivery_finished(outcome)
-        return outcome
+        schedule.batch.finished(schedule)
 
     def _notify_scheduled(self, callback: Callback, number: int, at: float) -> None:
         for listener in self.listeners:

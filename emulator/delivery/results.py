@@ -22,7 +22,7 @@ ATTEMPT_ERRORS: tuple[AttemptError, ...] = get_args(AttemptError)
 AnswerReader = Callable[[int | None, str | None, bytes], dict[str, Any]]
 
 
-@dataclass
+@dataclass(slots=True)
 class Attempt:
     """One HTTP request of one callback, and what came back."""
 
@@ -47,7 +47,7 @@ class Attempt:
         return self.error is None and self.status is not None and 200 <= self.status <= 299
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """The fate of one callback: delivered on some attempt, or lost after the last."""
 

@@ -170,6 +170,7 @@ class RunCore:
                 concurrency=self.settings.concurrency,
                 ssl=self.settings.tls,
                 listeners=self.listeners,
+                release_fields=True,
             )
             self._dispatcher = await dispatcher.__aenter__()
         except BaseException:
