@@ -481,6 +481,11 @@ class _QuietGC:
 _quiet_gc = _QuietGC()
 
 
+def in_cli_run() -> bool:
+    """True inside :func:`quiet_gc`: the process is the emulator's own command line."""
+    return _quiet_gc.holders > 0
+
+
 @contextlib.contextmanager
 def quiet_gc() -> Iterator[None]:
     """Keep the cyclic GC out of the schedule's way while inside (see :class:`_QuietGC`).

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from emulator.delivery.dispatch import Dispatcher, DispatchListener, quiet_gc
+from emulator.delivery.dispatch import Dispatcher, DispatchListener, in_cli_run, quiet_gc
 from emulator.delivery.results import Attempt, Outcome
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from emulator.record.lines import resume_line, run_line, summary_line
@@ -170,7 +170,7 @@ class RunCore:
                 concurrency=self.settings.concurrency,
                 ssl=self.settings.tls,
                 listeners=self.listeners,
-                release_fields=True,
+                release_fields=in_cli_run(),  # the CLI's: no one reads them after
             )
             self._dispatcher = await dispatcher.__aenter__()
         except BaseException:

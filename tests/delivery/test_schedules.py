@@ -174,7 +174,9 @@ async def test_released_fields_keep_the_body_and_refuse_reads() -> None:
 class _NullRecorder:
     """A record sink that keeps nothing (the dispatcher releases fields after recording)."""
 
-    def callback(self, callback: Callback, target: str, delay: float, run_id: str) -> None:
+    def callback(
+        self, callback: Callback, target: str, delay: float, run_id: str, **extra: object
+    ) -> None:
         callback.body()
 
     def attempt(self, attempt: object) -> None:
