@@ -6,7 +6,9 @@ fast as it can (the three alternate for ``--rounds`` rounds; the best of each is
 
 * **load mode** — ``zego-emulator run --rate R --duration D`` (one asyncio process);
 * **swarm, 1 worker** / **swarm, 2 workers** — ``zego-emulator swarm --workers N`` (a
-  master and N gevent worker processes, every attempt also in Locust's statistics).
+  master and N gevent worker processes, every attempt also in Locust's statistics);
+* **bare gevent loop** — :mod:`bench.gevent_loop`: one pre-built body POSTed over
+  geventhttpclient, 100 at a time: the stack a worker sends on, doing nothing else.
 
 Callbacks/s is read from each run's records, the same way for all three: delivered
 callbacks over the span from the first request to the last answer. Process start-up
@@ -24,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import Figure, Result, child_env, command
+from bench import ROOT, Figure, Result, child_env, command
 from bench.receiver import ReceiverProcess
 
 OFFERED_RATE = 100_000  # callbacks a second asked for: far above what one machine does
@@ -44,6 +46,21 @@ def delivered_rate(records: list[Path]) -> tuple[float, int]:
     start = min(float(a["sent_at"]) for a in attempts)
     end = max(float(a["sent_at"]) + float(a["latency_ms"]) / 1000 for a in attempts)
     return delivered / max(end - start, 1e-9), delivered
+
+
+def gevent_loop(url: str, requests: int) -> tuple[float, float]:
+    """Requests/s and CPU µs a request of the bare geventhttpclient loop (own process)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.gevent_loop", url, str(requests)],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=True,
+    )
+    rate, cpu_us = done.stdout.split()
+    return float(rate), float(cpu_us)
 
 
 def run_cli(args: list[str], cwd: Path) -> None:
@@ -77,8 +94,11 @@ def run(quick: bool = False, callbacks: int | None = None, rounds: int | None = 
     common = ["--rate", str(OFFERED_RATE), "--duration", duration, "--encoding", "json"]
     modes = {"load": 0, "swarm-1": 1, "swarm-2": 2}  # workers (0: load mode)
     rates: dict[str, float] = dict.fromkeys(modes, 0.0)
+    bare_rate, bare_cpu_us = 0.0, float("inf")
     with tempfile.TemporaryDirectory() as tmp, ReceiverProcess(200) as receiver:
         for number in range(rounds):  # modes alternate; the best of each is kept
+            rate, cpu_us = gevent_loop(receiver.url, callbacks)
+            bare_rate, bare_cpu_us = max(bare_rate, rate), min(bare_cpu_us, cpu_us)
             for mode, workers in modes.items():
                 work = Path(tmp, f"{mode}-{number}")
                 work.mkdir()
@@ -92,6 +112,8 @@ def run(quick: bool = False, callbacks: int | None = None, rounds: int | None = 
                     raise RuntimeError(f"{mode} delivered {delivered} of {callbacks} callbacks")
                 rates[mode] = max(rates[mode], rate)
     load = rates["load"]
+    result.add(Figure("bare gevent loop (pre-built bodies)", bare_rate, "req/s"))
+    result.add(Figure("bare gevent loop, CPU a request", bare_cpu_us, "µs"))
     result.add(Figure("load mode (run --rate), one process", load, "callbacks/s"))
     for mode, workers in modes.items():
         if workers:
@@ -101,6 +123,7 @@ def run(quick: bool = False, callbacks: int | None = None, rounds: int | None = 
     result.notes.append(
         f"{callbacks} callbacks asked at {OFFERED_RATE:,}/s, best of {rounds}; "
         f"{os.cpu_count()} cores shared with the receiver process (2 workers: "
-        f"x{rates['swarm-2'] / rates['swarm-1']:.2f} of 1 worker)"
+        f"x{rates['swarm-2'] / rates['swarm-1']:.2f} of 1 worker; 1 worker: "
+        f"x{rates['swarm-1'] / bare_rate:.2f} of the bare gevent loop)"
     )
     return result
