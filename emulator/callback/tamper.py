@@ -1,7 +1,7 @@
 """Deliberate defects a scenario can put on a signed callback (``tamper:``).
 
 * ``bad_signature``     a well-formed 40-hex signature that does not match
-* ``stale_timestamp``   validly signed, but the timestamp is one hour old
+* ``stale_timestamp``   validly signed, but the timestamp is one hour old (in its unit)
 * ``missing_signature`` no ``signature`` field at all
 """
 
@@ -13,6 +13,7 @@ from emulator.signing import sign_fields, signature_keys
 from emulator.wire import WireFields, WireValue, field_text
 
 STALE_BY_SECONDS = 3600
+MS_TIMESTAMP_FROM = 10**11  # as emulator.verify reads timestamps: this large is milliseconds
 
 
 def apply_tamper(signed: Mapping[str, WireValue], tamper: str, callback_secret: str) -> WireFields:
@@ -31,7 +32,10 @@ def apply_tamper(signed: Mapping[str, WireValue], tamper: str, callback_secret: 
     elif tamper == "stale_timestamp":
         stamp = fields.get(timestamp_key, "0")
         text = field_text(stamp)
-        old = int(text) - STALE_BY_SECONDS if text.isdigit() else 0
+        value = int(text) if text.isdigit() else 0
+        # a millisecond timestamp (ZIM's room and group events) is an hour old in ms
+        hour = STALE_BY_SECONDS * (1000 if value >= MS_TIMESTAMP_FROM else 1)
+        old = value - hour if value else 0
         fields[timestamp_key] = old if type(stamp) is int else str(old)
         fields = sign_fields(fields, callback_secret)
     elif tamper == "missing_signature":

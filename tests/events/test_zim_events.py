@@ -170,3 +170,12 @@ def test_scenarios_take_zim_entries_and_name_a_wrong_key() -> None:
     assert scenario.callbacks[0].event_params() == {"caller": "alice", "timeout": 30}
     with pytest.raises(ValueError, match="exit_typ"):
         Scenario.model_validate({"callbacks": [{"event": "zim.room_exit", "exit_typ": "Quit"}]})
+
+
+def test_a_stale_millisecond_timestamp_is_an_hour_old_in_milliseconds() -> None:
+    factory = CallbackFactory(seed=5, now=lambda: NOW)
+    model = factory.build("zim.room_enter")
+    fresh = factory.callback(model, SECRET, encoding="json").fields["timestamp"]
+    stale = factory.callback(model, SECRET, encoding="json", tamper="stale_timestamp")
+    assert stale.fields["timestamp"] == fresh - 3_600_000  # type: ignore[operator]
+    assert type(stale.fields["timestamp"]) is int
