@@ -22,9 +22,13 @@ from emulator.events.zim.hook_answer import read_hook_answer
 from emulator.record.reader import read_record
 from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
+from emulator.run.runner import execute, plan
+from emulator.scenario.model import Scenario
 from emulator.servers.start import start_server
+from emulator.settings import RunOptions, Secret, resolve
 
 SECRET = "zim-hook-secret"
+KEY = Secret(SECRET, "test")
 # ZIM's hook policy, the deadline scaled down 50x: no answer in time -> one immediate retry
 HOOK_POLICY = RetryPolicy(intervals=(0.0,), timeout=0.05)
 
@@ -217,3 +221,37 @@ async def test_other_events_record_no_decision(
 ) -> None:
     assert EVENTS["zim.send_msg"].read_answer is None
     assert EVENTS["procedure"].read_answer is None
+
+
+# --- in scenarios ----------------------------------------------------------------------------
+
+
+def test_a_hook_in_a_scenario_follows_zims_before_send_profile() -> None:
+    scenario = Scenario.model_validate(
+        {"callbacks": [{"event": "zim.before_send_msg"}, {"event": "zim.send_msg"}]}
+    )
+    hook, sent = plan(scenario, resolve(RunOptions(target="http://127.0.0.1:9/", secret=KEY)))
+    assert hook.policy is not None and hook.read_answer is not None
+    assert (hook.policy.intervals, hook.policy.timeout) == ((0.0,), 2.5)
+    assert hook.policy.retry_on == "no_answer"
+    assert sent.read_answer is None and (sent.policy is None or sent.policy.profile == "rtc")
+
+
+async def test_a_non_2xx_hook_answer_is_final_and_leaves_the_message_unsent(
+    tmp_path: Path,
+) -> None:
+    scenario = Scenario.model_validate(
+        {
+            "encoding": "json",
+            "callbacks": [{"event": "zim.before_send_msg", "respond": [500, 200]}],
+        }
+    )
+    options = RunOptions(
+        secret=KEY, virtual=True, live=False, builtin_receiver=True, record=tmp_path / "r.jsonl"
+    )
+    result = await execute(scenario, options)
+    (outcome,) = result.outcomes
+    assert outcome.attempts == 1 and not outcome.delivered
+    decision = outcome.history[0].decision
+    assert decision is not None and decision["answer"] == "error_status"
+    assert decision["message"] == "not_sent"
