@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emulator.events.zim.hook_answer import decision_summary
 from emulator.retry import ZEGO_INTERVALS
 
 if TYPE_CHECKING:
@@ -435,6 +436,10 @@ def _html_timeline(cb: CallbackView, ticks: Sequence[float], axis_end: float) ->
         if excerpt:
             short = excerpt[:EXCERPT_IN_TITLE] + ("…" if len(excerpt) > EXCERPT_IN_TITLE else "")
             tip += f"\nresponse: {short}"
+        decision = attempt.get("decision")
+        decided = decision_summary(decision) if isinstance(decision, dict) else ""
+        if decided:
+            tip += f"\ndecision: {decided}"
         marks.append(
             f'<g class="attempt k-{kind}" tabindex="0" data-attempt="{number}" '
             f'data-status="{_e(data_status)}" data-kind="{kind}" data-row="{_e(row_id)}">'
@@ -448,7 +453,9 @@ def _html_timeline(cb: CallbackView, ticks: Sequence[float], axis_end: float) ->
             f"<td>+{offset:.2f} s</td><td>{'-' if gap is None else f'{gap:.2f} s'}</td>"
             f'<td class="k-{kind}"><span class="dot"></span>{_e(attempt_result(attempt))}</td>'
             f"<td>{ms_text(latency)} ms</td><td>{ms_text(late)} ms</td>"
-            f'<td><pre class="excerpt">{_e(excerpt) or "<i>(empty)</i>"}</pre></td></tr>'
+            f'<td><pre class="excerpt">{_e(excerpt) or "<i>(empty)</i>"}</pre>'
+            + (f'<div class="decision">decision: {_e(decided)}</div>' if decided else "")
+            + "</td></tr>"
         )
     if cb.state == "lost" and points:
         marks.append(f'<text x="{points[-1] + 14:.1f}" y="{mid + 4}" class="lost-mark">lost</text>')

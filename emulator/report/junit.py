@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     pass
+from emulator.events.zim.hook_answer import decision_summary
 from emulator.report.model import (
     CallbackView,
     RecordSource,
@@ -125,6 +126,9 @@ def _attempt_log(cb: CallbackView) -> str:
             f"{attempt_result(attempt)} in {ms_text(as_number(attempt.get('latency_ms')))} ms"
             + (f": {excerpt}" if excerpt else "")
         )
+        decision = attempt.get("decision")
+        if isinstance(decision, dict):
+            lines.append(f"    decision: {decision_summary(decision)}")
     return "\n".join(lines)
 
 

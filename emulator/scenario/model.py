@@ -27,8 +27,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from emulator.callback.model import Tamper
+from emulator.delivery.hook import hook_expectation
 from emulator.delivery.verdict import Expectation, ExpectName, callback_expectation
-from emulator.events import EVENT_NAMES, EVENTS, EventParams
+from emulator.events import EVENT_NAMES, EVENTS, EventParams, answer_reader
 from emulator.retry import (
     DEFAULT_PROFILE,
     DEFAULT_TIMEOUT,
@@ -43,7 +44,50 @@ from emulator.sessions.plan import MAX_SESSION_EVENTS, SessionEntry
 from emulator.settings import url_problem
 from emulator.wire import Encoding
 
-CallbackExpect = ExpectName  # a callback entry's expect: (one more form = one more union arm)
+
+class DecisionExpect(BaseModel):
+    """``expect: {result: 3}`` — what a synchronous hook's final answer must decide (see
+    :mod:`emulator.delivery.hook`); give any of its keys."""
+
+    model_config = ConfigDict(extra="forbid", title="DecisionExpect")
+
+    answer: Literal["decision", "invalid", "error_status", "no_answer"] | None = Field(
+        default=None, description="decision (the documented JSON), invalid, error_status, no_answer"
+    )
+    result: int | None = Field(default=None, description="0 neutral, 1 send, 2 silent, 3 refuse")
+    meaning: Literal["neutral", "send", "silent", "refuse"] | None = None
+    message: Literal["sent", "silent", "not_sent"] | None = Field(
+        default=None, description="what ZIM does with the message"
+    )
+    reason: str | None = Field(default=None, max_length=4096)
+    new_msg_body: str | None = Field(default=None, max_length=100_000)
+    new_payload: str | None = Field(default=None, max_length=4096)
+
+    @model_validator(mode="after")
+    def _something_expected(self) -> DecisionExpect:
+        if not self.wanted():
+            raise ValueError(
+                "expected at least one of answer, result, meaning, message, reason, "
+                "new_msg_body, new_payload"
+            )
+        return self
+
+    def wanted(self) -> dict[str, Any]:
+        """The decision's keys and the values they must have."""
+        return self.model_dump(exclude_none=True)
+
+
+def _expect_kind(value: Any) -> str:
+    """A mapping is a hook's decision, anything else a name (one branch is validated, so a
+    mistake in either is reported as that branch's)."""
+    return "decision" if isinstance(value, dict | DecisionExpect) else "name"
+
+
+# a callback entry's expect: a name, or (a synchronous hook's) the decision its answer makes
+CallbackExpect = Annotated[
+    Annotated[ExpectName, Tag("name")] | Annotated[DecisionExpect, Tag("decision")],
+    Discriminator(_expect_kind),
+]
 
 
 Status = Annotated[int, Field(ge=100, le=599)]
@@ -180,11 +224,30 @@ class CallbackCommon(_Strict):
         default=None,
         description="what each delivery of this callback must come to: accepted (a 2xx), "
         "refused (every request answered, none with a 2xx), lost (never a 2xx) or any; "
-        "default refused for a tampered callback, any otherwise. A broken one fails the run",
+        "default refused for a tampered callback, any otherwise. A broken one fails the run. "
+        "A hook (zim.before_send_msg) may expect its answer's decision instead, e.g. "
+        "{result: 3}; its answer must be the documented JSON unless expected {answer: invalid}",
     )
 
+    @model_validator(mode="after")
+    def _decision_only_for_a_hook(self) -> CallbackCommon:
+        if isinstance(self.expect, DecisionExpect) and not self._is_hook():
+            raise ValueError(
+                f"expect: a decision ({self.expect.wanted()}) is what a synchronous hook's "
+                "answer makes (zim.before_send_msg); expected accepted, refused, lost or any"
+            )
+        return self
+
+    def _is_hook(self) -> bool:
+        return answer_reader(str(getattr(self, "event", "procedure"))) is not None
+
     def expectation(self) -> Expectation:
-        """This entry's per-callback expectation (``expect:``, else the tamper's default)."""
+        """This entry's per-callback expectation (``expect:``, else the tamper's default; a
+        hook's also fails on an answer that is not the documented JSON)."""
+        if self._is_hook():
+            expect = self.expect
+            wanted = expect.wanted() if isinstance(expect, DecisionExpect) else expect
+            return hook_expectation(wanted, self.tamper)
         return callback_expectation(self.expect, self.tamper)
 
     def event_params(self) -> dict[str, Any]:

@@ -203,9 +203,10 @@ class LineLog(RunListener):
 
     def attempt_finished(self, attempt: Attempt) -> None:
         gap = "" if attempt.gap_s is None else f" gap {attempt.gap_s:.1f}s"
+        decided = "" if attempt.decision is None else f"; {decision_text(attempt.decision)}"
         self._print(
             f"{attempt.callback_id} attempt {attempt.attempt} +{attempt.offset_s:.1f}s{gap} "
-            f"-> {attempt_result(attempt)} ({attempt.latency_ms:.0f} ms)"
+            f"-> {attempt_result(attempt)} ({attempt.latency_ms:.0f} ms){decided}"
         )
 
     def delivery_finished(self, outcome: Outcome) -> None:
@@ -257,6 +258,9 @@ def timeline_table(result: RunResult) -> Table:
     table = Table(header_style="bold", box=None, pad_edge=False)
     columns = ["callback", "event", "requests (emulated s since the first)", "outcome"]
     judged = any(outcome.verdict is not None for outcome in result.outcomes)
+    decided = any(final_decision(outcome) is not None for outcome in result.outcomes)
+    if decided:
+        columns.append("decision")
     for column in [*columns, "expect"] if judged else columns:
         table.add_column(column)
     for outcome in sorted(result.outcomes, key=lambda o: o.callback_id):
@@ -270,10 +274,25 @@ def timeline_table(result: RunResult) -> Table:
             steps,
             Text(verdict, style="green" if outcome.delivered else "red"),
         ]
+        if decided:
+            decision = final_decision(outcome)
+            cells.append("" if decision is None else decision_text(decision))
         if judged:
             cells.append(verdict_text(outcome))
         table.add_row(*cells)
     return table
+
+
+def final_decision(outcome: Outcome) -> dict[str, Any] | None:
+    """The decision of a hook's last answer (None for other callbacks)."""
+    return outcome.history[-1].decision if outcome.history else None
+
+
+def decision_text(decision: dict[str, Any]) -> str:
+    """``result 3 (refuse): not sent, reason 'spam'`` — a hook's decision in one line."""
+    from emulator.events.zim.hook_answer import decision_summary
+
+    return decision_summary(decision)
 
 
 def verdict_text(outcome: Outcome) -> Text:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,9 @@ from emulator.events import EVENTS
 from emulator.events.zim.hook_answer import read_hook_answer
 from emulator.record.reader import read_record
 from emulator.record.writer import Recorder
+from emulator.report.html import render_html
+from emulator.report.junit import render_junit
+from emulator.report.model import load
 from emulator.retry import RetryPolicy
 from emulator.run.runner import execute, plan
 from emulator.scenario.model import Scenario
@@ -255,3 +261,109 @@ async def test_a_non_2xx_hook_answer_is_final_and_leaves_the_message_unsent(
     decision = outcome.history[0].decision
     assert decision is not None and decision["answer"] == "error_status"
     assert decision["message"] == "not_sent"
+
+
+# --- a run against hook receivers written from the digest, recorded and reported ------------
+
+
+class Done(DispatchListener):
+    """Sets ``done`` when the callback ``callback_id`` has been delivered or lost."""
+
+    def __init__(self, callback_id: str) -> None:
+        self.callback_id = callback_id
+        self.done = asyncio.Event()
+
+    def delivery_finished(self, outcome: Outcome) -> None:
+        if outcome.callback_id == self.callback_id:
+            self.done.set()
+
+
+HOOK_SCENARIO = {
+    "name": "hook receivers from the digest",
+    "encoding": "json",
+    "seed": 3,
+    "retry": {"timeout": 0.05},  # ZIM's 2.5 s deadline, scaled down 50x
+    "callbacks": [
+        {"event": "zim.before_send_msg", "msg_body": "spam", "expect": {"result": 3}},
+        {"event": "zim.before_send_msg", "msg_body": "late", "expect": {"answer": "no_answer"}},
+        {"event": "zim.before_send_msg", "msg_body": "garbage"},
+    ],
+}
+
+
+async def test_refusal_late_and_garbage_answers_are_judged_recorded_and_reported(
+    hook_target: Callable[[Answer], Awaitable[tuple[HookReceiver, str]]], tmp_path: Path
+) -> None:
+    late_done = Done("cb-000002")
+
+    async def by_body(body: dict[str, Any]) -> web.Response:
+        if body["msg_body"] == "spam":
+            return web.json_response({"result": 3, "reason": "spam"})
+        if body["msg_body"] == "late":
+            await late_done.done.wait()  # only once ZIM has given up on it
+            return web.json_response({"result": 1})
+        return web.Response(text="<html>oops</html>", content_type="text/html")
+
+    receiver, url = await hook_target(by_body)
+    record = tmp_path / "hook.jsonl"
+    options = RunOptions(target=url, secret=KEY, virtual=True, live=False, record=record)
+    result = await execute(Scenario.model_validate(HOOK_SCENARIO), options, [late_done])
+
+    assert result.exit_code == 1  # the garbage answer is a named failure
+    by_id = {outcome.callback_id: outcome for outcome in result.outcomes}
+    spam, late, garbage = (by_id[f"cb-00000{n}"] for n in (1, 2, 3))
+    assert spam.verdict is not None and spam.verdict.ok
+    assert "result 3 (refuse): not sent, reason 'spam'" in spam.verdict.reason
+    assert late.attempts == 2 and late.verdict is not None and late.verdict.ok
+    assert garbage.attempts == 1 and garbage.verdict is not None and not garbage.verdict.ok
+    assert "not the documented JSON" in garbage.verdict.reason
+    assert [outcome.callback_id for outcome in result.broken] == ["cb-000003"]
+    assert len(receiver.requests) == 4
+
+    lines = read_record(record)
+    decisions = [line["decision"]["answer"] for line in lines if line["type"] == "attempt"]
+    assert sorted(decisions) == ["decision", "invalid", "no_answer", "no_answer"]
+    summary = next(line for line in lines if line["type"] == "summary")
+    assert summary["verdicts"] == {"pass": 2, "fail": 1} and summary["ok"] is False
+
+    runs = load([record])
+    junit = ET.fromstring(render_junit(runs))
+    failures = [case for case in junit.iter("testcase") if case.find("failure") is not None]
+    assert len(failures) == 1 and "cb-000003" in str(failures[0].get("name"))
+    out = "".join(text.text or "" for text in junit.iter("system-out"))
+    assert "decision: result 3 (refuse): not sent, reason 'spam'" in out
+    assert "decision: no answer in time: not sent" in out
+    html = render_html(runs)
+    assert "decision: invalid answer (not JSON" in html
+
+
+def test_a_decision_expect_is_only_for_a_hook_and_names_a_key() -> None:
+    hook = {"event": "zim.before_send_msg", "expect": {"result": 3, "reason": "spam"}}
+    entry = Scenario.model_validate({"callbacks": [hook]}).callbacks[0]
+    assert entry.expectation().label == "result=3 reason=spam"
+    with pytest.raises(ValueError, match="what a synchronous hook's answer makes"):
+        Scenario.model_validate({"callbacks": [{"event": "zim.send_msg", "expect": {"result": 3}}]})
+    with pytest.raises(ValueError, match="at least one of answer, result"):
+        Scenario.model_validate({"callbacks": [{"event": "zim.before_send_msg", "expect": {}}]})
+    named = {"event": "zim.before_send_msg", "expect": "accepted"}
+    assert Scenario.model_validate({"callbacks": [named]}).callbacks[0].expectation().label == (
+        "accepted"
+    )
+
+
+def test_a_bad_decision_expect_is_one_line_naming_file_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "hook.yaml"
+    path.write_text(
+        "callbacks:\n  - event: zim.before_send_msg\n    expect: {result: 3, reasn: spam}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator", "show", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert f"{path}:3: callbacks[0].expect.reasn: unknown key 'reasn'" in line
+    assert "did you mean 'reason'?" in line
+    assert "Traceback" not in result.stderr
