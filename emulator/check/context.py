@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from emulator.callback.factory import CallbackFactory
 from emulator.callback.model import Callback, Tamper
 from emulator.events.base import CallbackModel
+from emulator.retry import DEFAULT_TIMEOUT
 from emulator.wire import Encoding
 
 
@@ -33,6 +34,7 @@ class CaseContext:
     callback_secret: str
     server_secret: str
     encodings: tuple[Encoding, ...]
+    timeout: float = DEFAULT_TIMEOUT  # per request, real seconds (--timeout)
     _counts: dict[str, int] = field(default_factory=dict)
 
     def sign(

@@ -14,7 +14,7 @@ from emulator.check.model import Case, Chain, Probe
 from emulator.events import EVENTS
 
 FAMILY = "event"
-COVERED_ELSEWHERE = frozenset({"procedure"})  # has its own family (acknowledge.py)
+COVERED_ELSEWHERE = frozenset({"procedure", "zim.before_send_msg"})  # own families
 
 
 def product_of(event: str) -> str:

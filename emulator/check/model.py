@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from emulator.callback.model import Callback
 from emulator.delivery.results import Outcome
-from emulator.delivery.verdict import NAMED, CallbackVerdict, ExpectName
+from emulator.delivery.verdict import NAMED, CallbackVerdict, Expectation, ExpectName
+from emulator.retry import RetryPolicy
 from emulator.wire import decode
 
 if TYPE_CHECKING:
@@ -35,13 +36,21 @@ class Probe:
     """One callback a case sends, and what the receiver should do with it.
 
     ``delay`` is emulated seconds after the previous probe of its chain finished (a
-    retry gap; virtual time, so it costs nothing).
+    retry gap; virtual time, so it costs nothing). ``expect`` is a name, or an expectation
+    object (a hook's decision, :mod:`emulator.delivery.hook`); ``policy`` the probe's own
+    (a hook's deadline), else the suite's one request with ``--timeout``.
     """
 
     callback: Callback
-    expect: ExpectName
+    expect: ExpectName | Expectation
     note: str
     delay: float = 0.0
+    policy: RetryPolicy | None = None
+
+    @property
+    def expect_label(self) -> str:
+        """How records and reports name the expectation (``refused``, ``answer=decision``)."""
+        return self.expect if isinstance(self.expect, str) else self.expect.label
 
 
 Chain = list[Probe]
@@ -78,7 +87,7 @@ class ProbeResult:
         return {
             "callback_id": callback.callback_id,
             "note": self.probe.note,
-            "expect": self.probe.expect,
+            "expect": self.probe.expect_label,
             "ok": self.verdict.ok,
             "reason": self.verdict.reason,
             "request": {
@@ -168,7 +177,8 @@ class CheckResult:
 
 def judge_probe(probe: Probe, outcome: Outcome) -> ProbeResult:
     """A probe's verdict from its delivery's outcome."""
-    verdict = NAMED[probe.expect].judge(outcome, probe.callback.tamper, what="this callback")
+    expectation = NAMED[probe.expect] if isinstance(probe.expect, str) else probe.expect
+    verdict = expectation.judge(outcome, probe.callback.tamper, what="this callback")
     return ProbeResult(probe, outcome, verdict)
 
 

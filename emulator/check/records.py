@@ -38,7 +38,9 @@ def case_lines(result: CaseResult, target: str, started_at: float) -> Iterator[d
     }
     for probe in probes:
         callback = probe.probe.callback
-        yield callback_line(callback, target, probe.probe.delay, run_id, expect=probe.probe.expect)
+        yield callback_line(
+            callback, target, probe.probe.delay, run_id, expect=probe.probe.expect_label
+        )
         for attempt in probe.outcome.history:
             yield {**attempt_record(attempt), "run_id": run_id}
         yield {**outcome_record(probe.outcome), "run_id": run_id, **probe.verdict.to_record()}

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from emulator.callback.factory import CallbackFactory
-from emulator.check import acknowledge, latency, redelivery, signatures, vectors
+from emulator.check import acknowledge, latency, redelivery, signatures, vectors, zim
 from emulator.check.context import CaseContext, derived_server_secret
 from emulator.check.events import event_cases
 from emulator.check.model import (
@@ -32,17 +32,20 @@ from emulator.check.model import (
 from emulator.clock import VirtualClock
 from emulator.delivery.dispatch import Delivery, Dispatcher
 from emulator.errors import UsageError
+from emulator.events import answer_reader
 from emulator.retry import DEFAULT_TIMEOUT, RetryPolicy
 from emulator.wire import ENCODINGS, Encoding
 
 DEFAULT_ENCODINGS: tuple[Encoding, ...] = ("json",)  # ZEGO's default
-PRODUCTS = ("rtc",)
+PRODUCTS = ("rtc", "zim")
 
 
 def all_cases(product: str = "rtc") -> list[Case]:
     """Every case of ``product``'s suite, in the order they are reported."""
     if product not in PRODUCTS:
         raise UsageError(f"check --product {product!r}: expected one of {', '.join(PRODUCTS)}")
+    if product == "zim":
+        return [*zim.CASES, *event_cases(product)]
     return [
         *acknowledge.CASES,
         *redelivery.CASES,
@@ -122,11 +125,21 @@ async def run_check(options: CheckOptions) -> CheckResult:
         callback_secret=options.callback_secret,
         server_secret=options.server_secret or derived_server_secret(options.callback_secret),
         encodings=unique_encodings,
+        timeout=options.timeout,
     )
     planned = build_chains(cases, context)
     flat = [(case, chain) for case, chains in planned for chain in chains]
     deliveries = [
-        [Delivery(probe.callback, options.target, probe.delay) for probe in chain]
+        [
+            Delivery(
+                probe.callback,
+                options.target,
+                probe.delay,
+                policy=probe.policy,
+                read_answer=answer_reader(probe.callback.event),
+            )
+            for probe in chain
+        ]
         for _, chain in flat
     ]
     policy = RetryPolicy(intervals=(), timeout=options.timeout)
