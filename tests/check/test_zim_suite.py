@@ -105,9 +105,7 @@ async def test_a_correct_zim_receiver_passes_every_zim_case() -> None:
 
 async def test_a_receiver_reading_seconds_only_fails_the_millisecond_cases() -> None:
     result = await check_zim(ZimBugs(seconds_only=True))
-    assert {"zim.timestamp-ms", "event.zim.room_create", "event.zim.group_join"} <= failing(
-        result
-    )
+    assert {"zim.timestamp-ms", "event.zim.room_create", "event.zim.group_join"} <= failing(result)
     assert not failing(result) & {"zim.timestamp-number", "event.zim.send_msg"}
 
 
@@ -145,6 +143,4 @@ async def test_a_hook_that_misses_the_deadline_fails_it() -> None:
 
 async def test_a_receiver_that_verifies_nothing_fails_the_forgery_cases() -> None:
     result = await check_zim(ZimBugs(no_verify=True))
-    assert {"zim.signature.forged", "zim.hook.forged", "zim.timestamp-ms-stale"} <= failing(
-        result
-    )
+    assert {"zim.signature.forged", "zim.hook.forged", "zim.timestamp-ms-stale"} <= failing(result)
