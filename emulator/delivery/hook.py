@@ -24,7 +24,6 @@ from typing import Any
 
 from emulator.delivery.results import Outcome
 from emulator.delivery.verdict import CallbackVerdict, Expectation, callback_expectation
-from emulator.events.zim.hook_answer import decision_summary
 
 DECISION_KEYS = (
     "answer",
@@ -35,6 +34,14 @@ DECISION_KEYS = (
     "new_msg_body",
     "new_payload",
 )
+
+
+def decision_summary(decision: Mapping[str, Any]) -> str:
+    """One line for a decision (imported when first judged: a run without a hook never
+    loads the ZIM package)."""
+    from emulator.events.zim.hook_answer import decision_summary as summary
+
+    return summary(decision)
 
 
 def final_decision(outcome: Outcome) -> dict[str, Any] | None:
