@@ -207,9 +207,10 @@ def plan_run(
             if resign_each
             else None
         )
-        planned.append(
-            PlannedDelivery(Delivery(item.callback, target, item.delay, resign), SESSION_ENTRY)
-        )
+        own = settings.event_policy(scenario, item.event.event)  # rtc, unless retry names one
+        policy = None if own == settings.policy else own
+        delivery = Delivery(item.callback, target, item.delay, resign, policy=policy)
+        planned.append(PlannedDelivery(delivery, SESSION_ENTRY))
     return planned, sessions.truth
 
 

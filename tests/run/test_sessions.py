@@ -55,7 +55,7 @@ class DocReceiver:
         if not hmac.compare_digest(expected, str(fields.get("signature", ""))):
             self.bad_signatures += 1
             return web.Response(status=401)
-        event = str(fields["event"])
+        event = str(fields.get("event", "cloud_recording"))  # its status callback has none
         if self.refuse.get(event, 0) > 0:
             self.refuse[event] -= 1
             self.arrivals.append((event, 500))
@@ -249,3 +249,20 @@ def test_a_bad_sessions_entry_is_one_line_naming_file_line_and_field(
     lines = [line for line in completed.stderr.splitlines() if line.startswith("zego-emulator")]
     assert len(lines) == 1 and f"{path}{expected}" in lines[0], completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+async def test_session_callbacks_keep_the_rtc_retry_profile_beside_another_family(
+    tmp_path: Path,
+) -> None:
+    scenario = Scenario.model_validate(
+        {
+            "encoding": "json",
+            "callbacks": [{"event": "cloud_recording"}],  # its profile: retries on no answer only
+            "sessions": [{"users": 1, "streams_per_user": 1, "end": "logout"}],
+        }
+    )
+    async with DocReceiver(refuse={"stream_close": 99, "cloud_recording": 99}) as receiver:
+        result = await execute(scenario, options(receiver.url, tmp_path))
+    attempts = {outcome.event: outcome.attempts for outcome in result.outcomes}
+    assert attempts["stream_close"] == 6  # ZEGO's RTC schedule: 5 retries
+    assert attempts["cloud_recording"] == 1  # a 500 is final for Cloud Recording
