@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -284,3 +285,64 @@ async def test_cdn_record_stop_fires_one_record_callback_per_stream(room: Runnin
     assert again["Code"] == 1000
     other = await room.call("StartCDNRecord", StreamId=streams[:1], Vendor="Akamai")
     assert other["Code"] == 4
+
+
+async def test_the_api_command_runs_a_scenarios_sessions_and_closes_their_room(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+    import os
+    import re
+    import signal
+    import sys
+
+    from emulator.record.reader import read_record
+
+    scenario = tmp_path / "rooms.yaml"
+    scenario.write_text("sessions:\n  - {room_id: r1, users: 2, streams_per_user: 1}\n")
+    record = tmp_path / "api.jsonl"
+    callbacks = Callbacks()
+    app = web.Application()
+    app.router.add_post("/cb", callbacks.handle)
+
+    async def arrived(count: int) -> None:
+        for _ in range(600):  # a bound, not a timing assertion
+            if len(callbacks.received) >= count:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{len(callbacks.received)} callbacks arrived, expected {count}")
+
+    async with await start_server(app) as receiver:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "emulator", "api", "--port", "0", "--app-id", APP_ID,
+            "--sessions", str(scenario), "--callback-url", f"{receiver.url}/cb",
+            "--encoding", "json", "--speed", "100", "--record", str(record),
+            env={**os.environ, "ZEGO_SERVER_SECRET": SERVER_SECRET,
+                 "ZEGO_CALLBACK_SECRET": CALLBACK_SECRET},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert process.stdout is not None
+            first = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+            match = re.match(r"listening on (http://127\.0\.0\.1:\d+)", first)
+            assert match, first
+            await arrived(5)
+            assert events(callbacks.received)[0] == "room_create"
+            async with ZegoApiClient(match.group(1), APP_ID, SERVER_SECRET) as client:
+                answer = await client.call("CloseRoom", RoomId="r1", RoomCloseCallback="true")
+            assert answer["Code"] == 0, answer
+            await arrived(10)
+            process.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(process.communicate(), 60)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.communicate()
+    assert process.returncode == 0, err.decode()
+    closing = events(callbacks.received[5:])
+    assert closing == ["stream_close"] * 2 + ["room_logout"] * 2 + ["room_close"]
+    assert "sessions         1 room(s) running" in out.decode()
+    summary = [line for line in read_record(record) if line["type"] == "summary"][-1]
+    assert (summary["callbacks"], summary["delivered"]) == (10, 10)
+    assert callbacks.bad == 0 and SERVER_SECRET not in out.decode() + err.decode()
