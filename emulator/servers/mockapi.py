@@ -14,21 +14,21 @@ missing, repeated or malformed common parameter       2
 ``Timestamp`` more than 10 minutes off                100000004
 ``Signature`` not md5(AppId+Nonce+Secret+Timestamp)   100000005
 unknown ``Action``                                    2
-more than 20 calls in one second for this Action      6
+more calls in one second than the page allows         6
 bad action parameter / ``Vendor`` not ``Tencent``     2 / 4
 unknown ``TaskId``, a FileId that cannot be one      1000
 ====================================================  ==========
 
 Every answer is HTTP 200 with ``{"Code", "Message", "RequestId", "Data"}`` (wrong method:
-405, wrong path: 404, same envelope); nothing a client sends produces a 500.
+405, wrong path: 404, same envelope); nothing a client sends produces a 500. Rate limits
+are the pages' (CloseRoom 1/s, DeleteStream 10/s, KickoutUser 50/s, mixing and cloud
+transcoding 100/s, CDN recording 20/s), ``rate_limit`` (default 20/s) for the media tasks.
 
-Actions: ``TranscodeMedia`` (``Vendor=Tencent``, ``FileId``, ``Resolution``) and
-``MergeMedia`` (``Vendor=Tencent``, ``InputFileId[]``..., ``OutputFileName``, ``Format``)
-start a task that finishes ``processing_time`` emulated seconds later and then fires a
-``procedure`` / ``compose`` callback with the same task id; ``DescribeMediaTask``
-(``TaskId``, ``Vendor``) reports it WAITING (the first fifth of the processing time),
-PROCESSING, then FINISH or FAIL once its callback has gone out, with the callback's
-replay URL. Tasks whose source FileId is in ``fail_file_ids`` fail.
+Actions, each in its own module: the media tasks (:mod:`~emulator.servers.media_tasks`:
+TranscodeMedia, MergeMedia, DescribeMediaTask), the room actions on the sessions the mock
+runs (:mod:`~emulator.servers.room_actions`: CloseRoom, KickoutUser, DeleteStream) and the
+stream tasks (:mod:`~emulator.servers.stream_tasks`: StartMix/StopMix and
+StartCloudTranscode/StopCloudTranscode, POST with a JSON body; StartCDNRecord/StopCDNRecord).
 """
 
 from __future__ import annotations
@@ -42,8 +42,7 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 
@@ -54,8 +53,6 @@ from emulator.clock import Clock, ScaledClock
 from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
 from emulator.delivery.results import Attempt, Outcome
 from emulator.events.base import CallbackModel
-from emulator.events.compose import ComposeCallback
-from emulator.events.procedure import ProcedureCallback
 from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
 from emulator.servers.api_params import (
@@ -67,16 +64,19 @@ from emulator.servers.api_params import (
     SIGNATURE_EXPIRED,
     SIGNATURE_WRONG,
     TOO_FREQUENT,
-    VENDOR_MISMATCH,
     ApiRefusal,
     Body,
     Query,
     RateLimiter,
 )
 from emulator.servers.api_params import is_uint32 as _is_uint32
-from emulator.servers.api_params import param as _param
 from emulator.servers.api_params import quoted as _quoted
-from emulator.servers.api_params import required as _required
+from emulator.servers.media_tasks import (
+    DEFAULT_PROCESSING_TIME,
+    CommonParams,
+    MediaTask,
+    MediaTaskActions,
+)
 from emulator.servers.room_actions import ROOM_RATE_LIMITS, RoomActions
 from emulator.servers.start import DEFAULT_HOST, RunningServer, start_server
 from emulator.servers.stream_tasks import (
@@ -91,21 +91,13 @@ from emulator.signing import verify_api_signature
 from emulator.wire import Encoding
 
 DEFAULT_PORT = 8090
-DEFAULT_PROCESSING_TIME = 5.0  # emulated seconds from the API call to the callback
 MAX_CLOCK_SKEW = 600.0  # seconds a Timestamp may be off
-WAITING_SHARE = 0.2  # the part of the processing time a task reports WAITING
 MAX_LINE_SIZE = 65536  # request line bytes aiohttp accepts (its default is 8190)
 MAX_BODY_BYTES = 1024 * 1024  # the API takes no body; a larger one than this gets 413
-RESOLUTIONS = ("360p", "540p", "720p")
-MERGE_FORMATS = ("mp4", "mp3", "m3u8")
 MEDIA_ACTIONS = ("TranscodeMedia", "DescribeMediaTask", "MergeMedia")
 DOCUMENTED_LIMITS = {**ROOM_RATE_LIMITS, **TASK_RATE_LIMITS}  # calls per second per AppID
 SESSION_GAP = 0.1  # emulated seconds between two callbacks one call fires
 ACTIONS = (*MEDIA_ACTIONS, *ROOM_RATE_LIMITS, *TASK_RATE_LIMITS)
-FILE_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
-
-TaskEvent = Literal["transcode", "compose"]
-TaskStatus = Literal["WAITING", "PROCESSING", "FINISH", "FAIL"]
 
 
 async def _body_too_large(request: web.Request) -> bool:
@@ -121,93 +113,6 @@ async def _body_too_large(request: web.Request) -> bool:
     except ConnectionResetError:  # the client hung up mid-body: the answer goes nowhere
         return False
     return False
-
-
-@dataclass
-class MediaTask:
-    """One task the mock started, and the callback that reports (or will report) its end."""
-
-    task_id: str
-    event: TaskEvent
-    app_id: str
-    file_id: str  # the source file (transcode) or the merged output file (compose)
-    created_at: float  # emulated seconds
-    finishes_at: float  # emulated seconds
-    failed: bool
-    model: CallbackModel  # the callback to send; timestamp and nonce are set when it fires
-    replay_url: str
-    message: str
-    fired: bool = False
-    callback_id: str | None = None  # set when its callback starts going out
-    outcome: Outcome | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def status(self, now: float) -> TaskStatus:
-        """What DescribeMediaTask reports at emulated time ``now``."""
-        if self.fired:
-            return "FAIL" if self.failed else "FINISH"
-        waiting_until = self.created_at + (self.finishes_at - self.created_at) * WAITING_SHARE
-        return "WAITING" if now < waiting_until else "PROCESSING"
-
-
-def _file_id(value: str, name: str) -> str:
-    """A FileId that could name a VOD file; code 1000 (ZEGO's "wrong FileId") otherwise."""
-    if not FILE_ID.fullmatch(value):
-        raise ApiRefusal(
-            REQUEST_FAILED,
-            f"request failed: {name} {_quoted(value)} is not a file id "
-            "(expected up to 64 letters, digits, '-' or '_')",
-        )
-    return value
-
-
-def _vendor(query: Query, action: str) -> None:
-    """``Vendor`` must be ``Tencent``: missing is code 2, another CDN is code 4."""
-    vendor = _required(query, "Vendor")
-    if vendor != "Tencent":
-        raise ApiRefusal(
-            VENDOR_MISMATCH,
-            f"CDN type mismatch: this mock serves {action} for Vendor=Tencent only, "
-            f"not Vendor={_quoted(vendor)}",
-        )
-
-
-@dataclass(frozen=True)
-class CommonParams:
-    """The common query parameters of a call, checked for form (not yet for authenticity)."""
-
-    action: str
-    app_id: str
-    nonce: str
-    timestamp: str
-    signature: str
-
-    @classmethod
-    def parse(cls, query: Query) -> CommonParams:
-        action = _required(query, "Action")
-        app_id = _required(query, "AppId")
-        if not _is_uint32(app_id):
-            raise ApiRefusal(BAD_PARAMETERS, f"AppId {_quoted(app_id)} is not a uint32 number")
-        nonce = _required(query, "SignatureNonce")
-        if not nonce.isascii() or not nonce.isprintable() or len(nonce) > 64:
-            raise ApiRefusal(BAD_PARAMETERS, "SignatureNonce must be up to 64 printable characters")
-        timestamp = _required(query, "Timestamp")
-        if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
-            raise ApiRefusal(BAD_PARAMETERS, f"Timestamp {_quoted(timestamp)} is not Unix seconds")
-        signature = _required(query, "Signature")
-        if not signature.isascii() or len(signature) > 128:
-            raise ApiRefusal(BAD_PARAMETERS, "Signature is not 32 hex characters")
-        version = _required(query, "SignatureVersion")
-        if version != "2.0":
-            raise ApiRefusal(
-                BAD_PARAMETERS, f"SignatureVersion must be 2.0, not {_quoted(version)}"
-            )
-        is_test = _param(query, "IsTest", required=False)
-        if is_test is not None and is_test.lower() not in ("true", "false"):
-            raise ApiRefusal(
-                BAD_PARAMETERS, f"IsTest must be true or false, not {_quoted(is_test)}"
-            )
-        return cls(action, app_id, nonce, timestamp, signature)
 
 
 async def _json_body(request: web.Request) -> Body:
@@ -250,7 +155,7 @@ class _LogListener(DispatchListener):
         )
 
 
-class MockApi:
+class MockApi(MediaTaskActions):
     """The mock server API (see the module docstring); ``app()`` for aiohttp, ``start()`` to run."""
 
     def __init__(
@@ -355,9 +260,6 @@ class MockApi:
         while self._jobs:
             await asyncio.gather(*list(self._jobs), return_exceptions=True)
 
-    def task(self, task_id: str) -> MediaTask | None:
-        return self.tasks.get(task_id)
-
     def _say(self, line: str) -> None:
         if self.log is not None:
             self.log(line)
@@ -453,96 +355,6 @@ class MockApi:
 
     # --- actions ------------------------------------------------------------------------
 
-    def transcode_media(self, common: CommonParams, query: Query) -> dict[str, Any]:
-        """Start a transcoding task; its ``procedure`` callback fires when it finishes."""
-        _vendor(query, "TranscodeMedia")
-        file_id = _file_id(_required(query, "FileId"), "FileId")
-        resolution = _required(query, "Resolution")
-        if resolution not in RESOLUTIONS:
-            raise ApiRefusal(
-                BAD_PARAMETERS,
-                f"Resolution must be one of {', '.join(RESOLUTIONS)}, not {_quoted(resolution)}",
-            )
-        failed = file_id in self.fail_file_ids
-        model = self.factory.build(
-            "procedure",
-            {
-                "status": "FAILED" if failed else "SUCCESS",
-                "file_id": file_id,
-                "transcode": [{"resolution": resolution}],
-            },
-        )
-        assert isinstance(model, ProcedureCallback)
-        replay_url = model.transcode[0].replay_url if model.transcode else ""
-        task = self._start(
-            "transcode",
-            common.app_id,
-            file_id,
-            failed,
-            model,
-            replay_url,
-            "transcode failed" if failed else "SUCCESS",
-        )
-        return {"Tencent": {"TaskId": task.task_id, "RequestId": str(uuid.uuid4())}}
-
-    def merge_media(self, common: CommonParams, query: Query) -> dict[str, Any]:
-        """Start a merge task; its ``compose`` callback fires when it finishes."""
-        _vendor(query, "MergeMedia")
-        inputs = [*query.getall("InputFileId[]", []), *query.getall("InputFileId", [])]
-        if not inputs or any(not value for value in inputs):
-            raise ApiRefusal(
-                BAD_PARAMETERS, "missing parameter InputFileId[] (one per source file)"
-            )
-        if len(inputs) > 100:
-            raise ApiRefusal(BAD_PARAMETERS, "InputFileId[] takes at most 100 file ids")
-        for value in inputs:
-            _file_id(value, "InputFileId[]")
-        name = _required(query, "OutputFileName")
-        if len(name) > 200 or re.search(r"[/\\\x00-\x1f]", name):
-            raise ApiRefusal(BAD_PARAMETERS, f"OutputFileName {_quoted(name)} is not a file name")
-        fmt = (_param(query, "Format", required=False) or "mp4").lower()
-        if fmt not in MERGE_FORMATS:
-            raise ApiRefusal(
-                BAD_PARAMETERS,
-                f"Format must be one of {', '.join(MERGE_FORMATS)}, not {_quoted(fmt)}",
-            )
-        failed = any(value in self.fail_file_ids for value in inputs)
-        params: dict[str, Any] = {"format": fmt, "output_file_name": name}
-        if failed:
-            params["code"] = "60000"
-        model = self.factory.build("compose", params)
-        assert isinstance(model, ComposeCallback)
-        task = self._start(
-            "compose", common.app_id, model.file_id, failed, model, model.replay_url, model.message
-        )
-        return {"Tencent": {"TaskId": task.task_id, "RequestId": str(uuid.uuid4())}}
-
-    def describe_media_task(self, common: CommonParams, query: Query) -> dict[str, Any]:
-        """The state of a task this mock started, consistent with its callback."""
-        task_id = _required(query, "TaskId")
-        _vendor(query, "DescribeMediaTask")
-        task = self.tasks.get(task_id)
-        if task is None or task.app_id != common.app_id:
-            raise ApiRefusal(
-                REQUEST_FAILED,
-                f"request failed: no task with TaskId {_quoted(task_id)} (this mock knows only "
-                "the tasks it started since it was started)",
-            )
-        status = task.status(self.clock.now())
-        finished = status in ("FINISH", "FAIL")
-        return {
-            "Tencent": {
-                "TaskId": task.task_id,
-                "Event": task.event,
-                "Status": status,
-                "FileId": task.file_id,
-                "ReplayUrl": task.replay_url if status == "FINISH" else "",
-                "RequestId": str(uuid.uuid4()),
-                "Message": task.message if finished else "",
-                "ThumbnailsUrl": [],
-            }
-        }
-
     def _task_actions(self) -> dict[str, Callable[[Query, Body], tuple[dict[str, Any], Any]]]:
         streams = self.streams
         return {
@@ -603,63 +415,6 @@ class MockApi:
         if action == "DescribeMediaTask":
             return f"{tencent.get('TaskId')} is {tencent.get('Status')}"
         return f"started task {tencent.get('TaskId')}"
-
-    # --- tasks and their callbacks ------------------------------------------------------
-
-    def _start(
-        self,
-        event: TaskEvent,
-        app_id: str,
-        file_id: str,
-        failed: bool,
-        model: CallbackModel,
-        replay_url: str,
-        message: str,
-    ) -> MediaTask:
-        created = self.clock.now()
-        task = MediaTask(
-            task_id=model.task_id,
-            event=event,
-            app_id=app_id,
-            file_id=file_id,
-            created_at=created,
-            finishes_at=created + self.processing_time,
-            failed=failed,
-            model=model,
-            replay_url=replay_url,
-            message=message,
-        )
-        self.tasks[task.task_id] = task
-        job = asyncio.get_running_loop().create_task(self._complete(task))
-        self._jobs.add(job)
-        job.add_done_callback(self._jobs.discard)
-        return task
-
-    def _callback(self, task: MediaTask) -> Callback:
-        """The task's callback as it goes out now: fresh timestamp and nonce, signed."""
-        model = task.model.model_copy(
-            update={
-                "appid": task.app_id,
-                "timestamp": str(int(self.now())),
-                "nonce": self.factory.fake.digits(6),
-            }
-        )
-        return self.factory.callback(model, self.callback_secret, self.encoding)
-
-    async def _complete(self, task: MediaTask) -> None:
-        """Wait out the processing time, then report the task done and fire its callback."""
-        try:
-            async with self.clock.participant():
-                await self.clock.sleep_until(task.finishes_at)
-            task.fired = True
-            if self.callback_url is None or self._dispatcher is None:
-                self._say(f"task {task.task_id} finished; no --callback-url, no callback sent")
-                return
-            delivery = Delivery(self._callback(task), self.callback_url)
-            task.callback_id = delivery.callback.callback_id
-            task.outcome = await self._dispatcher.deliver(delivery)
-        finally:
-            task.done.set()
 
 
 async def serve(
