@@ -36,11 +36,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import secrets
 import signal
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -446,6 +444,7 @@ async def serve(
 __all__ = [
     "ACTIONS",
     "DEFAULT_PORT",
+    "DEFAULT_PROCESSING_TIME",
     "ApiRefusal",
     "MediaTask",
     "MockApi",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
@@ -37,8 +37,10 @@ if TYPE_CHECKING:
     from emulator.callback.factory import CallbackFactory
     from emulator.callback.model import Callback, Tamper
     from emulator.clock import Clock
+    from emulator.delivery.dispatch import Delivery
     from emulator.delivery.results import Outcome
     from emulator.events.base import CallbackModel
+    from emulator.retry import RetryPolicy
     from emulator.servers.receiver import Receiver
     from emulator.servers.start import RunningServer
     from emulator.sessions import Order, SessionEntry
@@ -195,8 +197,6 @@ class Zego:
         """Deliver several callbacks concurrently (each on its own schedule), outcomes in order."""
         from emulator.delivery.dispatch import Delivery
         from emulator.retry import profile_policy
-        from emulator.run.core import RunCore
-        from emulator.settings import DEFAULT_CONCURRENCY, Secret, Settings
 
         target = await self.target_url(to, path)
         policy = profile_policy(
@@ -207,6 +207,17 @@ class Zego:
         deliveries = [
             Delivery(self._as_callback(item, None, None, None), target, delay) for item in callbacks
         ]
+        return await self.deliver_planned(deliveries, policy)
+
+    async def deliver_planned(
+        self, deliveries: Sequence[Delivery], policy: RetryPolicy
+    ) -> list[Outcome]:
+        """Deliver ready :class:`~emulator.delivery.dispatch.Delivery` objects with
+        ``policy`` on a record-less run core (what :meth:`deliver_all` and sessions use)."""
+        from emulator.run.core import RunCore
+        from emulator.settings import DEFAULT_CONCURRENCY, Secret, Settings
+
+        target = deliveries[0].target if deliveries else ""
         settings = Settings(
             name="pytest",
             target=target,
@@ -221,12 +232,12 @@ class Zego:
             record=None,
         )
         outcomes: list[Outcome] = []
-
-        async def send() -> None:
-            outcomes.extend(await core.dispatcher.deliver_all(deliveries))
-
         # the run core without a record file; the process's GC is left alone
         async with RunCore(settings, planned=len(deliveries), record=False) as core:
+
+            async def send() -> None:
+                outcomes.extend(await core.dispatcher.deliver_all(deliveries))
+
             await core.run(send())
         self.outcomes.extend(outcomes)
         return outcomes

@@ -83,20 +83,20 @@ class ZegoSession:
     ) -> list[Outcome]:
         """Deliver every callback to ``to`` (URL, Receiver or app) in order, each on ZEGO's
         retry schedule; the outcomes, in delivery order."""
-        from emulator.delivery.dispatch import Delivery, Dispatcher
-        from emulator.retry import RetryPolicy
+        from emulator.delivery.dispatch import Delivery
+        from emulator.retry import profile_policy
 
         zego = self.zego
         target = await (zego.target_url(to) if path is None else zego.target_url(to, path))
-        policy = RetryPolicy(timeout=zego.timeout if timeout is None else timeout)
-        if intervals is not None:
-            policy = RetryPolicy(tuple(intervals), policy.timeout)
+        policy = profile_policy(
+            "rtc",
+            intervals=None if intervals is None else tuple(intervals),
+            timeout=zego.timeout if timeout is None else timeout,
+        )
         deliveries = [
             Delivery(callback, target, index * SESSION_GAP)
             for index, callback in enumerate(self.callbacks)
         ]
-        async with Dispatcher(policy=policy, clock=zego.clock) as dispatcher:
-            outcomes = await dispatcher.deliver_all(deliveries)
+        outcomes = await zego.deliver_planned(deliveries, policy)
         self.outcomes.extend(outcomes)
-        zego.outcomes.extend(outcomes)
         return outcomes
