@@ -8,10 +8,12 @@ Events of another product (a ``zim.`` prefix) belong to that product's suite.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from emulator.check.context import CaseContext
 from emulator.check.model import Case, Chain, Probe
 from emulator.events import EVENTS
+from emulator.events.base import EventSpec
 
 FAMILY = "event"
 COVERED_ELSEWHERE = frozenset({"procedure", "zim.before_send_msg"})  # own families
@@ -41,6 +43,17 @@ def event_cases(product: str = "rtc") -> tuple[Case, ...]:
         if name in COVERED_ELSEWHERE or product_of(name) != product:
             continue
         case_id = f"event.{name}"
+        hint = (
+            "The handler routes only the events it knows and answers 4xx/500 to the "
+            "others, or reads fields of another event (task_id, status) that this one "
+            "does not carry."
+        )
+        if _pascal_case(spec):
+            hint = (
+                f"{name} spells every key in PascalCase — Timestamp, Nonce, Signature "
+                "too: a check that reads only timestamp/nonce/signature refuses it (401). "
+                "Read either spelling; the signature is computed the same way."
+            )
         cases.append(
             Case(
                 case_id,
@@ -48,11 +61,14 @@ def event_cases(product: str = "rtc") -> tuple[Case, ...]:
                 f"If your callback URL is configured for {name}, ZEGO sends it there too; "
                 "an unknown or unhandled event must still get a 2xx, or it is retried "
                 "until lost.",
-                "The handler routes only the events it knows and answers 4xx/500 to the "
-                "others, or reads fields of another event (task_id, status) that this one "
-                "does not carry.",
+                hint,
                 _event_chains(name, case_id),
                 FAMILY,
             )
         )
     return tuple(cases)
+
+
+def _pascal_case(spec: EventSpec[Any]) -> bool:
+    """True when the event's wire keys are PascalCase (``Signature``, not ``signature``)."""
+    return any(base.__name__ == "PascalCallback" for base in spec.model.__mro__)

@@ -170,9 +170,27 @@ class CheckResult:
             "passed": self.passed,
         }
 
+    @property
+    def failed_ids(self) -> list[str]:
+        """The ids of the failed cases, in suite order."""
+        return [result.case.id for result in self.failed]
+
     def describe_failures(self) -> str:
-        """One line per failed case: ``id: reason`` (what an assertion message shows)."""
-        return "\n".join(f"{result.case.id}: {result.reason}" for result in self.failed)
+        """What an assertion message shows: per failed case ``id: reason`` and, indented,
+        what that failure usually means in code."""
+        return "\n".join(
+            f"{result.case.id}: {result.reason}\n    usually: {result.case.hint}"
+            for result in self.failed
+        )
+
+    def assert_passed(self) -> None:
+        """Raise AssertionError listing every failed case (see :meth:`describe_failures`)."""
+        if self.failed:
+            count = len(self.failed)
+            raise AssertionError(
+                f"{count} of {len(self.cases)} conformance case{'s' if count != 1 else ''} "
+                f"failed against {self.target}:\n{self.describe_failures()}"
+            )
 
 
 def judge_probe(probe: Probe, outcome: Outcome) -> ProbeResult:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from emulator.callback.factory import CallbackFactory
     from emulator.callback.model import Callback, Tamper
+    from emulator.check import CheckResult
     from emulator.clock import Clock
     from emulator.delivery.dispatch import Delivery
     from emulator.delivery.results import Outcome
@@ -264,6 +265,47 @@ class Zego:
         if encoding is not None and encoding != item.encoding:
             item = replace(item, encoding=encoding, _body=None)
         return item
+
+    # --- conformance ------------------------------------------------------------------
+
+    async def check(
+        self,
+        *,
+        to: object,
+        path: str = DEFAULT_PATH,
+        encodings: Iterable[Encoding] = ("json",),
+        cases: Iterable[str] = (),
+        skip: Iterable[str] = (),
+        secret: str | None = None,
+        server_secret: str | None = None,
+        timeout: float | None = None,
+    ) -> CheckResult:
+        """Run the conformance suite (``zego-emulator check``) against ``to``.
+
+            result = await zego.check(to=app)
+            assert result.passed, result.describe_failures()
+
+        ``to`` is a URL, a Receiver or an app (served as for :meth:`deliver`);
+        ``encodings`` those your receiver is configured for; ``cases``/``skip`` select by
+        case id (an unknown id raises UsageError). Signed with ``secret`` (default the
+        ``zego_secret`` fixture); ``server_secret`` for the case signature.server-secret.
+        """
+        from emulator.check import CheckOptions, run_check
+
+        target = await self.target_url(to, path)
+        return await run_check(
+            CheckOptions(
+                target=target,
+                callback_secret=self.secret if secret is None else secret,
+                server_secret=server_secret,
+                encodings=tuple(encodings),
+                only=tuple(cases),
+                skip=tuple(skip),
+                timeout=self.timeout if timeout is None else timeout,
+                seed=self.factory.fake.seed,
+                app_id=self.factory.app_id,
+            )
+        )
 
     # --- servers ----------------------------------------------------------------------
 
