@@ -33,9 +33,10 @@ RUN_KEYS = (
     "scenario_file", "virtual", "callbacks", "intervals", "timeout", "retry_profile", "retry_on",
     "resign_each_attempt", "concurrency", "seed",
 )  # fmt: skip
+# "expect" when the delivery has a per-callback expectation (run, load, check)
 CALLBACK_KEYS = (
     "type", "run_id", "callback_id", "event", "task_id", "target", "delay", "encoding",
-    "tamper", "content_type", "body",
+    "tamper", "content_type", "body", "expect",
 )  # fmt: skip
 ATTEMPT_KEYS = (
     "type",
@@ -53,13 +54,14 @@ ATTEMPT_KEYS = (
     "latency_ms",
     "response_excerpt",
 )  # fmt: skip; a hook's attempt adds "decision"
+# the last three when the delivery was judged by its expect:
 OUTCOME_KEYS = (
     "type", "run_id", "callback_id", "event", "task_id", "delivered", "lost", "attempts",
-    "final_status",
+    "final_status", "expect", "verdict", "why",
 )  # fmt: skip
 SUMMARY_KEYS = (
     "type", "run_id", "callbacks", "delivered", "lost", "attempts", "expectations", "scenario",
-    "max_attempts", "pending", "interrupted", "ok", "record",
+    "max_attempts", "pending", "interrupted", "ok", "record", "verdicts", "failed_callbacks",
 )  # fmt: skip
 # keys a line carries only when they apply (after the keys above)
 OPTIONAL_KEYS: dict[str, tuple[str, ...]] = {
