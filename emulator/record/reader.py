@@ -85,9 +85,23 @@ class RunRecord:
         return count if isinstance(count, int) else len(self.callbacks)
 
     @property
+    def plan(self) -> dict[str, Any] | None:
+        """The run line's ``plan`` (enough to regenerate every planned callback), if any."""
+        plan = self.run.get("plan")
+        return plan if isinstance(plan, dict) else None
+
+    @property
+    def unsent(self) -> int:
+        """Planned callbacks with no ``callback`` line (a kill kept them from starting);
+        only a run whose record holds its plan can send them later."""
+        if self.plan is None:
+            return 0
+        return max(0, self.planned - len(self.callbacks))
+
+    @property
     def needs_resume(self) -> bool:
-        """Pending callbacks, or no final summary (none, or an interrupted one) yet."""
-        if self.pending:
+        """Pending or unsent callbacks, or no final summary (none, or an interrupted one)."""
+        if self.pending or self.unsent:
             return True
         last = self.summaries[-1] if self.summaries else None
         return last is None or bool(last.get("interrupted"))

@@ -29,10 +29,11 @@ import asyncio
 import contextlib
 import json
 import random
+import secrets
 import shlex
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -127,9 +128,12 @@ def plan_run(
     settings: Settings,
     factory: CallbackFactory | None = None,
     now: Callable[[], float] = time.time,
+    epoch: float | None = None,
 ) -> tuple[list[PlannedDelivery], Truth | None]:
     """:func:`plan_entries`, and the truth the session callbacks describe (None: no
-    ``sessions:``)."""
+    ``sessions:``). ``epoch``: the Unix time the plan is generated at (callback
+    timestamps, call and session times); None = ``now()``. With the same scenario,
+    settings, factory seeds and epoch the plan is the same, byte for byte."""
     if settings.target is None:
         raise UsageError(f"scenario {scenario.name!r}: no target to plan for")
     target = settings.target
@@ -138,7 +142,8 @@ def plan_run(
     encoding: Encoding = settings.encoding
     resign_each = settings.policy.resign_each_attempt
     generated: list[tuple[Callback, CallbackModel, CallbackCommon]] = []
-    entries = scenario_entries(scenario, now(), settings.seed)
+    at = now() if epoch is None else epoch
+    entries = scenario_entries(scenario, at, settings.seed)
     for entry in entries:
         event = str(getattr(entry, "event", "procedure"))
         for _ in range(entry.repeat):
@@ -199,7 +204,7 @@ def plan_run(
     if not scenario.sessions:
         return planned, None
     sessions = plan_session_callbacks(
-        scenario, factory, secret.value, encoding, settings.seed, int(now() * 1000)
+        scenario, factory, secret.value, encoding, settings.seed, int(at * 1000)
     )
     for item in sessions.callbacks:
         resign = (
@@ -212,6 +217,52 @@ def plan_run(
         delivery = Delivery(item.callback, target, item.delay, resign, policy=policy)
         planned.append(PlannedDelivery(delivery, SESSION_ENTRY))
     return planned, sessions.truth
+
+
+@dataclass(frozen=True)
+class PlanSeeds:
+    """What makes a plan come out the same again: the payload and nonce seeds actually
+    used, the app id and the generation time. With the scenario they are the run line's
+    ``plan``, so ``resume`` can regenerate callbacks that were never sent."""
+
+    seed: int
+    nonce_seed: int
+    app_id: str | None
+    epoch: int
+
+    @classmethod
+    def fresh(cls, settings: Settings, epoch: int) -> PlanSeeds:
+        """The seeds of a new run: ``--seed``/``seed:`` when given, else drawn now."""
+        seed = settings.seed if settings.seed is not None else secrets.randbits(32)
+        return cls(seed, secrets.randbits(64), settings.app_id, epoch)
+
+    @classmethod
+    def from_record(cls, plan: Mapping[str, Any]) -> PlanSeeds:
+        return cls(
+            int(plan["seed"]), int(plan["nonce_seed"]), plan.get("app_id"), int(plan["epoch"])
+        )
+
+    def apply(self, settings: Settings) -> Settings:
+        return replace(settings, seed=self.seed, app_id=self.app_id)
+
+    def factory(self) -> CallbackFactory:
+        epoch = float(self.epoch)
+        return CallbackFactory(
+            seed=self.seed, app_id=self.app_id, now=lambda: epoch, nonce_seed=self.nonce_seed
+        )
+
+    def record(self, scenario: Scenario, size: int) -> dict[str, Any]:
+        """The run line's ``plan``: the scenario as its model reads it, these seeds, the size."""
+        return {
+            "scenario": scenario.model_dump(
+                mode="json", by_alias=True, exclude_unset=True, serialize_as_any=True
+            ),
+            "seed": self.seed,
+            "nonce_seed": self.nonce_seed,
+            "app_id": self.app_id,
+            "epoch": self.epoch,
+            "size": size,
+        }
 
 
 def with_overrides(model: CallbackModel, entry: CallbackCommon) -> CallbackModel:
@@ -348,10 +399,18 @@ async def execute(
         if receiver is not None:
             settings = settings.with_target(receiver.url)
         clock = settings.clock
-        planned, truth = plan_run(scenario, settings, now=lambda: clock.epoch(clock.now()))
+        seeds = PlanSeeds.fresh(settings, int(clock.epoch(clock.now())))
+        planned, truth = plan_run(
+            scenario,
+            seeds.apply(settings),
+            seeds.factory(),
+            now=lambda: clock.epoch(clock.now()),
+            epoch=seeds.epoch,
+        )
         if receiver is not None:
             _script_receiver(receiver, planned)
-        result = await _dispatch(scenario, settings, planned, listeners, stop)
+        plan = seeds.record(scenario, len(planned))
+        result = await _dispatch(scenario, settings, planned, listeners, stop, plan)
         result.truth = truth
         return result
 
@@ -362,11 +421,22 @@ async def _dispatch(
     planned: list[PlannedDelivery],
     listeners: Sequence[DispatchListener],
     stop: asyncio.Event | None,
+    plan: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Deliver the planned callbacks on the run core (record, run line, summary line)."""
+    """Deliver the planned callbacks on the run core (record, run line, summary line).
+
+    ``plan`` goes in the run line: before the first request the record holds enough to
+    regenerate every planned callback (``resume`` sends those a kill kept from starting).
+    """
     deliveries = [item.delivery for item in planned]
     target = settings.target or ""
-    core = RunCore(settings, planned=len(deliveries), listeners=listeners, expect=scenario.expect)
+    core = RunCore(
+        settings,
+        planned=len(deliveries),
+        listeners=listeners,
+        expect=scenario.expect,
+        run_extra={"plan": plan} if plan is not None else None,
+    )
     results: list[RunResult] = []
 
     def finished(result: CoreResult) -> RunResult:

@@ -272,7 +272,7 @@ async def _resume_all(
     results = []
     for state in runs:
         if not options.json:
-            pending = len(state.pending)
+            pending = len(state.pending) + state.unsent
             print(f"resume run {state.run_id}: {pending} pending callbacks", file=out)
         result = await resume_run(state, record, options, listeners, stop=stop)
         results.append(result)
