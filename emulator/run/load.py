@@ -5,7 +5,10 @@
     print(result.achieved_rate, result.latency_ms(99))
 
 Callback ``i`` is due ``i / rate`` emulated seconds after the start (``rate x duration``
-callbacks in all, so the count never depends on timing). Each goes through the
+callbacks in all, so the count never depends on timing): its slot, which the record keeps
+as its first request's ``scheduled_at``, so ``sent_at - scheduled_at`` is how far behind
+the rate schedule the sender went. Every slot due by now starts at once (a batch per pass
+of the loop), each a timer-driven schedule of the Dispatcher, not a task. Each goes through the
 ``Dispatcher``, so a failed request is retried on ZEGO's schedule while new callbacks keep
 coming, as ZEGO does: this is a load test of a receiver that behaves like ZEGO.
 ``window`` bounds the requests in flight (first requests and retries alike); a new
@@ -228,25 +231,42 @@ async def run_load(
         result.run_id = dispatcher.run_id
         context = contextlib.nullcontext(dispatcher)
     started_wall = time.perf_counter()
-    tasks: set[asyncio.Task[Outcome]] = set()
+    pending: set[asyncio.Future[Outcome]] = set()
     async with context as dispatcher:
         sender = asyncio.ensure_future(
-            _send_steadily(dispatcher, target, make_callback, result, slots, tasks, expect_for)
+            _send_steadily(dispatcher, target, make_callback, result, slots, pending, expect_for)
         )
         stopper = asyncio.ensure_future(stop.wait() if stop is not None else asyncio.Event().wait())
         try:
             await asyncio.wait([sender, stopper], return_when=asyncio.FIRST_COMPLETED)
             if sender.done():
                 sender.result()
-                while tasks and not stopper.done():
-                    await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+                if pending and not stopper.done():
+                    waiters: list[asyncio.Future[Any]] = [_all_done(pending), stopper]
+                    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             result.interrupted = stopper.done()
         finally:
-            for task in (sender, stopper, *tasks):
-                task.cancel()
-            await asyncio.gather(sender, stopper, *tasks, return_exceptions=True)
+            everything: list[asyncio.Future[Any]] = [sender, stopper, *pending]
+            for future in everything:
+                future.cancel()
+            await asyncio.gather(*everything, return_exceptions=True)
     result.wall_seconds = time.perf_counter() - started_wall
     return result
+
+
+def _all_done(pending: set[asyncio.Future[Outcome]]) -> asyncio.Future[None]:
+    """A future done once every future in ``pending`` is (they leave the set as they end)."""
+    drained: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def check(_: asyncio.Future[Outcome]) -> None:
+        if not pending and not drained.done():
+            drained.set_result(None)
+
+    for future in list(pending):
+        future.add_done_callback(check)
+    if not pending:
+        drained.set_result(None)
+    return drained
 
 
 async def _send_steadily(
@@ -255,13 +275,15 @@ async def _send_steadily(
     make_callback: Callable[[int], Callback],
     result: LoadResult,
     slots: asyncio.Semaphore,
-    tasks: set[asyncio.Task[Outcome]],
+    pending: set[asyncio.Future[Outcome]],
     expect_for: Callable[[int], Expectation | None] | None = None,
 ) -> None:
-    """Start callback ``i`` at ``start + i / rate`` when fewer than ``window`` first requests wait.
+    """Start callback ``i`` in its slot ``start + i / rate`` while fewer than ``window`` first
+    requests wait; every slot due by now starts in one batch, its slot as the first
+    request's scheduled time.
 
     The sender is a clock participant while it paces (virtual time must not jump past its
-    next start) and leaves the clock only while it waits for a full window to free a slot.
+    next slot) and leaves the clock only while it waits for a full window to free a slot.
     """
     clock = dispatcher.clock
     count = max(1, round(result.rate * result.duration))
@@ -271,20 +293,23 @@ async def _send_steadily(
     while number < count:
         async with clock.participant():
             while number < count and not slots.locked():
-                due = start + number * interval
-                await clock.sleep_until(due)
-                await slots.acquire()  # free: does not wait
-                result.behind_max = max(result.behind_max, clock.now() - due)
-                callback = make_callback(number)
-                expect = expect_for(number) if expect_for is not None else None
-                delivery = Delivery(callback, target, expect=expect)
-                task = asyncio.ensure_future(dispatcher.deliver(delivery))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                number += 1
+                await clock.sleep_until(start + number * interval)
+                now = clock.now()
+                while number < count and not slots.locked():
+                    slot = start + number * interval
+                    if slot > now:
+                        break
+                    await slots.acquire()  # free: does not wait
+                    expect = expect_for(number) if expect_for is not None else None
+                    delivery = Delivery(make_callback(number), target, expect=expect, at=slot)
+                    result.behind_max = max(result.behind_max, clock.now() - slot)
+                    future = dispatcher.start(delivery)
+                    pending.add(future)
+                    future.add_done_callback(pending.discard)
+                    number += 1
                 result.callbacks = number
                 result.send_seconds = clock.now() - start + interval
-                await asyncio.sleep(0)  # the new delivery joins the clock before we sleep
+                await asyncio.sleep(0)  # the batch's requests go out before the next slot
         if number < count:
             waited = time.monotonic()
             async with slots:  # window full: wait (off the clock) for a slot to free
