@@ -11,7 +11,7 @@ CDN hosts of ZEGO's examples (``rtmp://rtmp.wsdemo.zego.im/zegodemo/<stream>``, 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field
 
@@ -26,14 +26,30 @@ def _number_as_text(value: Any) -> Any:
     return value
 
 
-AS_TEXT = BeforeValidator(_number_as_text)  # for a Literal of codes ZEGO sends as strings
+def codes(*values: int) -> BeforeValidator:
+    """The validator of a code ZEGO sends as a string (``reason: "3"``): a scenario may
+    write it as a number too, and the JSON Schema lists both spellings of each."""
+    text: Any = Literal[tuple(str(value) for value in values)]
+    number: Any = Literal[values]
+    return BeforeValidator(_number_as_text, json_schema_input_type=text | number)
+
+
+_DIGITS = r"^[0-9]{1,20}$"
+_DIGITS_INPUT: Any = Annotated[str, Field(pattern=_DIGITS)] | Annotated[int, Field(ge=0)]
+_TEXT_INPUT: Any = str | int
 # a string wire field a scenario may give as a number (ids, counters, millisecond times)
-NumberText = Annotated[str, BeforeValidator(_number_as_text), Field(max_length=1024)]
+NumberText = Annotated[
+    str,
+    BeforeValidator(_number_as_text, json_schema_input_type=_TEXT_INPUT),
+    Field(max_length=1024),
+]
 DigitText = Annotated[
-    str, BeforeValidator(_number_as_text), Field(pattern=r"^[0-9]{1,20}$", max_length=20)
+    str,
+    BeforeValidator(_number_as_text, json_schema_input_type=_DIGITS_INPUT),
+    Field(pattern=_DIGITS, max_length=20),
 ]
 UInt64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
-Text = Annotated[str, Field(max_length=1024)]
+Text = NumberText  # ids and names: ``user_id: 800221`` in YAML is the text 800221
 UrlList = Annotated[list[Text], Field(max_length=16)]
 
 # the CDN hosts of ZEGO's stream_create / mix_start examples: (rtmp, hls, hdl) url formats

@@ -24,8 +24,11 @@ FIELDS = (
     "login_time", "user_role", "auth_level", "relogin", "user_update_seq", "callback_data",
     "term_type",
 )  # fmt: skip
-UserRole = Annotated[Literal["1", "2", "4"], _rtc.AS_TEXT]
-TermType = Annotated[Literal["0", "1", "2", "3", "4", "5", "6", "7", "32"], _rtc.AS_TEXT]
+UserRole = Annotated[Literal["1", "2", "4"], _rtc.codes(1, 2, 4)]
+AuthLevel = Annotated[Literal["0", "1", "2", "3", "4"], _rtc.codes(0, 1, 2, 3, 4)]
+TermType = Annotated[
+    Literal["0", "1", "2", "3", "4", "5", "6", "7", "32"], _rtc.codes(0, 1, 2, 3, 4, 5, 6, 7, 32)
+]
 ROLES = {"1": "host", "2": "audience", "4": "admin"}
 TERM_TYPES = {
     "0": "TT_NONE", "1": "TT_PC", "2": "TT_IOS", "3": "TT_ANDROID", "4": "TT_MAC",
@@ -66,13 +69,11 @@ class RoomLoginParams(EventParams):
     session_id: _rtc.DigitText | None = None
     login_time: _rtc.DigitText | None = None  # Unix ms (default: within the timestamp)
     user_role: UserRole | None = None
-    auth_level: Annotated[Literal["0", "1", "2", "3", "4"], _rtc.AS_TEXT] | None = None
-    relogin: Annotated[Literal["0", "1"], _rtc.AS_TEXT] = "0"
+    auth_level: AuthLevel | None = None
+    relogin: Annotated[Literal["0", "1"], _rtc.codes(0, 1)] = "0"
     user_update_seq: _rtc.DigitText | None = None
     callback_data: _rtc.Text = ""
-    term_type: (
-        Annotated[Literal["0", "1", "2", "3", "4", "5", "6", "7", "32"], _rtc.AS_TEXT] | None
-    ) = None
+    term_type: TermType | None = None
 
 
 def generate(fake: Fake, params: RoomLoginParams, common: Common) -> RoomLoginCallback:

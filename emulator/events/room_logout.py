@@ -60,7 +60,7 @@ class RoomLogoutParams(EventParams):
     session_id: _rtc.DigitText | None = None  # the session that logged in
     login_time: _rtc.DigitText | None = None  # Unix ms (default: minutes before logout_time)
     logout_time: _rtc.DigitText | None = None  # Unix ms (default: within the timestamp)
-    reason: Annotated[Literal["0", "1", "2", "3", "4"], _rtc.AS_TEXT] = "0"
+    reason: Annotated[Literal["0", "1", "2", "3", "4"], _rtc.codes(0, 1, 2, 3, 4)] = "0"
     user_role: UserRole | None = None
     user_update_seq: _rtc.DigitText | None = None
 

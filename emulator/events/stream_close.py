@@ -32,7 +32,9 @@ FIELDS = (
     "stream_alias", "stream_id", "stream_sid", "stream_seq", "third_define_data",
     "create_time_ms", "destroy_timemillis",
 )  # fmt: skip
-CloseType = Annotated[Literal["0", "1", "2", "3", "4", "5", "100"], _rtc.AS_TEXT]
+CloseType = Annotated[
+    Literal["0", "1", "2", "3", "4", "5", "100"], _rtc.codes(0, 1, 2, 3, 4, 5, 100)
+]
 CLOSE_TYPES = {
     "0": "normal stop",
     "1": "heartbeat timeout",

@@ -85,12 +85,12 @@ class StreamCreateParams(EventParams):
     stream_sid: _rtc.Text | None = None
     title: _rtc.Text | None = None
     stream_alias: _rtc.Text | None = None  # default: the stream id
-    codec: Annotated[Literal["0", "1", "2", "3"], _rtc.AS_TEXT] = "0"  # stream_attr's cid
+    codec: Annotated[Literal["0", "1", "2", "3"], _rtc.codes(0, 1, 2, 3)] = "0"  # stream_attr's cid
     stream_attr: _rtc.Text | None = None  # the raw JSON text (wins over codec)
     stream_seq: _rtc.DigitText | None = None
     create_time_ms: _rtc.DigitText | None = None  # Unix ms; create_time is its seconds
     extra_info: _rtc.Text = ""
-    recreate: Annotated[Literal["0", "1"], _rtc.AS_TEXT] = "0"
+    recreate: Annotated[Literal["0", "1"], _rtc.codes(0, 1)] = "0"
     publish_id: _rtc.Text | None = None  # default: the user id
     publish_name: _rtc.Text | None = None  # default: the user name
     rtmp_url: _rtc.UrlList | None = None
