@@ -66,7 +66,8 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def _cmd_receive(args: argparse.Namespace) -> int:
     from emulator import settings as config
     from emulator.errors import UsageError
-    from emulator.servers.receiver import parse_responses, run_receiver
+    from emulator.servers.receiver import parse_responses
+    from emulator.term.receive import run_receiver
 
     if not 100 <= args.replay_status <= 599:
         raise UsageError(f"--replay-status must be from 100 to 599, got {args.replay_status}")

@@ -29,7 +29,7 @@ def add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from emulator.report.command import report_command
+    from emulator.term.report import report_command
 
     return report_command(
         args.records,

@@ -538,84 +538,6 @@ def received_json(item: Received) -> str:
     return json.dumps(item.to_record(), ensure_ascii=False, separators=(",", ":"))
 
 
-# --- ``zego-emulator receive`` -------------------------------------------------------------
-
-
-def answer_text(item: Received) -> str:
-    """One line saying how a request was answered (and why, when it was refused)."""
-    if item.answer == "hung":
-        return "-> no answer (--hang: the connection stays open until the sender gives up)"
-    if item.answer == "reset":
-        return "-> connection reset (--reset)"
-    if item.rejection is not None:
-        return f"-> {item.status} rejected: {item.problem}"
-    if item.duplicate:
-        return f"-> {item.status} duplicate of an accepted callback (acknowledged, not processed)"
-    return f"-> {item.status} {'accepted' if item.accepted else 'scripted failure'}"
-
-
-def received_lines(item: Received) -> list[str]:
-    """The readable block ``receive`` prints for one request."""
-    from emulator.term.display import callback_lines
-
-    stamp = time.strftime("%H:%M:%S", time.localtime(item.time))
-    head = f"[{stamp}] POST {item.path}"
-    if item.verdict is None:
-        return [head, f"  {answer_text(item)}"]
-    return [head, *callback_lines(item.fields, item.verdict), f"  {answer_text(item)}"]
-
-
-async def serve_until_interrupted(receiver: Receiver, host: str, port: int, as_json: bool) -> None:
-    """Start ``receiver``, print where it listens (first, flushed), then serve forever."""
-    await receiver.start(host, port)
-    try:
-        if as_json:
-            print(json.dumps({"type": "listening", "url": receiver.url}), flush=True)
-        else:
-            print(f"listening on {receiver.url}  (Ctrl-C to stop)", flush=True)
-        await asyncio.Event().wait()
-    finally:
-        await receiver.stop()
-
-
-def run_receiver(
-    callback_secret: str,
-    *,
-    host: str = DEFAULT_HOST,
-    port: int = 8080,
-    path: str = DEFAULT_PATH,
-    max_age: float | None = DEFAULT_MAX_AGE,
-    responses: Sequence[int] = (200,),
-    delay: float = 0.0,
-    hang: bool = False,
-    reset: bool = False,
-    record: str | Path | None = None,
-    as_json: bool = False,
-    replay_status: int | None = 200,
-) -> None:
-    """The ``receive`` command: serve until Ctrl-C, printing every callback as it arrives."""
-
-    def show(item: Received) -> None:
-        if as_json:
-            print(received_json(item), flush=True)
-        else:
-            print("\n".join(received_lines(item)), flush=True)
-
-    receiver = Receiver(
-        callback_secret,
-        responses=responses,
-        delay=delay,
-        hang=hang,
-        reset=reset,
-        max_age=max_age,
-        path=path,
-        record=record,
-        on_received=show,
-        replay_status=replay_status,
-    )
-    asyncio.run(serve_until_interrupted(receiver, host, port, as_json))
-
-
 __all__ = [
     "DEFAULT_MAX_AGE",
     "DEFAULT_PATH",
@@ -623,9 +545,6 @@ __all__ = [
     "Received",
     "Receiver",
     "StatusScript",
-    "answer_text",
     "parse_responses",
     "received_json",
-    "received_lines",
-    "run_receiver",
 ]

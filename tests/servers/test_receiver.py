@@ -29,7 +29,8 @@ from emulator.delivery.dispatch import Delivery, Dispatcher
 from emulator.delivery.results import Outcome
 from emulator.record.reader import read_record
 from emulator.retry import RetryPolicy
-from emulator.servers.receiver import MAX_BODY_BYTES, Receiver, parse_responses, received_lines
+from emulator.servers.receiver import MAX_BODY_BYTES, Receiver, parse_responses
+from emulator.term.receive import received_lines
 from emulator.wire import ENCODINGS, Encoding
 
 SECRET = "receiver-test-secret"
