@@ -62,55 +62,88 @@ def zego_documented(events: Sequence[SessionEvent]) -> list[SessionEvent]:
     return delivered
 
 
-def _room_list_order(events: list[SessionEvent]) -> list[SessionEvent]:
-    """One room's create/close callbacks: each re-creation moves before the create of the
-    life before it."""
+class _Node:
+    """An event placed in a list's delivery order, with events delivered right before and
+    right after it (a tree, flattened at the end: linear time however many moves)."""
+
+    __slots__ = ("after", "before", "event")
+
+    def __init__(self, event: SessionEvent) -> None:
+        self.event = event
+        self.before: list[_Node] = []
+        self.after: list[_Node] = []
+
+
+def _flatten(roots: list[_Node]) -> list[SessionEvent]:
+    """The events in order: each node's ``before``, the node, its ``after`` (no recursion)."""
     result: list[SessionEvent] = []
-    for event in events:
-        earlier = _last_index(result, None, "room_create")
-        if event.event == "room_create" and earlier is not None:
-            result.insert(earlier, event)
-        else:
-            result.append(event)
+    stack: list[_Node | SessionEvent] = list(reversed(roots))
+    while stack:
+        item = stack.pop()
+        if isinstance(item, SessionEvent):
+            result.append(item)
+            continue
+        stack.extend(reversed(item.after))
+        stack.append(item.event)
+        stack.extend(reversed(item.before))
     return result
+
+
+def _room_list_order(events: list[SessionEvent]) -> list[SessionEvent]:
+    """One room's create/close callbacks: each re-creation moves right before the create
+    of the life before it."""
+    roots: list[_Node] = []
+    previous: _Node | None = None  # the last room_create, in the order they happened
+    for event in events:
+        node = _Node(event)
+        if event.event == "room_create" and previous is not None:
+            previous.before.insert(0, node)
+        else:
+            roots.append(node)
+        if event.event == "room_create":
+            previous = node
+    return _flatten(roots)
 
 
 def _user_list_order(events: list[SessionEvent]) -> list[SessionEvent]:
     """One room life's login/logout callbacks: a login following the same user's logout
     moves right after that user's previous login."""
-    result: list[SessionEvent] = []
+    roots: list[_Node] = []
+    last_event: dict[str, str] = {}  # user -> the name of its last callback
+    last_login: dict[str, _Node] = {}
     for event in events:
-        last = _last_index(result, event.key)
-        came_back = (
-            event.event == "room_login" and last is not None and result[last].event == "room_logout"
-        )
-        login = _last_index(result, event.key, "room_login")
+        node = _Node(event)
+        login = last_login.get(event.key)
+        came_back = event.event == "room_login" and last_event.get(event.key) == "room_logout"
         if came_back and login is not None:
-            result.insert(login + 1, event)
+            login.after.insert(0, node)
         else:
-            result.append(event)
-    return result
+            roots.append(node)
+        last_event[event.key] = event.event
+        if event.event == "room_login":
+            last_login[event.key] = node
+    return _flatten(roots)
 
 
 def _stream_list_order(events: list[SessionEvent]) -> list[SessionEvent]:
     """One room life's stream callbacks: a close followed by a re-publish of the same
     stream moves right after that re-publish."""
+    republished: set[int] = set()  # positions of closes a create of their stream follows
+    created_later: set[str] = set()
+    for position in range(len(events) - 1, -1, -1):
+        event = events[position]
+        if event.event == "stream_create":
+            created_later.add(event.key)
+        elif event.key in created_later:
+            republished.add(position)
+            created_later.discard(event.key)
     result: list[SessionEvent] = []
-    for event in events:
-        last = _last_index(result, event.key)
-        reopened = event.event == "stream_create" and last is not None
-        if reopened and last is not None and result[last].event == "stream_close":
-            closed = result.pop(last)
-            result.extend((event, closed))
+    held: dict[str, SessionEvent] = {}  # stream -> its close, waiting for the re-publish
+    for position, event in enumerate(events):
+        if position in republished:
+            held[event.key] = event
             continue
         result.append(event)
+        if event.event == "stream_create" and event.key in held:
+            result.append(held.pop(event.key))
     return result
-
-
-def _last_index(events: Sequence[SessionEvent], key: str | None, name: str = "") -> int | None:
-    """The position of the last event of ``key`` (any key: None) named ``name`` (any: "")."""
-    for index in range(len(events) - 1, -1, -1):
-        event = events[index]
-        if (key is None or event.key == key) and (not name or event.event == name):
-            return index
-    return None

@@ -137,3 +137,24 @@ def test_zegos_rules_reach_the_truth_from_the_documented_order_of_any_sessions(e
     for fields in received(in_order(result.events, "zego-documented", seed)):
         ruled.handle(fields)
     assert canonical(ruled.state()) == canonical(truth(result.world))
+
+
+def test_each_room_recreation_moves_before_the_create_of_the_life_before_it():
+    three_lives = [
+        SessionEntry(room_id="r1", users=1, streams_per_user=0, end="logout"),
+        SessionEntry(room_id="r1", users=1, streams_per_user=0, end="logout"),
+        SessionEntry(room_id="r1", users=1, streams_per_user=0),
+    ]
+    events = planned(three_lives).events
+    c1, x1, c2, x2, c3 = of_list(events, "room")
+    assert of_list(in_order(events, "zego-documented", 1), "room") == [c3, c2, c1, x1, x2]
+
+
+def test_a_user_who_comes_back_twice_arrives_after_each_previous_login():
+    entries = [SessionEntry(room_id="r1", users=1, streams_per_user=0, end="relogin")]
+    result = plan_sessions(entries, 1, START_MS)
+    account = next(e.key for e in result.events if e.event == "room_login")
+    result.world.relogin("r1", account)  # the same world: one more relogin
+    events = result.world.events
+    in1, out1, in2, out2, in3 = of_list(events, "user")
+    assert of_list(in_order(events, "zego-documented", 1), "user") == [in1, in2, in3, out1, out2]
