@@ -114,6 +114,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.replay:
         if args.scenarios:
             raise UsageError("give either scenario files or --replay RECORD, not both")
+        if args.junit:
+            raise UsageError(
+                "--junit goes with scenario runs and --rate; for a replay use "
+                "`zego-emulator report RECORD --junit FILE`"
+            )
         from emulator.term.commands import replay_command
 
         return replay_command(

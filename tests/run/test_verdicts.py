@@ -150,3 +150,11 @@ def test_a_bad_expect_value_is_bad_input_naming_file_line_and_field(
     err = capsys.readouterr().err
     assert "scenario.yaml:3: callbacks[0].expect:" in err and "accepted" in err
     assert "Traceback" not in err
+
+
+def test_junit_with_replay_is_bad_input_pointing_at_report(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["run", "--replay", "x.jsonl", "--target", "http://127.0.0.1:9/", "--junit", "j.xml"]
+    assert main(argv) == 2
+    assert "zego-emulator report RECORD --junit FILE" in capsys.readouterr().err
