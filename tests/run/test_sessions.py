@@ -266,3 +266,23 @@ async def test_session_callbacks_keep_the_rtc_retry_profile_beside_another_famil
     attempts = {outcome.event: outcome.attempts for outcome in result.outcomes}
     assert attempts["stream_close"] == 6  # ZEGO's RTC schedule: 5 retries
     assert attempts["cloud_recording"] == 1  # a 500 is final for Cloud Recording
+
+
+def test_an_unseeded_sessions_plan_comes_out_the_same_from_its_recorded_seeds() -> None:
+    from emulator.run.runner import PlanSeeds, plan_run
+    from emulator.settings import resolve
+
+    scenario = Scenario.model_validate(
+        {"sessions": [{"users": 2, "republish": 1, "end": "kickout"}], "order": "shuffled"}
+    )
+    settings = resolve(RunOptions(target="http://127.0.0.1:9/cb"), scenario, quiet=True)
+    seeds = PlanSeeds.fresh(settings, 1_800_000_000)
+    again = PlanSeeds.from_record(
+        {"seed": seeds.seed, "nonce_seed": seeds.nonce_seed, "app_id": None, "epoch": seeds.epoch}
+    )
+    first, truth = plan_run(scenario, seeds.apply(settings), seeds.factory(), epoch=seeds.epoch)
+    second, same = plan_run(scenario, again.apply(settings), again.factory(), epoch=again.epoch)
+    assert [p.delivery.callback.body() for p in first] == [
+        p.delivery.callback.body() for p in second
+    ]
+    assert truth == same and truth is not None
