@@ -38,6 +38,7 @@ from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
 from emulator.delivery.results import Attempt, Outcome
 from emulator.delivery.verdict import Expectation
 from emulator.errors import UsageError
+from emulator.events import answer_reader
 from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
 from emulator.run.expect import thresholds
@@ -301,7 +302,11 @@ async def _send_steadily(
                         break
                     await slots.acquire()  # free: does not wait
                     expect = expect_for(number) if expect_for is not None else None
-                    delivery = Delivery(make_callback(number), target, expect=expect, at=slot)
+                    callback = make_callback(number)
+                    reader = answer_reader(callback.event)
+                    delivery = Delivery(
+                        callback, target, expect=expect, at=slot, read_answer=reader
+                    )
                     result.behind_max = max(result.behind_max, clock.now() - slot)
                     future = dispatcher.start(delivery)
                     pending.add(future)

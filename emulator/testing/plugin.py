@@ -111,6 +111,11 @@ class Zego:
         """A ``snapshot`` callback (screenshots finished)."""
         return self.factory.snapshot(**params)
 
+    def event(self, name: str, **params: Any) -> CallbackModel:
+        """Any catalogue event by name (``zim.before_send_msg``, ``room_create``...); keys
+        as in a scenario entry."""
+        return self.factory.build(name, params)
+
     def session(
         self,
         entries: Iterable[SessionEntry | Mapping[str, Any]] | None = None,
@@ -205,8 +210,12 @@ class Zego:
             intervals=None if intervals is None else tuple(intervals),
             timeout=timeout if timeout is not None else (None if profile else self.timeout),
         )
+        from emulator.events import answer_reader
+
+        signed = [self._as_callback(item, None, None, None) for item in callbacks]
         deliveries = [
-            Delivery(self._as_callback(item, None, None, None), target, delay) for item in callbacks
+            Delivery(callback, target, delay, read_answer=answer_reader(callback.event))
+            for callback in signed
         ]
         return await self.deliver_planned(deliveries, policy)
 

@@ -413,3 +413,19 @@ def test_zego_objects_are_plain_callbacks_underneath() -> None:
     assert isinstance(callback, Callback)
     assert verify_fields(callback.fields, "s")
     assert isinstance(Zego(speed=2.0).clock, ScaledClock)
+
+
+async def test_a_hook_delivered_from_a_test_records_its_answers_decision(zego: Zego) -> None:
+    async def hook(request: web.Request) -> web.Response:
+        body = await request.json()
+        assert body["event"] == "before_send_msg" and isinstance(body["timestamp"], int)
+        return web.json_response({"result": 2})
+
+    app = web.Application()
+    app.router.add_post("/zego/callback", hook)
+    outcome = await zego.deliver(
+        zego.event("zim.before_send_msg", msg_type="text"), to=app, profile="zim-before-send"
+    )
+    decision = outcome.history[0].decision
+    assert outcome.delivered and decision is not None
+    assert (decision["result"], decision["meaning"], decision["message"]) == (2, "silent", "silent")
