@@ -55,6 +55,12 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="answer to an exact re-delivery of an accepted callback (200: acknowledged, "
         "as an idempotent receiver does; 409 refuses it, and the sender retries it until lost)",
     )
+    parser.add_argument(
+        "--answer",
+        metavar="BODY",
+        help="the body of every 2xx (default ok); a JSON object is sent as application/json, "
+        """e.g. a hook's decision for ZIM's before_send_msg: '{"result": 1}'""",
+    )
     answer = parser.add_mutually_exclusive_group()
     answer.add_argument("--hang", action="store_true", help="never answer")
     answer.add_argument("--reset", action="store_true", help="close the connection, no answer")
@@ -90,6 +96,7 @@ def _cmd_receive(args: argparse.Namespace) -> int:
             record=args.record,
             as_json=args.json,
             replay_status=args.replay_status,
+            answer=args.answer,
         )
     except OSError as exc:
         reason = exc.strerror or str(exc)

@@ -538,6 +538,15 @@ def received_json(item: Received) -> str:
     return json.dumps(item.to_record(), ensure_ascii=False, separators=(",", ":"))
 
 
+def answer_content(text: str) -> AnswerContent:
+    """``receive --answer`` text: a JSON object as a mapping (sent as JSON), else text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, dict) else text
+
+
 __all__ = [
     "DEFAULT_MAX_AGE",
     "DEFAULT_PATH",

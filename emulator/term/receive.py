@@ -17,6 +17,7 @@ from emulator.servers.receiver import (
     DEFAULT_PATH,
     Received,
     Receiver,
+    answer_content,
     received_json,
 )
 from emulator.servers.start import DEFAULT_HOST
@@ -72,8 +73,12 @@ def run_receiver(
     record: str | Path | None = None,
     as_json: bool = False,
     replay_status: int | None = 200,
+    answer: str | None = None,
 ) -> None:
-    """The ``receive`` command: serve until Ctrl-C, printing every callback as it arrives."""
+    """The ``receive`` command: serve until Ctrl-C, printing every callback as it arrives.
+
+    ``answer`` is the body of every 2xx (JSON object text is sent as JSON: a hook's answer).
+    """
 
     def show(item: Received) -> None:
         if as_json:
@@ -93,4 +98,6 @@ def run_receiver(
         on_received=show,
         replay_status=replay_status,
     )
+    if answer is not None:
+        receiver.answer_with(answer_content(answer))
     asyncio.run(serve_until_interrupted(receiver, host, port, as_json))

@@ -30,6 +30,7 @@ from emulator.report.model import load
 from emulator.retry import RetryPolicy
 from emulator.run.runner import execute, plan
 from emulator.scenario.model import Scenario
+from emulator.servers.receiver import answer_content
 from emulator.servers.start import start_server
 from emulator.settings import RunOptions, Secret, resolve
 
@@ -367,3 +368,8 @@ def test_a_bad_decision_expect_is_one_line_naming_file_line_and_field(tmp_path: 
     assert f"{path}:3: callbacks[0].expect.reasn: unknown key 'reasn'" in line
     assert "did you mean 'reason'?" in line
     assert "Traceback" not in result.stderr
+
+
+def test_receive_answer_text_is_json_for_an_object_and_text_otherwise() -> None:
+    assert answer_content('{"result": 1}') == {"result": 1}
+    assert answer_content("ok") == "ok" and answer_content("[1]") == "[1]"
