@@ -125,6 +125,18 @@ def classify_error(exc: BaseException) -> AttemptError:
     return "protocol"
 
 
+ERROR_DETAIL_LIMIT = 300  # characters of an error's reason kept in the attempt line
+
+
+def error_detail(exc: BaseException) -> str:
+    """The reason behind an attempt's ``error``, one printable line (``TLS with host:
+    certificate verify failed: self-signed certificate``, ``no answer within 5 s``)."""
+    text = str(exc) or type(exc).__name__
+    text = " ".join(text.split())  # no line breaks or control whitespace
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text[:ERROR_DETAIL_LIMIT]
+
+
 class Dispatcher:
     """Delivers callbacks with the retry policy over one pool of keep-alive connections."""
 
@@ -353,7 +365,9 @@ class Dispatcher:
         sent = clock.now()
         for listener in self.listeners:
             listener.attempt_started(callback, number)
-        status, error, raw, latency_ms = await self._post(callback, delivery.target, policy.timeout)
+        status, error, detail, raw, latency_ms = await self._post(
+            callback, delivery.target, policy.timeout
+        )
         first_sent = sent if schedule.first_sent is None else schedule.first_sent
         previous_sent = schedule.previous_sent
         schedule.first_sent = first_sent
@@ -371,6 +385,7 @@ class Dispatcher:
             latency_ms=latency_ms,
             response_excerpt=raw[:RESPONSE_EXCERPT].decode("utf-8", errors="replace"),
             run_id=self.run_id,
+            error_detail=detail,
         )
         if delivery.read_answer is not None:
             attempt.decision = delivery.read_answer(status, error, raw)
@@ -411,23 +426,25 @@ class Dispatcher:
 
     async def _post(
         self, callback: Callback, target: str, timeout: float
-    ) -> tuple[int | None, AttemptError | None, bytes, float]:
-        """One request: ``(status, error, response body, latency_ms)``; never raises."""
+    ) -> tuple[int | None, AttemptError | None, str | None, bytes, float]:
+        """One request: ``(status, error, error_detail, response body, latency_ms)``;
+        never raises."""
         client = self._client
         if client is None:
             raise RuntimeError("Dispatcher is not open: use 'async with Dispatcher(...)'")
         content_type, body = callback.body()
         answer = Answer()
         error: AttemptError | None = None
+        detail: str | None = None
         started = time.perf_counter()
         try:
             await client.post(target, content_type, body, answer, timeout)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every receiver failure becomes an outcome
-            error = classify_error(exc)
+            error, detail = classify_error(exc), error_detail(exc)
         latency_ms = (time.perf_counter() - started) * 1000
-        return answer.status, error, answer.body, latency_ms
+        return answer.status, error, detail, answer.body, latency_ms
 
 
 class _QuietGC:

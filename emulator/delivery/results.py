@@ -40,6 +40,7 @@ class Attempt:
     response_excerpt: str
     run_id: str = ""
     decision: dict[str, Any] | None = None  # what a hook's answer decided (hooks only)
+    error_detail: str | None = None  # why ``error`` happened, in words (None: no error)
 
     @property
     def ok(self) -> bool:

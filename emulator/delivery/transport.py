@@ -55,6 +55,17 @@ _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
 
 
+def tls_reason(exc: ssl.SSLError | ssl.CertificateError) -> str:
+    """Why a TLS handshake failed, in words: ``certificate verify failed: self-signed
+    certificate``, ``... Hostname mismatch ...``, ``wrong version number`` (plain HTTP)."""
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        return f"certificate verify failed: {exc.verify_message}"
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason.replace("_", " ").lower()
+    return str(exc) or type(exc).__name__
+
+
 class SendError(Exception):
     """A request failed before a complete answer; ``kind`` is the record's ``error`` value."""
 
@@ -286,10 +297,11 @@ class CallbackClient:
         except socket.gaierror as exc:
             raise SendError("dns", f"cannot resolve {route.host}: {exc}") from exc
         except (ssl.SSLError, ssl.CertificateError) as exc:
-            raise SendError("tls", f"TLS handshake with {route.host} failed: {exc}") from exc
+            raise SendError("tls", f"TLS with {route.host}: {tls_reason(exc)}") from exc
         except OSError as exc:
-            if isinstance(getattr(exc, "__cause__", None), ssl.SSLError):
-                raise SendError("tls", f"TLS handshake failed: {exc}") from exc
+            cause = getattr(exc, "__cause__", None)
+            if isinstance(cause, ssl.SSLError):
+                raise SendError("tls", f"TLS with {route.host}: {tls_reason(cause)}") from exc
             raise SendError("connection_refused", f"cannot connect: {exc}") from exc
         return connection
 

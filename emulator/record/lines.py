@@ -53,6 +53,7 @@ ATTEMPT_KEYS = (
     "error",
     "latency_ms",
     "response_excerpt",
+    "error_detail",
 )  # fmt: skip; a hook's attempt adds "decision"
 # the last three when the delivery was judged by its expect:
 OUTCOME_KEYS = (
@@ -84,7 +85,7 @@ _record_text = compact_encoder()
 _ATTEMPT_LINE = (
     '{"type":"attempt","run_id":%s,"callback_id":%s,"event":%s,"task_id":%s,"attempt":%d,'
     '"scheduled_at":%.6f,"sent_at":%.6f,"offset_s":%.6f,"gap_s":%s,"status":%s,"error":%s,'
-    '"latency_ms":%.3f,"response_excerpt":%s}'
+    '"latency_ms":%.3f,"response_excerpt":%s,"error_detail":%s}'
 )
 _OUTCOME_LINE = (
     '{"type":"outcome","run_id":%s,"callback_id":%s,"event":%s,"task_id":%s,'
@@ -188,6 +189,7 @@ def attempt_record(attempt: Attempt) -> dict[str, Any]:
         "error": attempt.error,
         "latency_ms": round(attempt.latency_ms, 3),
         "response_excerpt": attempt.response_excerpt,
+        "error_detail": attempt.error_detail,
         **({} if attempt.decision is None else {"decision": attempt.decision}),
     }
 
@@ -212,6 +214,7 @@ def attempt_text(attempt: Attempt) -> str:
         "null" if error is None else _json_string(error),
         attempt.latency_ms,
         _json_string(attempt.response_excerpt),
+        "null" if attempt.error_detail is None else _json_string(attempt.error_detail),
     )
 
 

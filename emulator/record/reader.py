@@ -185,6 +185,7 @@ def attempt_from_line(line: Mapping[str, Any]) -> Attempt | None:
         response_excerpt=str(line.get("response_excerpt") or ""),
         run_id=str(line.get("run_id") or ""),
         decision=line.get("decision") if isinstance(line.get("decision"), dict) else None,
+        error_detail=detail if isinstance(detail := line.get("error_detail"), str) else None,
     )
 
 

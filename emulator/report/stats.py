@@ -64,6 +64,9 @@ def attempt_result(attempt: Mapping[str, Any]) -> str:
     """``HTTP 500``, ``timeout``, ``HTTP 200 then connection_reset``."""
     status = as_int(attempt.get("status"))
     error = as_text(attempt.get("error"))
+    detail = as_text(attempt.get("error_detail"))
+    if error and detail:
+        error = f"{error} ({detail})"
     if status is None:
         return error or "no answer"
     return f"HTTP {status} then {error}" if error else f"HTTP {status}"

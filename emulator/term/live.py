@@ -42,10 +42,14 @@ TIMELINE_ROWS = 20  # runs with at most this many callbacks get a per-callback t
 BROKEN_SHOWN = 20  # failed per-callback expectations printed at the end of a run, at most
 
 
-def attempt_result(attempt: Attempt) -> str:
-    """``200``, ``500`` or ``timeout`` — what one request got."""
+def attempt_result(attempt: Attempt, detailed: bool = False) -> str:
+    """``200``, ``500`` or ``timeout`` — what one request got; ``detailed`` adds the
+    reason of an error (``tls (TLS with host: certificate verify failed: ...)``)."""
     if attempt.error is not None:
-        return attempt.error if attempt.status is None else f"{attempt.status} {attempt.error}"
+        error = attempt.error
+        if detailed and attempt.error_detail:
+            error = f"{error} ({attempt.error_detail})"
+        return error if attempt.status is None else f"{attempt.status} {error}"
     return str(attempt.status)
 
 
@@ -206,7 +210,7 @@ class LineLog(RunListener):
         decided = "" if attempt.decision is None else f"; {decision_text(attempt.decision)}"
         self._print(
             f"{attempt.callback_id} attempt {attempt.attempt} +{attempt.offset_s:.1f}s{gap} "
-            f"-> {attempt_result(attempt)} ({attempt.latency_ms:.0f} ms){decided}"
+            f"-> {attempt_result(attempt, detailed=True)} ({attempt.latency_ms:.0f} ms){decided}"
         )
 
     def delivery_finished(self, outcome: Outcome) -> None:

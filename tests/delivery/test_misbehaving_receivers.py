@@ -407,6 +407,25 @@ async def test_https_with_untrusted_certificate_fails_cleanly_as_tls(
         outcome = await deliver(tmp_path, server.url + "/cb", tls=ssl_context())
     assert_lost_after_schedule(outcome, status=None, error="tls")
     assert counting.requests == 0
+    reason = outcome.history[0].error_detail or ""
+    assert "certificate verify failed: unable to get local issuer certificate" in reason
+
+
+async def test_https_with_a_certificate_for_another_host_names_the_mismatch(
+    tmp_path: Path, ca: trustme.CA
+) -> None:
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(status=200)
+
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("other.example").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    async with await start_server(Counting(ok).app, ssl_context=server_context) as server:
+        outcome = await deliver(tmp_path, server.url + "/cb", tls=client_context)
+    assert_lost_after_schedule(outcome, status=None, error="tls")
+    reason = outcome.history[0].error_detail or ""
+    assert "certificate verify failed: IP address mismatch" in reason
 
 
 async def test_https_to_plain_http_server_is_a_tls_error(tmp_path: Path) -> None:
@@ -418,6 +437,7 @@ async def test_https_to_plain_http_server_is_a_tls_error(tmp_path: Path) -> None
         target = server.url.replace("http://", "https://") + "/cb"
         outcome = await deliver(tmp_path, target)
     assert_lost_after_schedule(outcome, status=None, error="tls")
+    assert "wrong version number" in (outcome.history[0].error_detail or "")
 
 
 async def test_https_with_ca_bundle_delivers(tmp_path: Path, ca: trustme.CA) -> None:
