@@ -46,7 +46,7 @@ def attempt_result(attempt: Attempt, detailed: bool = False) -> str:
     """``200``, ``500`` or ``timeout`` — what one request got; ``detailed`` adds the
     reason of an error (``tls (TLS with host: certificate verify failed: ...)``)."""
     if attempt.error is not None:
-        error = attempt.error
+        error: str = attempt.error
         if detailed and attempt.error_detail:
             error = f"{error} ({attempt.error_detail})"
         return error if attempt.status is None else f"{attempt.status} {error}"
