@@ -38,11 +38,19 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="SECONDS",
         help="reject timestamps older than this (0: no freshness check)",
     )
-    parser.add_argument(
+    script = parser.add_mutually_exclusive_group()
+    script.add_argument(
         "--respond",
         default="200",
         metavar="CODES",
-        help="statuses to answer in order, the last one repeating (e.g. 500,500,200)",
+        help="statuses to answer in order, the last one repeating (e.g. 500,500,200); one "
+        "script shared by all callbacks: the 1st request of any callback gets 500, the 2nd 500",
+    )
+    script.add_argument(
+        "--respond-per-task",
+        metavar="CODES",
+        help="like --respond, but each task id gets the script from its start: with "
+        "500,500,200 every callback is refused twice and accepted on its third request",
     )
     parser.add_argument(
         "--delay", type=non_negative_float, default=0.0, metavar="S", help="wait S s to answer"
@@ -78,9 +86,14 @@ def _cmd_receive(args: argparse.Namespace) -> int:
     if not 100 <= args.replay_status <= 599:
         raise UsageError(f"--replay-status must be from 100 to 599, got {args.replay_status}")
     try:
-        responses = parse_responses(args.respond)
+        flag, text = (
+            ("--respond-per-task", args.respond_per_task)
+            if args.respond_per_task is not None
+            else ("--respond", args.respond)
+        )
+        responses = parse_responses(text)
     except ValueError as exc:
-        raise UsageError(f"--respond: {exc}") from None
+        raise UsageError(f"{flag}: {exc}") from None
     secret = config.resolve_secret(args.secret)
     try:
         run_receiver(
@@ -90,6 +103,7 @@ def _cmd_receive(args: argparse.Namespace) -> int:
             path=args.path,
             max_age=args.max_age or None,
             responses=responses,
+            per_task=args.respond_per_task is not None,
             delay=args.delay,
             hang=args.hang,
             reset=args.reset,

@@ -208,6 +208,7 @@ class Receiver:
         self._task_scripts: dict[str, StatusScript] = {}
         self._answer_body: AnswerBody | None = None  # the body of every 2xx (default "ok")
         self._task_answers: dict[str, AnswerBody] = {}
+        self._each_task: tuple[int, ...] | None = None  # respond_per_task's script
         for task_id, statuses in (per_task_responses or {}).items():
             self.respond_for(task_id, *statuses)
         self._accepted_nonces: dict[tuple[str, str], tuple[float, str]] = {}
@@ -222,6 +223,14 @@ class Receiver:
     def respond(self, *statuses: int) -> Receiver:
         """Answer the next callbacks with these statuses in order, then repeat the last."""
         self._script = StatusScript(statuses)
+        return self
+
+    def respond_per_task(self, *statuses: int) -> Receiver:
+        """Give every task id this script from its start: with ``500, 500, 200`` each
+        callback is refused twice and accepted on its third request, whatever the others
+        do (``respond`` is one script shared by all callbacks)."""
+        StatusScript(statuses)  # the same checks as any script
+        self._each_task = statuses
         return self
 
     def respond_for(self, task_id: str, *statuses: int) -> Receiver:
@@ -437,7 +446,11 @@ class Receiver:
     async def _scripted(
         self, request: web.Request, item: Received, key: tuple[str, str]
     ) -> web.StreamResponse:
-        script = self._task_scripts.get(item.task_id, self._script)
+        script = self._task_scripts.get(item.task_id)
+        if script is None:
+            script = self._script
+            if self._each_task is not None:
+                script = self._task_scripts[item.task_id] = StatusScript(self._each_task)
         status = script.next()
         answer = self._task_answers.get(item.task_id, self._answer_body)
         delay = answer.after if answer is not None and answer.after is not None else self.delay

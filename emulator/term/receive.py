@@ -67,6 +67,7 @@ def run_receiver(
     path: str = DEFAULT_PATH,
     max_age: float | None = DEFAULT_MAX_AGE,
     responses: Sequence[int] = (200,),
+    per_task: bool = False,
     delay: float = 0.0,
     hang: bool = False,
     reset: bool = False,
@@ -78,6 +79,8 @@ def run_receiver(
     """The ``receive`` command: serve until Ctrl-C, printing every callback as it arrives.
 
     ``answer`` is the body of every 2xx (JSON object text is sent as JSON: a hook's answer).
+    ``per_task``: ``responses`` is each task id's own script from its start
+    (``--respond-per-task``), not one script shared by every callback (``--respond``).
     """
 
     def show(item: Received) -> None:
@@ -100,4 +103,6 @@ def run_receiver(
     )
     if answer is not None:
         receiver.answer_with(answer_content(answer))
+    if per_task:
+        receiver.respond_per_task(*responses)
     asyncio.run(serve_until_interrupted(receiver, host, port, as_json))
