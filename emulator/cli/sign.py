@@ -13,10 +13,10 @@ def add_sign(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "sign",
         help="compute a callback signature (or, with --api, a server-API signature)",
         formatter_class=Formatter,
-        description="Callback signature (spec §2):\n"
+        description="Callback signature (ZEGO's 'Signature verification' page):\n"
         "  sha1_hex(join(sorted([secret, timestamp, nonce])))\n"
         "  zego-emulator sign --secret secret --timestamp 1470820198 --nonce 123412\n"
-        "Server-API signature, version 2.0 (spec §5), with --api:\n"
+        "Server-API signature, version 2.0 (ZEGO's 'Accessing server APIs' page), with --api:\n"
         "  md5_hex(AppId + SignatureNonce + ServerSecret + Timestamp)\n"
         "  zego-emulator sign --api --app-id 12345 --nonce 4fd24687296dd9f3 \\\n"
         "      --secret 9193cc662a4c0ec135ec71fb57194b38 --timestamp 1615186943\n"
