@@ -289,9 +289,9 @@ def resolve(
         check_url(target, "--target" if options.target else f"{source or 'scenario'}: target")
     elif need_target and not options.builtin_receiver:
         where = source or (f"scenario {scenario.name!r}" if scenario is not None else "run")
+        in_scenario = "" if source == "send" else ", set target: in the scenario"
         raise UsageError(
-            f"{where}: no target: give --target URL, set target: in the scenario, "
-            "or use --builtin-receiver"
+            f"{where}: no target: give --target URL{in_scenario}, or use --builtin-receiver"
         )
     policy = scenario.retry_policy() if scenario is not None else RetryPolicy()
     if options.timeout is not None:

@@ -92,6 +92,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.truth is not None and (args.rate is not None or args.replay):
         raise UsageError("--truth goes with scenario files (not --rate or --replay)")
+    if args.builtin_receiver and (args.rate is not None or args.replay):
+        mode = "--rate (load mode)" if args.rate is not None else "--replay"
+        raise UsageError(
+            f"--builtin-receiver goes with scenario files, not {mode}: give --target URL "
+            "(e.g. of `zego-emulator receive`)"
+        )
     if args.rate is not None:
         if args.replay:
             raise UsageError("--rate (load mode) does not go with --replay")

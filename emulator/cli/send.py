@@ -53,6 +53,12 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_secret_flag(parser)
     add_payload_flags(parser)
     add_delivery_flags(parser)
+    parser.add_argument(
+        "--builtin-receiver",
+        action="store_true",
+        help="start a built-in receiver (answers 200) on 127.0.0.1 and send there: try a "
+        "callback with no endpoint of your own",
+    )
     parser.set_defaults(handler=_cmd_send)
 
 

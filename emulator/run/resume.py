@@ -95,6 +95,16 @@ class ResumeOptions:
     clock: Clock | None = None  # a clock to use instead of the one speed/virtual describe
 
 
+def check_receiver_alive(state: RunRecord, options: ResumeOptions, record: str) -> None:
+    """UsageError for a run that sent to its own built-in receiver: that receiver ended
+    with the run, so its retries would be lost (unless ``--target`` sends them elsewhere)."""
+    if state.pending and options.target is None and state.run.get("builtin_receiver") is True:
+        raise UsageError(
+            f"{record}: this run sent to its built-in receiver (--builtin-receiver), which "
+            "ended with the run; give --target URL of a receiver that is running to resume it"
+        )
+
+
 def plan_resume(
     state: RunRecord,
     options: ResumeOptions,
@@ -124,6 +134,7 @@ def plan_resume(
         return max(0.0, (now - instant) * run_speed)
 
     run_policy = resume_policy(state, options)
+    check_receiver_alive(state, options, record)
     deliveries = []
     for callback_id in state.pending:
         line = state.callbacks[callback_id]

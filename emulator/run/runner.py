@@ -396,8 +396,11 @@ async def execute(
     """
     settings = resolve(options, scenario, source=source)
     async with _builtin_receiver(scenario, options, settings.secret) as receiver:
-        if receiver is not None:
-            settings = settings.with_target(receiver.url)
+        if receiver is not None:  # recorded, so that resume knows the target is gone
+            settings = replace(
+                settings.with_target(receiver.url),
+                extra={**settings.extra, "builtin_receiver": True},
+            )
         clock = settings.clock
         seeds = PlanSeeds.fresh(settings, int(clock.epoch(clock.now())))
         planned, truth = plan_run(

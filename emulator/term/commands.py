@@ -21,6 +21,7 @@ from emulator.run.expect import ExpectationResult
 from emulator.run.resume import (
     ResumeOptions,
     ResumeResult,
+    check_receiver_alive,
     resign_secret,
     resume_run,
     trust,
@@ -113,7 +114,8 @@ def send_command(spec: SendSpec, options: RunOptions) -> int:
     per-callback expectation); 1 otherwise.
     """
     scenario = send_scenario(spec, options)
-    resolve_target(scenario, options, "send")
+    if not options.builtin_receiver:
+        resolve_target(scenario, options, "send")
     secret = resolve_scenario_secret(scenario, options)
     output = live.Output.for_options(options)
     results = run_in_cli(
@@ -244,6 +246,7 @@ def resume_command(record: str, options: ResumeOptions, stdout: IO[str] | None =
     runs = [run for run in read_runs(record) if run.needs_resume]
     for run in runs:
         resign_secret(run, options, record)  # so is a secret that cannot re-sign a run
+        check_receiver_alive(run, options, record)  # and a built-in receiver that is gone
     if not runs:
         if options.json:
             print(json.dumps({"record": record, "resumed": 0}), file=out, flush=True)

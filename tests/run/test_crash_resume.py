@@ -471,3 +471,45 @@ def test_resume_with_an_unusable_ca_bundle_is_exit_2(tmp_path: Path, capsys: Any
     record.write_text('{"type":"run","run_id":"r"}\n')
     assert main(["resume", str(record), "--ca-bundle", str(tmp_path / "missing.pem")]) == 2
     assert "--ca-bundle" in capsys.readouterr().err
+
+
+async def test_resume_of_a_builtin_receiver_run_says_its_receiver_is_gone(
+    tmp_path: Path, capsys: Any
+) -> None:
+    """A --builtin-receiver run's receiver ends with the run: resuming it against the
+    recorded URL would lose every retry (and an always-failing expectation would "hold"
+    by coincidence). resume says so, exit 2, unless told where to send instead."""
+    scenario = Scenario.model_validate(
+        {
+            "name": "builtin",
+            "callbacks": [{"task_id": "t"}],
+            "receiver": {"responses": [500]},
+        }
+    )
+    options = RunOptions(
+        secret=Secret(SECRET, "test"),
+        virtual=True,
+        record=tmp_path / "full.jsonl",
+        live=False,
+        builtin_receiver=True,
+    )
+    await execute(scenario, options)
+    assert read_record(tmp_path / "full.jsonl")[0]["builtin_receiver"] is True
+    record = cut(
+        tmp_path / "full.jsonl",
+        lambda line: (
+            line["type"] in ("run", "callback")
+            or (line["type"] == "attempt" and line["attempt"] == 1)
+        ),
+    )
+    code = await asyncio.to_thread(main, ["resume", str(record), "--virtual"])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1
+    assert "built-in receiver" in error and "--target" in error
+    assert [line["type"] for line in read_record(record)].count("attempt") == 1  # nothing sent
+    async with ScriptedReceiver(answer=lambda task, n: 200, per_task=True) as receiver:
+        options_elsewhere = ResumeOptions(virtual=True, target=receiver.url)
+        code = await asyncio.to_thread(resume_command, str(record), options_elsewhere)
+    assert code == 0
+    assert receiver.count("t") == 1
