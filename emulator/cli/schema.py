@@ -15,7 +15,7 @@ def add_schema(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _cmd_schema(args: argparse.Namespace) -> int:
     import json
 
-    from emulator.scenario.model import Scenario
+    from emulator.scenario.schema import scenario_json_schema
 
-    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    print(json.dumps(scenario_json_schema(), indent=2))
     return EXIT_OK

@@ -82,13 +82,22 @@ class ComposeCallback(CallbackModel):
 class ComposeParams(EventParams):
     """Scenario keys of a ``compose`` callback; anything absent is faked."""
 
-    code: str = "0"
-    message: str | None = None
-    task_id: str | None = None
-    file_id: str | None = None
-    replay_url: str | None = None
-    format: Format | None = None
-    output_file_name: str | None = Field(default=None, min_length=1, max_length=200)
+    code: str = Field(
+        default="0",
+        # YAML's `code: 70000` is a number; it goes on the wire as text
+        json_schema_extra={"type": ["string", "integer"]},
+        description='"0" merged; 40000 bad input, 60000 bad source file, 70000 internal error',
+    )
+    message: str | None = Field(default=None, description="default: the code's documented text")
+    task_id: str | None = Field(default=None, description="the MergeMedia task id")
+    file_id: str | None = Field(default=None, description="the merged file's id (Tencent only)")
+    replay_url: str | None = Field(default=None, description="playback URL of the merged file")
+    format: Format | None = Field(
+        default=None, description="file format of the merged file (default mp4)"
+    )
+    output_file_name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="name in the faked replay_url"
+    )
 
     @field_validator("code", mode="before")
     @classmethod

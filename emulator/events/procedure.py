@@ -124,19 +124,21 @@ class ProcedureCallback(CallbackModel):
 class VideoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    height: int | None = Field(default=None, ge=1)
-    width: int | None = Field(default=None, ge=1)
-    bitrate: int | None = Field(default=None, ge=0)
-    codec: str | None = None
-    fps: int | None = Field(default=None, ge=1)
+    height: int | None = Field(default=None, ge=1, description="pixels (default: the template's)")
+    width: int | None = Field(default=None, ge=1, description="pixels (default: the template's)")
+    bitrate: int | None = Field(
+        default=None, ge=0, description="bits per second (default: near the template's)"
+    )
+    codec: str | None = Field(default=None, description="e.g. h264 (default) or hevc")
+    fps: int | None = Field(default=None, ge=1, description="frames per second (default 25)")
 
 
 class AudioParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    bitrate: int | None = Field(default=None, ge=0)
-    codec: str | None = None
-    sampling_rate: int | None = Field(default=None, ge=1)
+    bitrate: int | None = Field(default=None, ge=0, description="bits per second")
+    codec: str | None = Field(default=None, description="e.g. aac (default)")
+    sampling_rate: int | None = Field(default=None, ge=1, description="Hz, e.g. 44100")
 
 
 class TranscodeParams(BaseModel):
@@ -144,24 +146,38 @@ class TranscodeParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    resolution: Resolution | None = None
-    code: str | None = None
-    message: str | None = None
-    replay_url: str | None = None
-    container: Literal["mp4", "m3u8"] | None = None
-    size: int | None = Field(default=None, ge=0)
-    duration: float | None = Field(default=None, ge=0)
-    video: VideoParams | None = None
-    audio: AudioParams | None = None
+    resolution: Resolution | None = Field(
+        default=None, description="ZEGO's default template: 360p, 540p or 720p (default random)"
+    )
+    code: str | None = Field(
+        default=None, description='this output\'s result: "0" succeeded, anything else failed'
+    )
+    message: str | None = Field(default=None, description="SUCCESS, or the failure text")
+    replay_url: str | None = Field(default=None, description="playback URL of this output")
+    container: Literal["mp4", "m3u8"] | None = Field(
+        default=None, description="file format of the output (default mp4)"
+    )
+    size: int | None = Field(default=None, ge=0, description="bytes (default: bitrate x duration)")
+    duration: float | None = Field(default=None, ge=0, description="seconds")
+    video: VideoParams | None = Field(default=None, description="the output's video stream")
+    audio: AudioParams | None = Field(default=None, description="the output's audio stream")
 
 
 class ProcedureParams(EventParams):
     """Scenario keys of a ``procedure`` callback."""
 
-    status: Status = "SUCCESS"
-    task_id: str | None = None
-    file_id: str | None = None
-    transcode: list[TranscodeParams] | None = None
+    status: Status = Field(
+        default="SUCCESS",
+        description="SUCCESS or FAILED (the whole task; FAILED carries an empty extra_params)",
+    )
+    task_id: str | None = Field(
+        default=None, description="the TranscodeMedia task id (default: faked, ZEGO-shaped)"
+    )
+    file_id: str | None = Field(default=None, description="the source file id (19 digits)")
+    transcode: list[TranscodeParams] | None = Field(
+        default=None,
+        description="the outputs in extra_params.media.transcode (default: one, random template)",
+    )
 
 
 def task_id_for(fake: Fake, common: Common) -> str:

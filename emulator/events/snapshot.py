@@ -94,19 +94,29 @@ class SnapshotPicParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = None
-    offset: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    url: str | None = Field(default=None, description="the screenshot's URL")
+    offset: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="milliseconds into the video"
+    )
 
 
 class SnapshotParams(EventParams):
     """Scenario keys of a ``snapshot`` callback."""
 
-    vendor: Vendor = "tencent"
-    task_id: str | None = None
-    field_id: str | None = None
-    count: int | None = Field(default=None, ge=0, le=MAX_PICTURES)
-    interval_ms: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    snapshot_pic_list: list[SnapshotPicParams] | None = Field(default=None, max_length=MAX_PICTURES)
+    vendor: Vendor = Field(default="tencent", description="tencent or hw (Huawei)")
+    task_id: str | None = Field(default=None, description="the MediaThumbnails task id")
+    field_id: str | None = Field(
+        default=None, description="the source file id (ZEGO's spelling; Tencent only)"
+    )
+    count: int | None = Field(
+        default=None, ge=0, le=MAX_PICTURES, description="how many screenshots to fake"
+    )
+    interval_ms: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="ms between faked screenshots"
+    )
+    snapshot_pic_list: list[SnapshotPicParams] | None = Field(
+        default=None, max_length=MAX_PICTURES, description="the screenshots, given one by one"
+    )
 
 
 def task_id_for(fake: Fake, vendor: str) -> str:
