@@ -186,8 +186,10 @@ def _html_header(runs: Sequence[RunView], total: Mapping[str, Any], title: str) 
             "multi",
         ),
         (
-            "schedule lateness ms p50 / p99",
-            f"{ms_text(lateness['p50'])} / {ms_text(lateness['p99'])}",
+            "schedule lateness ms p50 / p99 (real time)",
+            "n/a (virtual time)"
+            if runs and all((run.run or {}).get("virtual") is True for run in runs)
+            else f"{ms_text(lateness['p50'])} / {ms_text(lateness['p99'])}",
             "multi",
         ),
     ]
@@ -356,7 +358,8 @@ def _html_run(
             f"<h2>{_e(run.scenario)} <small><code>{_e(run.run_id or '-')}</code>"
             f"{' → ' + _e(run.target) if run.target else ''}</small></h2>"
         )
-    rows = "\n".join(_html_timeline(cb, ticks, axis_end) for cb in callbacks)
+    virtual = (run.run or {}).get("virtual") is True
+    rows = "\n".join(_html_timeline(cb, ticks, axis_end, virtual) for cb in callbacks)
     return (
         f'<section class="run" data-run-id="{_e(run.run_id)}">{heading}'
         '<div class="timelines">'
@@ -402,7 +405,11 @@ def _html_axis(ticks: Sequence[float], axis_end: float) -> str:
     )
 
 
-def _html_timeline(cb: CallbackView, ticks: Sequence[float], axis_end: float) -> str:
+def _html_timeline(
+    cb: CallbackView, ticks: Sequence[float], axis_end: float, virtual: bool = False
+) -> str:
+    """One callback's row: its attempts on the axis and a table of them. ``virtual``: the
+    run had no real waits, so lateness (real time behind the schedule) means nothing."""
     dom_id = "cb-" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{cb.run_id}-{cb.callback_id}")
     mid = TRACK_H / 2
     grid = "".join(
@@ -452,7 +459,8 @@ def _html_timeline(cb: CallbackView, ticks: Sequence[float], axis_end: float) ->
             f'<tr id="{_e(row_id)}" data-kind="{kind}"><td>{number}</td>'
             f"<td>+{offset:.2f} s</td><td>{'-' if gap is None else f'{gap:.2f} s'}</td>"
             f'<td class="k-{kind}"><span class="dot"></span>{_e(attempt_result(attempt))}</td>'
-            f"<td>{ms_text(latency)} ms</td><td>{ms_text(late)} ms</td>"
+            f"<td>{ms_text(latency)} ms</td>"
+            f"<td>{'n/a (virtual time)' if virtual else f'{ms_text(late)} ms'}</td>"
             f'<td><pre class="excerpt">{_e(excerpt) or "<i>(empty)</i>"}</pre>'
             + (f'<div class="decision">decision: {_e(decided)}</div>' if decided else "")
             + "</td></tr>"
@@ -485,8 +493,13 @@ def _html_timeline(cb: CallbackView, ticks: Sequence[float], axis_end: float) ->
         f"{path}{''.join(marks)}</svg>"
         f'<details class="attempt-details"><summary>{cb.attempt_count} attempt'
         f"{'s' if cb.attempt_count != 1 else ''} · details</summary>"
-        "<table><thead><tr><th>#</th><th>at</th><th>gap</th><th>answer</th><th>latency</th>"
-        "<th>late</th><th>response excerpt</th></tr></thead>"
+        "<table><thead><tr><th>#</th>"
+        '<th title="emulated seconds since the first request">at (emulated s)</th>'
+        '<th title="emulated seconds since the previous request">gap (emulated s)</th>'
+        "<th>answer</th>"
+        '<th title="real milliseconds until the answer">latency (real ms)</th>'
+        '<th title="real milliseconds the request went out after its scheduled time">'
+        "late (real ms)</th><th>response excerpt</th></tr></thead>"
         f"<tbody>{''.join(detail_rows)}</tbody></table></details></div>"
     )
 

@@ -59,10 +59,13 @@ class Tally(DispatchListener):
 
     def __init__(self) -> None:
         self.attempts = 0
+        self.most = 0  # the highest attempt number seen: finished or still retrying
         self.outcomes: list[Outcome] = []
 
     def attempt_finished(self, attempt: Attempt) -> None:
         self.attempts += 1
+        if attempt.attempt > self.most:
+            self.most = attempt.attempt
 
     def delivery_finished(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -274,6 +277,8 @@ class RunCore:
         if planned is None:
             planned = len(every)
         observed = Observed.from_outcomes(every, planned, attempts)
+        if self._interrupted:  # callbacks cut off mid-schedule made requests too
+            observed = replace(observed, max_attempts=max(observed.max_attempts, tally.most))
         # ``callbacks: N`` is met by callbacks that got an outcome, never by planned ones
         finished = replace(observed, callbacks=len(every))
         if self.expected is not None:

@@ -276,7 +276,8 @@ async def _resume_all(
     for state in runs:
         if not options.json:
             pending = len(state.pending) + state.unsent
-            print(f"resume run {state.run_id}: {pending} pending callbacks", file=out)
+            noun = "callback" if pending == 1 else "callbacks"
+            print(f"resume run {state.run_id}: {pending} pending {noun}", file=out)
         result = await resume_run(state, record, options, listeners, stop=stop)
         results.append(result)
         if result.interrupted:

@@ -203,7 +203,10 @@ class LineLog(RunListener):
         self.stream = stream
 
     def run_started(self, info: RunInfo) -> None:
-        self._print(f"run {info.scenario} -> {info.target} ({len(info.deliveries)} callbacks)")
+        count = len(info.deliveries)
+        self._print(
+            f"run {info.scenario} -> {info.target} ({count} callback{'' if count == 1 else 's'})"
+        )
 
     def attempt_finished(self, attempt: Attempt) -> None:
         gap = "" if attempt.gap_s is None else f" gap {attempt.gap_s:.1f}s"
@@ -451,7 +454,8 @@ def show_requests(
         document = {"scenario": scenario.name, "file": source, "requests": list(previews)}
         print(json.dumps(document, ensure_ascii=False, indent=2), file=out)
         return
-    print(f"# {scenario.name} ({source}): {len(previews)} requests", file=out)
+    count = len(previews)
+    print(f"# {scenario.name} ({source}): {count} request{'' if count == 1 else 's'}", file=out)
     if placeholder:
         print(f"# no target in the scenario: showing {PLACEHOLDER_TARGET} (use --target)", file=out)
     for preview in previews:

@@ -561,6 +561,22 @@ def _response_headers(headers: Iterable[tuple[str, str]]) -> Any:
 # --- fixtures -------------------------------------------------------------------------
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Our fixtures are async and function-scoped: in a project that has not chosen
+    pytest-asyncio's ``asyncio_default_fixture_loop_scope``, choose ``function`` (the
+    default pytest-asyncio announces) so that using the plugin brings no deprecation
+    warning. A project's own setting always wins."""
+    name = "asyncio_default_fixture_loop_scope"
+    try:
+        chosen = config.getini(name)
+    except ValueError:  # pytest-asyncio is not installed: nothing to choose
+        return
+    cache = getattr(config, "_inicache", None)  # where getini keeps values (pytest 8, 9)
+    if not chosen and isinstance(cache, dict):
+        cache[name] = "function"
+
+
 @pytest.fixture
 def zego_secret() -> str:
     """The callback secret ``zego`` signs with (override it with your receiver's secret)."""
@@ -602,6 +618,7 @@ __all__ = [
     "app_kind",
     "as_aiohttp_app",
     "asgi_handler",
+    "pytest_configure",
     "wsgi_handler",
     "zego",
     "zego_secret",

@@ -220,6 +220,7 @@ async def test_sigint_stops_gracefully_with_summary_and_exit_130_then_resumes(
         assert summary["type"] == "summary"
         assert summary["interrupted"] is True
         assert summary["pending"] == 3
+        assert summary["max_attempts"] == 2  # two requests finished, none is an outcome yet
         assert_finished_attempts_recorded(stopped[:-1])
 
         receiver.answer = lose_one_deliver_others
