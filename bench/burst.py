@@ -6,6 +6,7 @@ in flight:
 
 * **run** — ``zego-emulator run`` of a scenario with ``repeat: N``: start, load the scenario,
   generate, sign, encode, record and deliver every callback, write the summary, exit;
+* **run --loop uvloop** — the same on uvloop's event loop, when uvloop is installed;
 * **bare aiohttp loop** (the baseline) — ``python -m bench.burst --bare``: import aiohttp,
   post one pre-built body N times from ``concurrency`` workers over one ``ClientSession``,
   exit. What a hand-written script that only posts can do.
@@ -58,6 +59,13 @@ def run(
     env = dict(child_env(), ZEGO_CALLBACK_SECRET=SECRET)
     runs: list[float] = []
     bares: list[float] = []
+    uvloops: list[float] = []
+    try:
+        import uvloop  # noqa: F401
+
+        has_uvloop = True
+    except ImportError:
+        has_uvloop = False
     with tempfile.TemporaryDirectory() as tmp, ReceiverProcess(200, fast=True) as receiver:
         scenario = Path(tmp, "burst.yaml")
         scenario.write_text(scenario_text(callbacks), encoding="utf-8")
@@ -79,6 +87,12 @@ def run(
                 raise RuntimeError(f"the run delivered {summary['delivered']} of {callbacks}")
             runs.append(seconds)
             record.unlink()
+            if has_uvloop:
+                seconds, out = timed([*emulator, "--loop", "uvloop"], env)
+                if json.loads(out)["delivered"] != callbacks:
+                    raise RuntimeError("the uvloop run did not deliver every callback")
+                uvloops.append(seconds)
+                record.unlink()
     best_run, best_bare = min(runs), min(bares)
     ratio = best_bare / best_run
     result.add(Figure(f"bare aiohttp loop, {callbacks:,} posts (baseline)", best_bare, "s"))
@@ -94,6 +108,19 @@ def run(
         )
     )
     result.add(Figure("run: callbacks per second, whole process", callbacks / best_run, "/s"))
+    if uvloops:
+        best_uv = min(uvloops)
+        result.add(
+            Figure(
+                f"zego-emulator run --loop uvloop, {callbacks:,}",
+                best_uv,
+                "s",
+                "run on asyncio (its time / uvloop's)",
+                best_run / best_uv,
+            )
+        )
+    else:
+        result.notes.append("uvloop is not installed: no --loop uvloop figure")
     result.notes.append(
         f"whole processes (start to exit), concurrency {concurrency}, best of {rounds} "
         f"alternating rounds; run {min(runs):.2f}-{max(runs):.2f} s, "

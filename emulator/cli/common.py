@@ -139,6 +139,12 @@ def add_delivery_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-live", action="store_true", help="no live view while running (plain lines)"
     )
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="event loop to run on (uvloop, if installed; default asyncio)",
+    )
 
 
 def port(text: str) -> int:

@@ -80,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
+        if getattr(args, "loop", "asyncio") != "asyncio":
+            from emulator.run.core import use_event_loop
+
+            use_event_loop(args.loop)
         return handler(args)
     except EmulatorError as exc:
         print(f"zego-emulator {args.command}: error: {exc}", file=sys.stderr)
