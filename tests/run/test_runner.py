@@ -336,7 +336,9 @@ async def test_cancelling_a_run_writes_the_summary_then_cancels(tmp_path: Path) 
         runner = asyncio.ensure_future(
             execute(scenario(), RunOptions(target=receiver.url, record=record, secret=SECRET))
         )
-        while not receiver.bodies:
+        # cancel once the first attempt is recorded (its answer read), never mid-request:
+        # the next request is 2 s away, so the run is then provably idle
+        while '"type":"attempt"' not in (record.read_text() if record.exists() else ""):
             await asyncio.sleep(0.01)
         runner.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -24,6 +24,7 @@ from emulator.settings import (
     CALLBACK_SECRET_ENV,
     DEV_CALLBACK_SECRET,
     scenario_secret,
+    set_notice,
     url_problem,
 )
 
@@ -364,25 +365,30 @@ async def test_bundled_scenario_meets_its_expectations_against_the_builtin_recei
 
 
 def test_secret_comes_from_flag_then_secret_env_then_default_env(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    named = Scenario.model_validate({"secret_env": "MY_ZEGO_SECRET", "callbacks": [{}]})
-    plain = Scenario.model_validate({"callbacks": [{}]})
-    monkeypatch.setenv("MY_ZEGO_SECRET", "from-named-env")
-    monkeypatch.setenv(CALLBACK_SECRET_ENV, "from-default-env")
-    flag = scenario_secret(named, "from-flag")
-    assert (flag.value, flag.source) == ("from-flag", "--secret")
-    assert scenario_secret(named, None).value == "from-named-env"
-    assert scenario_secret(named, None).source == "env MY_ZEGO_SECRET"
-    assert scenario_secret(plain, None).value == "from-default-env"
-    monkeypatch.delenv("MY_ZEGO_SECRET")
-    assert scenario_secret(named, None).value == "from-default-env"
-    monkeypatch.delenv(CALLBACK_SECRET_ENV)
-    fallback = scenario_secret(named, None)
-    assert fallback.is_default and fallback.value == DEV_CALLBACK_SECRET
-    err = capsys.readouterr().err
-    assert "from-" not in err  # notes name variables, never values
-    assert "MY_ZEGO_SECRET is not set" in err
+    notes: list[str] = []
+    previous = set_notice(notes.append)  # where the CLI prints them: stderr
+    try:
+        named = Scenario.model_validate({"secret_env": "MY_ZEGO_SECRET", "callbacks": [{}]})
+        plain = Scenario.model_validate({"callbacks": [{}]})
+        monkeypatch.setenv("MY_ZEGO_SECRET", "from-named-env")
+        monkeypatch.setenv(CALLBACK_SECRET_ENV, "from-default-env")
+        flag = scenario_secret(named, "from-flag")
+        assert (flag.value, flag.source) == ("from-flag", "--secret")
+        assert scenario_secret(named, None).value == "from-named-env"
+        assert scenario_secret(named, None).source == "env MY_ZEGO_SECRET"
+        assert scenario_secret(plain, None).value == "from-default-env"
+        monkeypatch.delenv("MY_ZEGO_SECRET")
+        assert scenario_secret(named, None).value == "from-default-env"
+        monkeypatch.delenv(CALLBACK_SECRET_ENV)
+        fallback = scenario_secret(named, None)
+        assert fallback.is_default and fallback.value == DEV_CALLBACK_SECRET
+    finally:
+        set_notice(previous)
+    text = "\n".join(notes)
+    assert "from-" not in text  # notes name variables, never values
+    assert "MY_ZEGO_SECRET is not set" in text
 
 
 # --- schema and command line --------------------------------------------------------------
