@@ -12,12 +12,13 @@ that it does not share the client's event loop.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,3 +115,13 @@ def child_env() -> dict[str, str]:
     """The environment for a child ``python -m bench.<module>``: this checkout importable."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return dict(os.environ, PYTHONPATH=path)
+
+
+@contextlib.asynccontextmanager
+async def as_the_cli_runs() -> AsyncIterator[None]:
+    """The cyclic-GC pause the CLI holds for its own runs (``run_in_cli``): a benchmark that
+    drives a Dispatcher directly measures what ``zego-emulator run`` does."""
+    from emulator.delivery.dispatch import quiet_gc
+
+    with quiet_gc():
+        yield
