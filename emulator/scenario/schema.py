@@ -31,7 +31,10 @@ def widened(schema: JsonSchemaValue) -> JsonSchemaValue:
     """``schema`` of a text leaf also taking a number, of a numeric code also taking text."""
     for key in ("anyOf", "oneOf"):
         if key in schema:
-            return {**schema, key: [widened(member) for member in schema[key]]}
+            members = schema[key]
+            if any(_takes(m, str) for m in members) and any(_takes(m, int) for m in members):
+                return schema  # already says both (e.g. a code as "100" or 100)
+            return {**schema, key: [widened(member) for member in members]}
     kind = schema.get("type")
     if kind == "string":
         more: JsonSchemaValue = {**schema, "type": ["string", "integer"]}
@@ -41,6 +44,16 @@ def widened(schema: JsonSchemaValue) -> JsonSchemaValue:
     if kind == "integer" and ("enum" in schema or "const" in schema):
         return {**schema, "type": ["integer", "string"], **_names_allowed(schema)}
     return schema
+
+
+def _takes(schema: JsonSchemaValue, kind: type) -> bool:
+    """Whether ``schema`` admits some value of ``kind`` (str or int), by type or enum."""
+    name = "string" if kind is str else "integer"
+    types = schema.get("type")
+    if types == name or (isinstance(types, list) and name in types):
+        return True
+    values = schema.get("enum", [schema["const"]] if "const" in schema else [])
+    return any(isinstance(value, kind) and not isinstance(value, bool) for value in values)
 
 
 def _names_allowed(schema: JsonSchemaValue) -> JsonSchemaValue:
