@@ -172,6 +172,33 @@ def callback_line(
     return line
 
 
+_CALLBACK_LINE = (
+    '{"type":"callback","run_id":%s,"callback_id":%s,"event":%s,"task_id":%s,"target":%s,'
+    '"delay":%s,"encoding":%s,"tamper":%s,"content_type":%s,"body":%s}'
+)
+
+
+def callback_text(callback: Callback, target: str, delay: float, run_id: str) -> str | None:
+    """:func:`callback_line` (without ``retry``/``expect``) as compact JSON text, formatted
+    directly: the body is escaped into the line once, with no dict built and re-encoded.
+    None for a delay JSON cannot write as it stands (inf, nan, not a number)."""
+    if type(delay) not in (int, float) or not math.isfinite(delay):
+        return None
+    content_type, body = callback.body()
+    return _CALLBACK_LINE % (
+        _json_string(run_id),
+        _json_string(callback.callback_id),
+        _json_string(callback.event),
+        _json_string(callback.task_id),
+        _json_string(target),
+        repr(delay),
+        _json_string(callback.encoding),
+        _json_string(callback.tamper),
+        _json_string(content_type),
+        _json_string(body.decode("utf-8")),
+    )
+
+
 def attempt_record(attempt: Attempt) -> dict[str, Any]:
     """The ``attempt`` line as a dict."""
     return {

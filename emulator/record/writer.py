@@ -19,7 +19,7 @@ from typing import IO, Any
 from emulator.callback.model import Callback
 from emulator.delivery.results import Attempt, Outcome
 from emulator.jsontext import compact_encoder
-from emulator.record.lines import attempt_text, callback_line, outcome_text
+from emulator.record.lines import attempt_text, callback_line, callback_text, outcome_text
 
 FLUSH_AT = 64 * 1024  # bytes of pending lines written at once, even in the middle of a pass
 
@@ -87,7 +87,11 @@ class Recorder:
         expect: str | None = None,
     ) -> None:
         """Append a ``callback`` line (before the callback's first request)."""
-        self.write(callback_line(callback, target, delay, run_id, retry, expect))
+        text = None if retry or expect else callback_text(callback, target, delay, run_id)
+        if text is None:
+            self.write(callback_line(callback, target, delay, run_id, retry, expect))
+        else:
+            self._append(text + "\n")
 
     def attempt(self, attempt: Attempt) -> None:
         """Append an ``attempt`` line (CONTRACT.md)."""
