@@ -146,7 +146,36 @@ def wire_fields(
     if tamper != "none":
         shaped = apply_tamper(shaped, tamper, callback_secret)
     if rename:
-        shaped = {rename.get(key, key): value for key, value in shaped.items()}
+        shaped = renamed(shaped, rename)
     if extra_fields:
         shaped.update(extra_fields)
     return shaped
+
+
+class RenameError(ValueError):
+    """A ``rename`` that would drop a field or rename one the callback lacks."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def renamed(fields: Mapping[str, WireValue], rename: Mapping[str, str]) -> WireFields:
+    """``fields`` with keys renamed at once (``{a: b, b: a}`` swaps); RenameError when a
+    source is missing or two fields would end up with one name."""
+    for source in rename:
+        if source not in fields:
+            raise RenameError(
+                source, f"the callback has no field {source!r} (it has: {', '.join(fields)})"
+            )
+    result: WireFields = {}
+    for key, value in fields.items():
+        name = rename.get(key, key)
+        if name in result:
+            culprit = key if key in rename else next(k for k, v in rename.items() if v == name)
+            raise RenameError(
+                culprit,
+                f"the callback already has a field {name!r}; renaming onto it would drop one",
+            )
+        result[name] = value
+    return result

@@ -74,7 +74,7 @@ class CallbackModel(BaseModel):
 class EventParams(BaseModel):
     """Scenario parameters of one event; every field optional (faked when absent)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Fake:

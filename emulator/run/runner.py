@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.callback.factory import CallbackFactory, wire_fields
+from emulator.callback.factory import CallbackFactory, RenameError, wire_fields
 from emulator.callback.model import DUPLICATE_MARK, Callback, Tamper
 from emulator.clock import Clock
 from emulator.delivery.dispatch import (
@@ -150,14 +150,17 @@ def plan_run(
             model = with_overrides(
                 factory.build(event, entry.event_params(), timestamp=entry.timestamp), entry
             )
-            callback = factory.callback(
-                model,
-                secret.value,
-                encoding=encoding,
-                tamper=entry.tamper,
-                rename=entry.rename,
-                extra_fields=entry.fields,
-            )
+            try:
+                callback = factory.callback(
+                    model,
+                    secret.value,
+                    encoding=encoding,
+                    tamper=entry.tamper,
+                    rename=entry.rename,
+                    extra_fields=entry.fields,
+                )
+            except RenameError as exc:
+                raise _rename_problem(scenario, entry, exc) from None
             generated.append((callback, model, entry))
     ordered = _in_order(generated, scenario.order, settings.seed)
     own_policies: dict[str, RetryPolicy | None] = {}  # event -> its policy, if not the run's
@@ -263,6 +266,13 @@ class PlanSeeds:
             "epoch": self.epoch,
             "size": size,
         }
+
+
+def _rename_problem(scenario: Scenario, entry: CallbackCommon, exc: RenameError) -> Exception:
+    """A rename that cannot apply, as a ScenarioError at the entry's ``rename`` key."""
+    index = next((i for i, listed in enumerate(scenario.callbacks) if listed is entry), None)
+    path: tuple[str | int, ...] = ("callbacks", index) if index is not None else ("calls",)
+    return scenario.problem_at((*path, "rename", exc.key), str(exc))
 
 
 def with_overrides(model: CallbackModel, entry: CallbackCommon) -> CallbackModel:

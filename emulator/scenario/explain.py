@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import sys
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, get_args, get_origin
@@ -36,9 +37,15 @@ class Document:
 
 def first_error(exc: ValidationError, document: Document, shown: str) -> ScenarioError:
     """The validation error on the earliest line, as ``file:line: field: what was expected``."""
-    located = [_locate(error, document) for error in exc.errors(include_url=False)]
-    located.sort(key=lambda item: item[0] if item[0] is not None else sys.maxsize)
-    line, path, message = located[0]
+    errors = exc.errors(include_url=False)
+    located = [_locate(error, document) for error in errors]
+
+    def rank(index: int) -> tuple[bool, int]:
+        # a missing key goes last: a misspelt key's "did you mean" says more than its absence
+        line = located[index][0]
+        return errors[index]["type"] == "missing", line if line is not None else sys.maxsize
+
+    line, path, message = located[min(range(len(located)), key=rank)]
     if len(located) > 1:
         more = len(located) - 1
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
@@ -102,10 +109,22 @@ def _unknown_key(path: DataPath, data: Any) -> str:
     text = key_text(key)
     close = difflib.get_close_matches(text, known, n=1, cutoff=0.6)
     if close:
-        return f"unknown key {text!r}; did you mean {close[0]!r}?"
+        return f"unknown key {text!r}; did you mean {close[0]!r}?{_lookalikes(text)}"
     if known:
         return f"unknown key {text!r}; expected one of: {', '.join(known)}"
     return f"unknown key {text!r}"
+
+
+def _lookalikes(text: str) -> str:
+    """`` ('а' is U+0430 CYRILLIC SMALL LETTER A, not ASCII)`` for a key's foreign letters."""
+    foreign = [char for char in dict.fromkeys(text) if not char.isascii()]
+    if not foreign:
+        return ""
+    named = ", ".join(
+        f"{char!r} is U+{ord(char):04X} {unicodedata.name(char, 'an unnamed character')}"
+        for char in foreign[:3]
+    )
+    return f" ({named}, not ASCII)"
 
 
 def _known_keys(path: DataPath, data: Any) -> set[str]:

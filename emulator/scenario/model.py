@@ -13,11 +13,13 @@ from functools import cache
 from typing import Annotated, Any, Literal, Union, cast
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
     PlainValidator,
+    PrivateAttr,
     Tag,
     ValidationInfo,
     create_model,
@@ -29,6 +31,7 @@ from pydantic_core import PydanticCustomError
 from emulator.callback.model import Tamper
 from emulator.delivery.hook import hook_expectation
 from emulator.delivery.verdict import Expectation, ExpectName, callback_expectation
+from emulator.errors import ScenarioError
 from emulator.events import EVENT_NAMES, EVENTS, EventParams, answer_reader
 from emulator.retry import (
     DEFAULT_PROFILE,
@@ -90,7 +93,17 @@ CallbackExpect = Annotated[
 ]
 
 
-Status = Annotated[int, Field(ge=100, le=599)]
+def _final_status(value: int) -> int:
+    """A status the built-in receiver can answer with: 1xx is interim, never the answer."""
+    if 100 <= value <= 199:
+        raise ValueError(
+            f"{value} is an informational (1xx) status, not a final answer; "
+            "expected a status from 200 to 599"
+        )
+    return value
+
+
+Status = Annotated[int, Field(ge=100, le=599), AfterValidator(_final_status)]
 
 
 MAX_DELIVERIES = 1_000_000  # sum of repeat x (1 + duplicates) over a scenario's callbacks
@@ -482,6 +495,30 @@ class Scenario(_Strict):
         if cls is Scenario:
             return _schema_model().model_json_schema(*args, **kwargs)
         return super().model_json_schema(*args, **kwargs)
+    # where the scenario came from: its file and the line of each value (set by the reader)
+    _source: str | None = PrivateAttr(default=None)
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the values are; the file and lines they were read from do not count."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def problem_at(self, path: tuple[str | int, ...], message: str) -> ScenarioError:
+        """A ScenarioError at a value of this scenario: its file, line and dotted field."""
+        line = next(
+            (
+                self._lines[path[:end]]
+                for end in range(len(path), 0, -1)
+                if path[:end] in self._lines
+            ),
+            None,
+        )
+        field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+        return ScenarioError(self._source or f"scenario {self.name!r}", line, field[1:], message)
 
     @field_validator("target")
     @classmethod
@@ -496,10 +533,16 @@ class Scenario(_Strict):
     @field_validator("secret_env")
     @classmethod
     def _secret_env_is_a_name(cls, value: str | None) -> str | None:
+        # the value is never quoted back: what is not a name may well be the secret
         if value is not None and not ENV_NAME.match(value):
             raise ValueError(
-                f"expected the name of an environment variable (like MY_SECRET), got "
-                f"{shorten(value)}; the secret itself never goes in a scenario"
+                "expected the name of an environment variable (like MY_SECRET), got text "
+                "that is not one (not shown); the secret itself never goes in a scenario"
+            )
+        if value is not None and looks_like_secret(value):
+            raise ValueError(
+                "expected the name of an environment variable (like MY_SECRET), got what "
+                "looks like a secret (not shown); the secret itself never goes in a scenario"
             )
         return value
 
@@ -565,6 +608,20 @@ def _schema_model() -> type[Scenario]:
         "Scenario", __base__=Scenario, __doc__=Scenario.__doc__, callbacks=(entries, info)
     )
     return model
+
+
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
+
+
+def looks_like_secret(name: str) -> bool:
+    """True for text shaped like a key rather than a variable name: a run of 16+ hex
+    digits with both letters and digits (ZEGO's secrets are 32 hex digits)."""
+    for run in _HEX_RUN.findall(name):
+        if any(c.isdigit() for c in run) and any(c.isalpha() for c in run):
+            return True
+    return False
+
+
 
 
 def shorten(value: Any, limit: int = 40) -> str:

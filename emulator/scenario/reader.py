@@ -71,9 +71,12 @@ def load_scenario(path: str | Path) -> Scenario:
     data = {key: value for key, value in document.data.items() if not _is_extension(key)}
     document.data = data
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise first_error(exc, document, shown) from None
+    scenario._source = shown
+    scenario._lines = document.lines
+    return scenario
 
 
 def _is_extension(key: Any) -> bool:
@@ -85,6 +88,8 @@ def _read_text(path: Path, shown: str) -> str:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
             raise ScenarioError(shown, None, None, "is a directory; expected a scenario file")
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read for ever
+            raise ScenarioError(shown, None, None, f"{_file_kind(info.st_mode)}; {_REGULAR}")
         if info.st_size > MAX_FILE_BYTES:
             raise ScenarioError(shown, None, None, _too_large(info.st_size))
         with path.open("rb") as handle:
@@ -101,6 +106,21 @@ def _read_text(path: Path, shown: str) -> str:
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(shown, None, None, _too_large(None))
     return _decode(raw, shown)
+
+
+_REGULAR = "expected a scenario file"
+
+
+def _file_kind(mode: int) -> str:
+    """``not a regular file (a FIFO)`` and the like, for a file we will not read."""
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    kind = next((name for test, name in kinds if test(mode)), "a special file")
+    return f"not a regular file ({kind})"
 
 
 def _too_large(size: int | None) -> str:
@@ -157,6 +177,7 @@ class _Node:
     value: Any = None  # the scalar's value
     items: list[Any] = field(default_factory=list)  # seq: nodes; map: (key node, value node)
     merge: bool = False  # the YAML merge key ``<<``
+    text: str = ""  # a scalar's source text
     height: int = 0  # nesting levels below
     size: int = 1  # values inside, aliases expanded
 
@@ -350,13 +371,21 @@ class _Composer:
         if tag is None or tag == "!":
             tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         merge = tag == _MERGE
-        node = _Node("scalar", line, merge=merge)
+        node = _Node("scalar", line, merge=merge, text=event.value)
         if merge:
             node.value = "<<"
         elif self.is_json and event.implicit[0]:
             node.value = _json_scalar(tag, event, self.loader, line)
         else:
+            if event.implicit[0] and tag in _NUMBER_TAGS and ":" in event.value:
+                raise _Stop(line, _base_60(event.value, tag, self.loader, event))
             node.value = _yaml_scalar(tag, event, self.loader, line)
+            if event.implicit[0] and tag == _STR and _overflows(event.value):
+                # YAML 1.1 reads 1e400 as text, which a number field would take as inf
+                raise _Stop(line, f"expected a finite number, got {shorten(event.value)}")
+        problem = _unusable_value(node.value)
+        if problem:
+            raise _Stop(line, problem)
         if event.anchor:
             self.anchors[event.anchor] = node
         return node
@@ -393,6 +422,10 @@ class _Composer:
         if frame.key is None:
             if node.kind != "scalar":
                 raise _Stop(node.line, "a key must be plain text, not a list or mapping")
+            if node.value is None:
+                raise _Stop(node.line, _NULL_KEY)
+            if not isinstance(node.value, str) and not node.merge:
+                node.value = node.text  # ``1:``, ``yes:``: the key as written
             first = frame.seen.get(node.value)
             if first is not None:
                 raise _Stop(
@@ -411,6 +444,56 @@ class _Composer:
 
 
 _PLAIN_YAML = "scenario values are text, numbers, true/false, lists and mappings"
+
+
+_NULL_KEY = "unknown key null (an empty key, ~ or null); keys are text, such as 'callbacks'"
+
+
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+
+
+MAX_INTEGER = 2**63 - 1  # no field holds more; a receiver's JSON parser may hold less
+
+
+def _base_60(text: str, tag: str, loader: Any, event: Any) -> str:
+    """Why a plain ``1:30`` is refused: YAML 1.1 reads it as a base-60 number."""
+    node = yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, event.style)
+    try:
+        value = loader.yaml_constructors[tag](loader, node)
+    except Exception:
+        value = None
+    read_as = f" ({shorten(value)} seconds)" if value is not None else ""
+    return (
+        f"{shorten(text)} is a YAML 1.1 base-60 number{read_as}; write plain seconds "
+        "(90), or put it in quotes for text"
+    )
+
+
+def _unusable_value(value: Any) -> str | None:
+    """Why a parsed scalar cannot be a scenario value (None when it can)."""
+    if isinstance(value, float) and (value != value or value in (_INF, -_INF)):
+        return f"expected a finite number, got {shorten(value)}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        digits = len(str(abs(value)))
+        return f"a {digits}-digit number is out of range; expected at most {MAX_INTEGER}"
+    if isinstance(value, str) and _SURROGATE.search(value):
+        code = f"U+{ord(_SURROGATE.search(value).group()):04X}"  # type: ignore[union-attr]
+        return f"a lone surrogate ({code}) is not Unicode text; expected UTF-8 text"
+    return None
+
+
+_INF = float("inf")
+
+
+_EXPONENT_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+")
+
+
+def _overflows(text: str) -> bool:
+    """True for a YAML 1.2 number beyond a float's range (YAML 1.1 leaves ``1e400`` text)."""
+    return _EXPONENT_NUMBER.fullmatch(text) is not None and float(text) in (_INF, -_INF)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _short_tag(tag: str) -> str:
@@ -434,6 +517,9 @@ def _yaml_scalar(tag: str, event: Any, loader: Any, line: int) -> Any:
         kind = tag.rsplit(":", 1)[-1]
         reason = "too many digits" if "digits" in str(exc) else str(exc)
         raise _Stop(line, f"cannot read {shorten(event.value)} as {kind}: {reason}") from None
+    except (KeyError, IndexError, TypeError, OverflowError):  # ``!!bool maybe``, ``!!int ""``
+        kind = tag.rsplit(":", 1)[-1]
+        raise _Stop(line, f"cannot read {shorten(event.value)} as {kind}") from None
 
 
 def _json_scalar(tag: str, event: Any, loader: Any, line: int) -> Any:
@@ -510,7 +596,9 @@ def _parse_json(text: str, shown: str, yaml_error: ScenarioError | None) -> Docu
     except (RecursionError, ValueError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise ScenarioError(shown, None, None, f"invalid JSON: {reason}") from None
-    depth, count = _measure(data)
+    depth, count, problem = _measure(data)
+    if problem:
+        raise ScenarioError(shown, _lone_surrogate_line(text), None, problem)
     if depth > MAX_DEPTH:
         raise ScenarioError(shown, None, None, f"nested deeper than {MAX_DEPTH} levels")
     if count > MAX_VALUES:
@@ -518,9 +606,32 @@ def _parse_json(text: str, shown: str, yaml_error: ScenarioError | None) -> Docu
     return Document(data)
 
 
-def _measure(data: Any) -> tuple[int, int]:
-    """Depth and number of values of plain data, without recursion."""
+_SURROGATE_ESCAPE = re.compile(r"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _lone_surrogate_line(text: str) -> int | None:
+    """The line of the first ``\\udXXX`` escape of a JSON text that is not half of a pair."""
+    previous_high_end = -1
+    for match in _SURROGATE_ESCAPE.finditer(text):
+        if len(match.group(1)) % 2 == 0:  # ``\\ud800``: an escaped backslash, then text
+            continue
+        high = int(match.group(2), 16) < 0xDC00
+        paired_low = not high and match.start() == previous_high_end
+        if high:
+            following = _SURROGATE_ESCAPE.match(text, match.end())
+            if following and len(following.group(1)) == 1 and following.group(2)[1] in "cdefCDEF":
+                previous_high_end = match.end()
+                continue
+        if not paired_low:
+            return text.count("\n", 0, match.start()) + 1
+    return None
+
+
+def _measure(data: Any) -> tuple[int, int, str | None]:
+    """Depth, number of values and the first unusable value of plain data, without
+    recursion."""
     depth = count = 0
+    problem: str | None = None
     pending: list[tuple[Any, int]] = [(data, 0)]
     while pending:
         value, level = pending.pop()
@@ -528,6 +639,9 @@ def _measure(data: Any) -> tuple[int, int]:
         depth = max(depth, level)
         if isinstance(value, dict):
             pending.extend((item, level + 1) for item in value.values())
+            pending.extend((key, level + 1) for key in value)
         elif isinstance(value, list):
             pending.extend((item, level + 1) for item in value)
-    return depth, count
+        elif problem is None:
+            problem = _unusable_value(value)
+    return depth, count, problem
