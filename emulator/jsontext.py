@@ -26,13 +26,16 @@ def _not_serializable(value: Any) -> Any:
 def compact_encoder(default: Callable[[Any], Any] | None = None) -> Callable[[Any], str]:
     """A function writing a value as compact JSON text; ``default`` as in ``json.dumps``.
 
-    Values must not contain themselves (there is no circular-reference check).
+    Values must not contain themselves (there is no circular-reference check). JSON has no
+    Infinity or NaN: a non-finite float raises ValueError instead of writing one.
     """
     if _make_c_encoder is None:
-        encoder = json.JSONEncoder(ensure_ascii=False, separators=SEPARATORS, default=default)
+        encoder = json.JSONEncoder(
+            ensure_ascii=False, separators=SEPARATORS, default=default, allow_nan=False
+        )
         return encoder.encode
     make_chunks = _make_c_encoder(
-        None, default or _not_serializable, encode_basestring, None, ":", ",", False, False, True
+        None, default or _not_serializable, encode_basestring, None, ":", ",", False, False, False
     )
 
     def encode(value: Any) -> str:
