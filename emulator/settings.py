@@ -44,6 +44,7 @@ def set_notice(hook: Callable[[str], None]) -> Callable[[str], None]:
     return previous
 
 
+
 CALLBACK_SECRET_ENV = "ZEGO_CALLBACK_SECRET"
 SERVER_SECRET_ENV = "ZEGO_SERVER_SECRET"
 # Documented in the README: used when no secret is given, and the run says so.
@@ -66,6 +67,18 @@ class Secret:
         return self.source == "development default"
 
 
+def env_secret(name: str) -> str | None:
+    """The secret in environment variable ``name`` (None when unset or empty).
+
+    UsageError (the value never shown) when it is not valid UTF-8: the OS hands Python
+    those bytes as lone surrogates, which no signature could be computed over.
+    """
+    value = os.environ.get(name)
+    if value and any("\udc80" <= char <= "\udcff" for char in value):
+        raise UsageError(f"env {name}: the secret is not valid UTF-8 text (value not shown)")
+    return value
+
+
 def resolve_secret(
     flag_value: str | None,
     env_name: str = CALLBACK_SECRET_ENV,
@@ -85,7 +98,7 @@ def resolve_secret(
                 f"environment variable {env_name}"
             )
         return Secret(flag_value, flag_name)
-    from_env = os.environ.get(env_name)
+    from_env = env_secret(env_name)
     if from_env:
         return Secret(from_env, f"env {env_name}")
     if not quiet:
@@ -328,7 +341,7 @@ def scenario_secret(
     ``ZEGO_CALLBACK_SECRET``, else the development default (see :func:`resolve_secret`)."""
     env_name = scenario.secret_env if scenario is not None else None
     if not flag_value and env_name and env_name != CALLBACK_SECRET_ENV:
-        value = os.environ.get(env_name)
+        value = env_secret(env_name)
         if value:
             return Secret(value, f"env {env_name}")
         if not quiet:

@@ -14,6 +14,7 @@ from emulator.cli.common import (
     integer,
     non_negative_float,
     positive_float,
+    speed,
 )
 
 
@@ -43,7 +44,9 @@ def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "either the documented development secret is used)",
     )
     parser.add_argument(
-        "--callback-url", metavar="URL", help="where finished tasks' callbacks are POSTed"
+        "--callback-url",
+        metavar="URL",
+        help="where finished tasks' callbacks are POSTed",
     )
     parser.add_argument(
         "--callback-secret",
@@ -73,7 +76,7 @@ def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--speed",
-        type=positive_float,
+        type=speed,
         default=1.0,
         metavar="X",
         help="divide processing time and retry gaps by X",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -46,6 +47,59 @@ def positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
     return value
+
+
+MAX_SPEED = 1_000_000  # as the scenario's speed: key
+
+
+def speed(text: str) -> float:
+    """``--speed X``: a number greater than 0 and at most :data:`MAX_SPEED`."""
+    value = positive_float(text)
+    if value > MAX_SPEED:
+        raise argparse.ArgumentTypeError(f"expected a number at most {MAX_SPEED}, got {text!r}")
+    return value
+
+
+def unusable_argument(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """Why a parsed argument is unusable (None when all are fine): one that is not valid
+    UTF-8, or a ``--target``/``--callback-url`` that the scenario's ``target:`` would refuse.
+    """
+    problem = _undecodable_argument(parser, args)
+    if problem:
+        return problem
+    for flag in ("target", "callback_url"):
+        url = getattr(args, flag, None)
+        if isinstance(url, str):
+            from emulator.settings import url_problem
+
+            problem = url_problem(url)
+            if problem:
+                return f"--{flag.replace('_', '-')}: {problem}"
+    return None
+
+
+def _undecodable_argument(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """Why a parsed argument is unusable: one that is not valid UTF-8 (None when all are).
+
+    The OS hands Python undecodable bytes as lone surrogates; refused here, before any
+    work, they would otherwise fail deep inside a run, after its requests were made.
+    """
+    actions = list(parser._actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and args.command in action.choices:
+            actions += action.choices[args.command]._actions
+    for action in actions:
+        value = getattr(args, action.dest, None)
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and _UNDECODED.search(text):
+                name = max(action.option_strings, key=len, default=None)
+                shown = text.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+                what = name or str(action.metavar or action.dest)
+                return f"{what} {shown!r}: not valid UTF-8; give UTF-8 text"
+    return None
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
 
 
 def non_negative_float(text: str) -> float:
@@ -112,7 +166,7 @@ def add_delivery_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", metavar="URL", help="the receiver URL to POST to")
     parser.add_argument(
         "--speed",
-        type=positive_float,
+        type=speed,
         metavar="X",
         help="divide every wait by X (10 runs the 62 s schedule in 6.2 s)",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from emulator.cli.common import Formatter, positive_float
+from emulator.cli.common import Formatter, speed
 
 
 def add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,7 +20,7 @@ def add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument(
         "--speed",
-        type=positive_float,
+        type=speed,
         default=6.2,
         metavar="X",
         help="divide every wait by X (6.2: the 62 s schedule in 10 s)",

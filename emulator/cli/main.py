@@ -17,7 +17,7 @@ from typing import cast
 from emulator._version import __version__
 from emulator.cli.api import add_api
 from emulator.cli.check import add_check
-from emulator.cli.common import Formatter, Handler, Parser
+from emulator.cli.common import Formatter, Handler, Parser, unusable_argument
 from emulator.cli.demo import add_demo
 from emulator.cli.receive import add_receive
 from emulator.cli.report import add_report
@@ -75,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_notice(_note)  # hints and notes about secrets go to stderr (never the value)
     parser = build_parser()
     args = parser.parse_args(argv)
+    unusable = unusable_argument(parser, args)
+    if unusable:
+        print(f"zego-emulator {args.command}: error: {unusable}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from emulator.cli.common import Formatter, positive_float, positive_int
+from emulator.cli.common import Formatter, positive_float, positive_int, speed
 
 
 def add_resume(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +24,7 @@ def add_resume(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--target", metavar="URL", help="send here instead of the recorded target")
     parser.add_argument(
         "--speed",
-        type=positive_float,
+        type=speed,
         metavar="X",
         help="divide every wait by X (default: the run's)",
     )
