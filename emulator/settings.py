@@ -44,7 +44,6 @@ def set_notice(hook: Callable[[str], None]) -> Callable[[str], None]:
     return previous
 
 
-
 CALLBACK_SECRET_ENV = "ZEGO_CALLBACK_SECRET"
 SERVER_SECRET_ENV = "ZEGO_SERVER_SECRET"
 # Documented in the README: used when no secret is given, and the run says so.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from emulator.cli.common import (
     Formatter,
@@ -11,7 +12,7 @@ from emulator.cli.common import (
     integer,
     non_negative_float,
 )
-from emulator.errors import EXIT_OK
+from emulator.errors import EXIT_INTERRUPTED
 
 
 def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -115,4 +116,5 @@ def _cmd_receive(args: argparse.Namespace) -> int:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
-    return EXIT_OK
+    print("zego-emulator receive: interrupted", file=sys.stderr)  # Ctrl-C or SIGTERM
+    return EXIT_INTERRUPTED

@@ -14,7 +14,7 @@ the mode's work, or for ``stop`` (the CLI's first Ctrl-C), and cancels what is l
 exit — normal, stopped, cancelled or failed — the expectations are checked and the
 ``summary`` line is written, always.
 
-:func:`run_in_cli` is ``asyncio.run`` for the command line: Ctrl-C sets ``stop`` and the
+:func:`run_in_cli` is ``asyncio.run`` for the command line: Ctrl-C or SIGTERM sets ``stop``; the
 cyclic-GC pause (:func:`~emulator.delivery.dispatch.quiet_gc`) is on for the CLI's own run
 only; a library user or the pytest plugin never has the process's GC switched off.
 """
@@ -44,7 +44,7 @@ from emulator.run.expect import (
     check,
     verdict_summary,
 )
-from emulator.run.interrupt import cancel_and_wait, stop_on_sigint, until_done_or_stopped
+from emulator.run.interrupt import cancel_and_wait, stop_on_signals, until_done_or_stopped
 from emulator.scenario.model import Expect
 from emulator.settings import Settings, fresh_record_path
 
@@ -336,13 +336,13 @@ def use_event_loop(name: str) -> None:
 
 
 def run_in_cli(main: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
-    """``asyncio.run`` for one command: the first Ctrl-C sets the ``stop`` event ``main``
-    gets (a second one interrupts at once), and the cyclic GC is paused for the run. The
+    """``asyncio.run`` for one command: the first Ctrl-C or SIGTERM sets the ``stop`` event
+    ``main`` gets (a second Ctrl-C interrupts at once), and the cyclic GC is paused for the run. The
     loop is asyncio's own, or uvloop's after ``use_event_loop("uvloop")``."""
 
     async def body() -> T:
         stop = asyncio.Event()
-        with stop_on_sigint(stop), quiet_gc():
+        with stop_on_signals(stop), quiet_gc():
             return await main(stop)
 
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None

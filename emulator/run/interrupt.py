@@ -1,7 +1,10 @@
-"""Graceful Ctrl-C for the long-running commands (``run``, ``resume``, load mode).
+"""Graceful stops for the long-running commands: Ctrl-C (SIGINT) and SIGTERM alike.
 
-The first Ctrl-C sets a ``stop`` event: pending deliveries are cancelled and the record
-still gets its summary line (exit 130). A second Ctrl-C interrupts at once.
+``timeout``, CI cancellation and container stops send SIGTERM; it is handled here, the
+one place, exactly as the first Ctrl-C: a ``stop`` event is set, pending deliveries are
+cancelled and the record still gets its summary line (exit 130). After the first
+signal the defaults come back: a second Ctrl-C interrupts at once, a second SIGTERM
+ends the process.
 """
 
 from __future__ import annotations
@@ -13,29 +16,38 @@ from collections.abc import Iterator
 from typing import Any
 
 _NO_SIGNALS = (NotImplementedError, RuntimeError, ValueError)  # not the main thread, Windows
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def stop_on_sigint(stop: asyncio.Event) -> Iterator[None]:
-    """While inside, the first Ctrl-C sets ``stop`` (and gives SIGINT back to Python)."""
+def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """While inside, the first SIGINT or SIGTERM sets ``stop`` (and gives both back to
+    their default handling)."""
     loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
 
-    def on_sigint() -> None:
+    def restore() -> None:
+        while installed:
+            with contextlib.suppress(*_NO_SIGNALS):
+                loop.remove_signal_handler(installed.pop())
+
+    def on_signal() -> None:
         stop.set()
-        with contextlib.suppress(*_NO_SIGNALS):
-            loop.remove_signal_handler(signal.SIGINT)
+        restore()
 
-    try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        installed = True
-    except _NO_SIGNALS:
-        installed = False
+    for signum in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(signum, on_signal)
+        except _NO_SIGNALS:
+            continue
+        installed.append(signum)
     try:
         yield
     finally:
-        if installed:
-            with contextlib.suppress(*_NO_SIGNALS):
-                loop.remove_signal_handler(signal.SIGINT)
+        restore()
+
+
+stop_on_sigint = stop_on_signals  # the name it had before SIGTERM was handled too
 
 
 async def cancel_and_wait(work: asyncio.Future[Any]) -> None:

@@ -395,8 +395,9 @@ def load_from_cli(
                     stop=stop,
                 )
 
-            await core.run(send(), stop)
-            if result.interrupted:
+            stopped = await core.run(send(), stop)
+            if stopped or result.interrupted:  # the core may cancel the sender first
+                result.interrupted = True
                 core.interrupt()
             result.record_path = core.record_path
             core.summary_extra["load"] = result.to_summary()

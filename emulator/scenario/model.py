@@ -495,6 +495,7 @@ class Scenario(_Strict):
         if cls is Scenario:
             return _schema_model().model_json_schema(*args, **kwargs)
         return super().model_json_schema(*args, **kwargs)
+
     # where the scenario came from: its file and the line of each value (set by the reader)
     _source: str | None = PrivateAttr(default=None)
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
@@ -620,8 +621,6 @@ def looks_like_secret(name: str) -> bool:
         if any(c.isdigit() for c in run) and any(c.isalpha() for c in run):
             return True
     return False
-
-
 
 
 def shorten(value: Any, limit: int = 40) -> str:

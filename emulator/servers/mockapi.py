@@ -37,7 +37,6 @@ import asyncio
 import contextlib
 import json
 import secrets
-import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -53,6 +52,7 @@ from emulator.delivery.results import Attempt, Outcome
 from emulator.events.base import CallbackModel
 from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
+from emulator.run.interrupt import stop_on_signals
 from emulator.servers.api_params import (
     AUTH_FAILED,
     BAD_PARAMETERS,
@@ -422,22 +422,15 @@ async def serve(
     on_ready: Callable[[str], None],
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run ``api`` on ``host:port`` until ``stop`` is set, SIGTERM arrives or the task is
-    cancelled (Ctrl-C); ``on_ready(url)`` once listening."""
+    """Run ``api`` on ``host:port`` until ``stop`` is set, Ctrl-C or SIGTERM arrives or the
+    task is cancelled; ``on_ready(url)`` once listening."""
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    try:
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        on_sigterm = True
-    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
-        on_sigterm = False
     server = await api.start(host, port)
     try:
-        on_ready(server.url)
-        await stop.wait()
+        with stop_on_signals(stop):
+            on_ready(server.url)
+            await stop.wait()
     finally:
-        if on_sigterm:
-            loop.remove_signal_handler(signal.SIGTERM)
         await server.stop()
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from emulator.run.interrupt import stop_on_signals
 from emulator.servers.receiver import (
     DEFAULT_MAX_AGE,
     DEFAULT_PATH,
@@ -47,16 +48,19 @@ def received_lines(item: Received) -> list[str]:
 
 
 async def serve_until_interrupted(receiver: Receiver, host: str, port: int, as_json: bool) -> None:
-    """Start ``receiver``, print where it listens (first, flushed), then serve forever."""
-    await receiver.start(host, port)
-    try:
-        if as_json:
-            print(json.dumps({"type": "listening", "url": receiver.url}), flush=True)
-        else:
-            print(f"listening on {receiver.url}  (Ctrl-C to stop)", flush=True)
-        await asyncio.Event().wait()
-    finally:
-        await receiver.stop()
+    """Start ``receiver``, print where it listens (first, flushed), then serve until Ctrl-C
+    or SIGTERM (then stop cleanly: connections closed, the record flushed and closed)."""
+    stop = asyncio.Event()
+    with stop_on_signals(stop):  # before the URL is printed: a signal from then on is seen
+        await receiver.start(host, port)
+        try:
+            if as_json:
+                print(json.dumps({"type": "listening", "url": receiver.url}), flush=True)
+            else:
+                print(f"listening on {receiver.url}  (Ctrl-C to stop)", flush=True)
+            await stop.wait()
+        finally:
+            await receiver.stop()
 
 
 def run_receiver(
