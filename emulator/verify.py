@@ -8,6 +8,7 @@ This is the reference the ``receive`` command and the ``verify`` command both us
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from emulator.errors import DecodeError
 from emulator.signing import signature_keys, verify_fields
 from emulator.wire import Encoding, WireFields, decode, field_text, sniff_encoding
 
+_UNIX_TIME = re.compile(r"[0-9]{1,16}(?:\.[0-9]{1,9})?")
 MS_TIMESTAMP_FROM = 1e11  # a timestamp this large is Unix milliseconds (year 5138 in seconds)
 
 
@@ -65,13 +67,16 @@ def verify_callback(
         stamp = field_text(fields.get(timestamp_key, ""))
         current = time.time() if now is None else now
         try:
+            if not _UNIX_TIME.fullmatch(stamp):  # nan, inf, 1e9, " 12": not a ZEGO timestamp
+                raise ValueError(stamp)
             sent = float(stamp)
             if sent >= MS_TIMESTAMP_FROM:  # ZIM's room and group events stamp milliseconds
                 sent /= 1000
             age = current - sent
         except ValueError:
             fresh = False
-            reasons.append(f"timestamp {stamp!r} is not Unix seconds")
+            shown = repr(stamp) if len(stamp) <= 40 else repr(stamp[:36]) + "..."
+            reasons.append(f"timestamp {shown} is not Unix seconds")
         else:
             if abs(age) > max_age:
                 fresh = False

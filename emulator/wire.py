@@ -21,8 +21,9 @@ some as JSON numbers (``room_create``'s ``appid``, ``timestamp`` and 64-bit
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from typing import Literal, TypeAlias, get_args
+from typing import Any, Literal, TypeAlias, get_args
 from urllib.parse import parse_qsl, unquote
 
 from emulator.errors import DecodeError
@@ -195,17 +196,51 @@ def _decode_form(text: str) -> WireFields:
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise DecodeError(f"body is not form-urlencoded: {exc}") from exc
+        reason = str(exc) if len(str(exc)) <= 120 else f"{str(exc)[:117]}..."
+        raise DecodeError(f"body is not form-urlencoded: {reason}") from exc
     return dict(pairs)
 
 
 def _decode_json(text: str) -> WireFields:
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
     except RecursionError as exc:
         raise DecodeError("body is JSON nested too deeply to be a callback") from exc
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a number too long
         raise DecodeError(f"body is not JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise DecodeError(f"body is JSON {type(value).__name__}, expected an object")
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        raise DecodeError("body is not JSON text: a string holds a lone surrogate (\\udXXX)")
     return value
+
+
+def _no_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON (Python's reader takes them by default)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True when a string (key or value) inside ``value`` is not encodable as UTF-8."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            texts = [item]
+        elif isinstance(item, dict):
+            texts = list(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+            continue
+        else:
+            continue
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False

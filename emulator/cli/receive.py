@@ -84,8 +84,8 @@ def _cmd_receive(args: argparse.Namespace) -> int:
     from emulator.servers.receiver import parse_responses
     from emulator.term.receive import run_receiver
 
-    if not 100 <= args.replay_status <= 599:
-        raise UsageError(f"--replay-status must be from 100 to 599, got {args.replay_status}")
+    if not 200 <= args.replay_status <= 599:  # a 1xx is not a final answer
+        raise UsageError(f"--replay-status must be from 200 to 599, got {args.replay_status}")
     try:
         flag, text = (
             ("--respond-per-task", args.respond_per_task)

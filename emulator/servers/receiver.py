@@ -55,7 +55,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from emulator.errors import DecodeError, UsageError
 from emulator.events import spec_for_fields
-from emulator.events.base import event_of, text
+from emulator.events.base import compact_json, event_of, text
 from emulator.record.writer import Recorder
 from emulator.servers.start import DEFAULT_HOST, RunningServer, start_server
 from emulator.signing import signature_keys
@@ -65,6 +65,8 @@ from emulator.wire import WireFields, WireValue, field_text
 DEFAULT_PATH = "/zego/callback"
 DEFAULT_MAX_AGE = 300.0
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB; larger bodies get 413
+RECORD_FIELDS_LIMIT = 16 * 1024  # characters of fields' JSON a record line holds
+FIELD_EXCERPT = 1024  # characters of one value kept when the fields are cut
 BODY_EXCERPT = 200  # characters of an undecodable body kept in ``Received.problem``
 
 Answer = Literal["answered", "hung", "reset"]
@@ -103,7 +105,9 @@ class Received:
         return self.status is not None and 200 <= self.status <= 299
 
     def to_record(self) -> dict[str, Any]:
-        """The ``received`` line of a ``--record`` file / ``--json`` output (no secret)."""
+        """The ``received`` line of a ``--record`` file / ``--json`` output (no secret);
+        fields beyond 16 KiB of JSON are cut to excerpts (``fields_truncated``)."""
+        fields, truncated = _bounded_fields(self.fields)
         return {
             "type": "received",
             "time": round(self.time, 6),
@@ -119,7 +123,8 @@ class Received:
             "rejection": self.rejection,
             "duplicate": self.duplicate,
             "problem": self.problem,
-            "fields": self.fields,
+            "fields": fields,
+            **({"fields_truncated": True} if truncated else {}),
         }
 
 
@@ -140,7 +145,12 @@ class StatusScript:
 
 def _check_status(status: int) -> int:
     if not isinstance(status, int) or not 100 <= status <= 599:
-        raise ValueError(f"a response status must be a number from 100 to 599, got {status!r}")
+        raise ValueError(f"a response status must be a number from 200 to 599, got {status!r}")
+    if status <= 199:
+        raise ValueError(
+            f"{status} is an informational (1xx) status, not a final answer; "
+            "expected a status from 200 to 599"
+        )
     return status
 
 
@@ -358,8 +368,8 @@ class Receiver:
         """Check and answer one request; never raises (errors are recorded for check())."""
         item = Received(
             time=time.time(),
-            path=request.path,
-            content_type=request.headers.get("Content-Type", ""),
+            path=_as_text(request.path),
+            content_type=_as_text(request.headers.get("Content-Type", "")),
             fields={},
             encoding=None,
             verdict=None,
@@ -379,6 +389,8 @@ class Receiver:
             return web.Response(status=500, text="receiver error\n")
 
     async def _answer(self, request: web.Request, item: Received) -> web.StreamResponse:
+        if not request.headers.get("Content-Type", "").isascii():
+            return self._reject(item, 400, "undecodable", "Content-Type is not ASCII text")
         try:
             body = await self._read_body(request)
         except (ConnectionError, asyncio.IncompleteReadError, HttpProcessingError) as exc:
@@ -505,6 +517,25 @@ class Receiver:
                 self.errors.append(f"on_received: {type(exc).__name__}: {exc}")
 
 
+def _as_text(header: str) -> str:
+    """A header or path as aiohttp gave it, with bytes that were not UTF-8 (surrogates)
+    escaped, so it can be recorded and printed."""
+    if header.isascii():
+        return header
+    return header.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _bounded_fields(fields: WireFields) -> tuple[WireFields, bool]:
+    """``fields`` for a record line, cut when their JSON text is over
+    :data:`RECORD_FIELDS_LIMIT` (each key and value to an excerpt); True when cut."""
+    if len(fields) <= 100 and len(compact_json(fields)) <= RECORD_FIELDS_LIMIT:
+        return fields, False
+    cut: WireFields = {}
+    for key, value in list(fields.items())[:50]:
+        cut[key[:200]] = field_text(value)[:FIELD_EXCERPT]
+    return cut, True
+
+
 def _abort(request: web.Request) -> None:
     """Close the connection at once (TCP reset): the sender sees no HTTP response."""
     transport = request.transport
@@ -536,11 +567,12 @@ def parse_responses(text: str) -> list[int]:
         if not part:
             continue
         try:
-            statuses.append(_check_status(int(part)))
+            status = int(part)
         except ValueError:
             raise ValueError(
-                f"expected status codes from 100 to 599 separated by commas, got {text!r}"
+                f"expected status codes from 200 to 599 separated by commas, got {text!r}"
             ) from None
+        statuses.append(_check_status(status))
     if not statuses:
         raise ValueError("expected at least one status code, e.g. 500,500,200")
     return statuses

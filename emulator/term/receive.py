@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from emulator.events.base import printable
 from emulator.run.interrupt import stop_on_signals
 from emulator.servers.receiver import (
     DEFAULT_MAX_AGE,
@@ -41,7 +42,7 @@ def answer_text(item: Received) -> str:
 def received_lines(item: Received) -> list[str]:
     """The readable block ``receive`` prints for one request."""
     stamp = time.strftime("%H:%M:%S", time.localtime(item.time))
-    head = f"[{stamp}] POST {item.path}"
+    head = f"[{stamp}] POST {printable(item.path)}"
     if item.verdict is None:
         return [head, f"  {answer_text(item)}"]
     return [head, *callback_lines(item.fields, item.verdict), f"  {answer_text(item)}"]

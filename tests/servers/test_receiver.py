@@ -388,7 +388,7 @@ async def test_a_short_delay_still_answers() -> None:
 
 
 def test_bad_scripts_are_refused_with_a_clear_message() -> None:
-    with pytest.raises(ValueError, match="100 to 599"):
+    with pytest.raises(ValueError, match="200 to 599"):  # 1xx: not a final answer (issue 18)
         Receiver(SECRET).respond(700)
     with pytest.raises(ValueError, match="at least one"):
         Receiver(SECRET, responses=())
