@@ -10,6 +10,7 @@ a callback body takes. The text is the same as
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any
@@ -42,3 +43,28 @@ def compact_encoder(default: Callable[[Any], Any] | None = None) -> Callable[[An
         return "".join(make_chunks(value, 0))
 
     return encode
+
+
+def record_encoder() -> Callable[[Any], str]:
+    """:func:`compact_encoder` for record lines: a float that is not finite (a bug
+    upstream, never a measurement) is written as null rather than failing the write."""
+    encode = compact_encoder()
+
+    def encode_line(value: Any) -> str:
+        try:
+            return encode(value)
+        except ValueError:
+            return encode(finite_or_null(value))
+
+    return encode_line
+
+
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every non-finite float (inf, -inf, nan) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(item) for item in value]
+    return value

@@ -26,3 +26,11 @@ def test_record_lines_refuse_nan_too() -> None:
     with pytest.raises(ValueError):
         compact_encoder()({"latency_ms": math.nan})
     assert compact_encoder()({"latency_ms": 1.5}) == '{"latency_ms":1.5}'
+
+
+def test_a_record_line_writes_a_non_finite_number_as_null() -> None:
+    from emulator.jsontext import record_encoder
+
+    assert record_encoder()({"latency_ms": math.inf, "a": [math.nan, 1.0]}) == (
+        '{"latency_ms":null,"a":[null,1.0]}'
+    )

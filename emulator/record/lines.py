@@ -20,7 +20,7 @@ from json.encoder import encode_basestring as _json_string
 from typing import TYPE_CHECKING, Any
 
 from emulator._version import __version__
-from emulator.jsontext import compact_encoder
+from emulator.jsontext import record_encoder
 
 if TYPE_CHECKING:
     from emulator.callback.model import Callback
@@ -77,7 +77,7 @@ RESUME_KEYS = (
     "version",
 )  # fmt: skip
 
-_record_text = compact_encoder()
+_record_text = record_encoder()
 # The attempt and outcome lines as templates (~2x faster than building and encoding the
 # dicts; tests prove each line parses to the dict). Times are written by "%.6f", which
 # rounds as round(x, 6) does (both correctly rounded) without round()'s float -> text ->

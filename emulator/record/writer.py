@@ -18,13 +18,13 @@ from typing import IO, Any
 
 from emulator.callback.model import Callback
 from emulator.delivery.results import Attempt, Outcome
-from emulator.jsontext import compact_encoder
+from emulator.jsontext import record_encoder
 from emulator.record.lines import attempt_text, callback_line, callback_text, outcome_text
 
 FLUSH_AT = 64 * 1024  # bytes of pending lines written at once, even in the middle of a pass
 
 
-_line_text = compact_encoder()
+_line_text = record_encoder()
 
 
 class Recorder:
