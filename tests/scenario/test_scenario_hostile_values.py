@@ -250,7 +250,7 @@ def test_rename_that_loses_or_invents_a_field_is_exit_2(
 def test_a_plain_rename_still_renames(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text(HEAD + "    rename: {file_id: fileId}\n")
-    done = _cli("show", str(path), "--target", "http://127.0.0.1:9/cb")
+    done = _cli("show", str(path), "--target", "http://127.0.0.1:9/cb", "--encoding", "form")
     assert done.returncode == 0, done.stderr
     assert "fileId=" in done.stdout and "&file_id=" not in done.stdout
 
