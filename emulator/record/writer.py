@@ -10,6 +10,7 @@ The reader tolerates a torn last line (a run killed mid-write).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import IO, Any
 
 from emulator.callback.model import Callback
 from emulator.delivery.results import Attempt, Outcome
+from emulator.errors import UsageError
 from emulator.jsontext import record_encoder
 from emulator.record.lines import attempt_text, callback_line, callback_text, outcome_text
 
@@ -43,8 +45,24 @@ class Recorder:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # unbuffered: our own batching is the only buffer, and flush() empties it for real
         self._file: IO[bytes] | None = self.path.open("ab", buffering=0)
+        self._lock()
         self._pending: list[bytes] = []
         self._pending_bytes = 0
+
+    def _lock(self) -> None:
+        """Hold an exclusive lock on the record while it is open: a second run or resume of
+        the same record (which would deliver twice) is a UsageError before it sends."""
+        if self._file is None:
+            return
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            self._file = None
+            raise UsageError(
+                f"record {self.path} is in use by another run or resume; "
+                "wait for it to end (or stop it) first"
+            ) from None
 
     def write(self, line: dict[str, Any]) -> None:
         """Append one JSON object as a line."""
