@@ -90,12 +90,22 @@ class CallbackFactory:
         (login/create/close milliseconds) are faked consistent with it.
         """
         spec = event_spec(event)
-        if isinstance(params, EventParams):
-            merged = params.model_dump(exclude_unset=True) | overrides
+        if isinstance(params, spec.params) and not overrides:
+            parsed = params  # validated already (see params()): shared, never mutated
         else:
-            merged = dict(params or {}) | overrides
-        parsed = spec.params.model_validate(merged) if merged else spec.default_params
+            if isinstance(params, EventParams):
+                merged = params.model_dump(exclude_unset=True) | overrides
+            else:
+                merged = dict(params or {}) | overrides
+            parsed = spec.params.model_validate(merged) if merged else spec.default_params
         return spec.generate(self.fake, parsed, self.common(timestamp))
+
+    def params(self, event: str, params: Mapping[str, Any] | None = None) -> EventParams:
+        """``event``'s scenario keys validated once, for :meth:`build` to reuse across many
+        callbacks (an entry's ``repeat`` copies differ only in what is faked)."""
+        spec = event_spec(event)
+        parsed: EventParams = spec.params.model_validate(params) if params else spec.default_params
+        return parsed
 
     def procedure(self, **params: Any) -> CallbackModel:
         """A ``procedure`` callback (transcoding finished)."""

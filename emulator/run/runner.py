@@ -146,10 +146,9 @@ def plan_run(
     entries = scenario_entries(scenario, at, settings.seed)
     for entry in entries:
         event = str(getattr(entry, "event", "procedure"))
+        params = factory.params(event, entry.event_params())  # once for all repeat copies
         for _ in range(entry.repeat):
-            model = with_overrides(
-                factory.build(event, entry.event_params(), timestamp=entry.timestamp), entry
-            )
+            model = with_overrides(factory.build(event, params, timestamp=entry.timestamp), entry)
             try:
                 callback = factory.callback(
                     model,

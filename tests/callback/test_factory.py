@@ -201,3 +201,22 @@ def test_extra_params_is_the_compact_json_of_the_dumped_outputs() -> None:
 
 def compact(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize(
+    ("event", "params"),
+    [
+        ("procedure", {"status": "SUCCESS", "transcode": [{"resolution": "720p"}]}),
+        ("compose", {"code": 60000}),
+        ("procedure", {}),
+    ],
+)
+def test_params_validated_once_build_what_each_copy_validated_would(
+    event: str, params: dict[str, object]
+) -> None:
+    again = CallbackFactory(seed=21, app_id="1234567890", timestamp=1_700_000_000, nonce_seed=3)
+    once = CallbackFactory(seed=21, app_id="1234567890", timestamp=1_700_000_000, nonce_seed=3)
+    shared = once.params(event, params)
+    for _ in range(3):  # a repeat: 3 copies, each its own faked identity
+        expected = again.build(event, dict(params))
+        assert once.build(event, shared).model_dump() == expected.model_dump()
