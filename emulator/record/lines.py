@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator._version import __version__
 from emulator.jsontext import record_encoder
+from emulator.redact import without_password
 
 if TYPE_CHECKING:
     from emulator.callback.model import Callback
@@ -121,7 +122,7 @@ def run_line(
         "run_id": run_id,
         "started_at": round(time.time() if started_at is None else started_at, 6),
         "scenario": scenario,
-        "target": target,
+        "target": None if target is None else without_password(target),
         "encoding": encoding,
         "speed": speed,
         "version": __version__,
@@ -158,7 +159,7 @@ def callback_line(
         "callback_id": callback.callback_id,
         "event": callback.event,
         "task_id": callback.task_id,
-        "target": target,
+        "target": without_password(target),
         "delay": delay,
         "encoding": callback.encoding,
         "tamper": callback.tamper,
@@ -190,7 +191,7 @@ def callback_text(callback: Callback, target: str, delay: float, run_id: str) ->
         _json_string(callback.callback_id),
         _json_string(callback.event),
         _json_string(callback.task_id),
-        _json_string(target),
+        _json_string(without_password(target)),
         repr(delay),
         _json_string(callback.encoding),
         _json_string(callback.tamper),
@@ -330,7 +331,7 @@ def resume_line(
         "resumed_at": round(time.time() if resumed_at is None else resumed_at, 6),
         "pending": pending,
         "speed": clock_speed(clock),
-        "target": target,
+        "target": None if target is None else without_password(target),
         "timeout": policy.timeout,
         "resigned": resigned,
         "version": __version__,

@@ -63,6 +63,7 @@ from emulator.record.reader import (
     RunRecord,
     callback_from_line,
 )
+from emulator.redact import hides_a_password
 from emulator.retry import RetryPolicy, recorded_policy
 from emulator.run.core import Prior, RunCore
 from emulator.run.expect import EXPECTATION_NAMES, ExpectationResult
@@ -96,12 +97,21 @@ class ResumeOptions:
 
 
 def check_receiver_alive(state: RunRecord, options: ResumeOptions, record: str) -> None:
-    """UsageError for a run that sent to its own built-in receiver: that receiver ended
-    with the run, so its retries would be lost (unless ``--target`` sends them elsewhere)."""
-    if state.pending and options.target is None and state.run.get("builtin_receiver") is True:
+    """UsageError when the recorded target cannot be sent to again: the run's own built-in
+    receiver ended with the run, or the record hides the target's password (a record never
+    holds one). ``--target`` says where to send instead."""
+    if options.target is not None or not (state.pending or state.unsent):
+        return  # told where to send, or nothing left to send
+    if state.run.get("builtin_receiver") is True:
         raise UsageError(
             f"{record}: this run sent to its built-in receiver (--builtin-receiver), which "
             "ended with the run; give --target URL of a receiver that is running to resume it"
+        )
+    targets = [state.run.get("target"), *(line.get("target") for line in state.callbacks.values())]
+    if any(isinstance(url, str) and hides_a_password(url) for url in targets):
+        raise UsageError(
+            f"{record}: the record hides the password of its target (records never hold "
+            "one); give --target URL with the credentials to resume"
         )
 
 

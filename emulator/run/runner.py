@@ -51,6 +51,7 @@ from emulator.delivery.transport import request_headers
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from emulator.events import EVENTS
 from emulator.events.base import CallbackModel
+from emulator.redact import without_password
 from emulator.retry import RetryPolicy
 from emulator.run.core import CoreResult, RunCore
 from emulator.run.expect import ExpectationResult, broken_verdicts
@@ -556,12 +557,12 @@ def request_preview(delivery: Delivery) -> dict[str, Any]:
         "tamper": callback.tamper,
         "delay": delivery.delay,
         "method": "POST",
-        "url": delivery.target,
+        "url": without_password(delivery.target),
         "headers": headers,
         "body": body.decode("utf-8"),
         "fields": fields,
         "nested": _nested_fields(fields),
-        "curl": curl_command(delivery.target, content_type, body),
+        "curl": curl_command(without_password(delivery.target), content_type, body),
     }
 
 

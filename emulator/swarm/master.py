@@ -42,6 +42,7 @@ from locust.stats import (
     stats_history,
 )
 
+from emulator.redact import without_password
 from emulator.swarm.launch import MasterOptions, worker_command
 from emulator.swarm.plan import SwarmPlan
 from emulator.swarm.tally import describe, merge
@@ -180,7 +181,7 @@ class Master:
         self.say(
             f"swarm master: {self.plan.total} callbacks at {self.plan.rate:g}/s for "
             f"{self.plan.duration:g} s over {len(clients)} worker{'' if len(clients) == 1 else 's'}"
-            f" -> {self.plan.target}"
+            f" -> {without_password(self.plan.target)}"
         )
         runner: Any = self.runner  # start is untyped
         runner.start(len(clients), spawn_rate=len(clients))

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from emulator.check import Case, CaseResult, CheckOptions, CheckResult, all_cases, run_check
 from emulator.errors import EXIT_FAILED, EXIT_OK
+from emulator.redact import without_password
 
 VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 VERDICT_MARK = {"pass": "pass", "warn": "WARN", "fail": "FAIL"}
@@ -62,7 +63,10 @@ def summary_line(result: CheckResult) -> Text:
 def render_check(result: CheckResult, console: Console) -> None:
     """The whole report of a check on the terminal."""
     console.print(
-        f"zego-emulator check -> {result.target}", markup=False, highlight=False, soft_wrap=True
+        f"zego-emulator check -> {without_password(result.target)}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
     width = max((len(case.case.id) for case in result.cases), default=0)
     for case in result.cases:
@@ -110,7 +114,7 @@ def write_check_reports(
     if junit_path:
         written.append(str(write_file(Path(junit_path), render_junit(runs))))
     if html_path:
-        title = f"zego-emulator check: {result.target}"
+        title = f"zego-emulator check: {without_password(result.target)}"
         written.append(str(write_file(Path(html_path), render_html(runs, title=title))))
     return written
 

@@ -26,6 +26,7 @@ from emulator.clock import Clock
 from emulator.delivery.dispatch import DispatchListener
 from emulator.delivery.results import Attempt, Outcome
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from emulator.redact import without_password
 from emulator.run.expect import describe_broken
 from emulator.run.runner import RunInfo, RunListener, RunResult
 from emulator.scenario.model import Scenario
@@ -157,7 +158,7 @@ class LiveView(RunListener):
         title = Text.assemble(
             ("run ", "bold"),
             (info.scenario if info else "", "bold cyan"),
-            (f" -> {info.target}" if info else "", "dim"),
+            (f" -> {without_password(info.target)}" if info else "", "dim"),
             f"   t={now:.1f} s   callbacks {len(rows)}   delivered {delivered}   "
             f"lost {len(done) - delivered}   attempts {attempts}",
         )
@@ -203,10 +204,9 @@ class LineLog(RunListener):
         self.stream = stream
 
     def run_started(self, info: RunInfo) -> None:
-        count = len(info.deliveries)
-        self._print(
-            f"run {info.scenario} -> {info.target} ({count} callback{'' if count == 1 else 's'})"
-        )
+        count, target = len(info.deliveries), without_password(info.target)
+        noun = "callback" if count == 1 else "callbacks"
+        self._print(f"run {info.scenario} -> {target} ({count} {noun})")
 
     def attempt_finished(self, attempt: Attempt) -> None:
         gap = "" if attempt.gap_s is None else f" gap {attempt.gap_s:.1f}s"
