@@ -10,16 +10,17 @@ The reader tolerates a torn last line (a run killed mid-write).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from emulator.callback.model import Callback
 from emulator.delivery.results import Attempt, Outcome
-from emulator.errors import UsageError
+from emulator.errors import EmulatorError, UsageError
 from emulator.jsontext import record_encoder
 from emulator.record.lines import attempt_text, callback_line, callback_text, outcome_text
 
@@ -27,6 +28,10 @@ FLUSH_AT = 64 * 1024  # bytes of pending lines written at once, even in the midd
 
 
 _line_text = record_encoder()
+
+
+class RecordWriteError(EmulatorError):
+    """The record could not be written (a full disk, an I/O error): the run stops."""
 
 
 class Recorder:
@@ -48,6 +53,9 @@ class Recorder:
         self._lock()
         self._pending: list[bytes] = []
         self._pending_bytes = 0
+        self._good = self.path.stat().st_size if self.path.is_file() else 0  # whole lines
+        self.error: OSError | None = None  # the first failed write; nothing is written after
+        self.on_error: Callable[[OSError], None] | None = None  # e.g. stop the run
 
     def _lock(self) -> None:
         """Hold an exclusive lock on the record while it is open: a second run or resume of
@@ -84,16 +92,38 @@ class Recorder:
                 self.flush()
 
     def flush(self) -> None:
-        """Write every pending line to the OS now."""
+        """Write every pending line to the OS now.
+
+        A failed write (a full disk) never raises here — this runs from the event loop —
+        and never leaves a torn line: the file is cut back to its last whole line,
+        :attr:`error` is set, :attr:`on_error` is told, and later lines are dropped.
+        :meth:`check` raises it as a :class:`RecordWriteError`."""
         if not self._pending or self._file is None:
             return
         data = b"".join(self._pending)
         self._pending.clear()
         self._pending_bytes = 0
-        written = self._file.write(data)
-        while written is not None and written < len(data):  # a short write: rare, but allowed
-            data = data[written:]
+        if self.error is not None:
+            return
+        try:
+            size = len(data)
             written = self._file.write(data)
+            while written is not None and written < len(data):  # a short write: allowed
+                data = data[written:]
+                written = self._file.write(data)
+            self._good += size
+        except OSError as exc:
+            self.error = exc
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._file.fileno(), self._good)
+            if self.on_error is not None:
+                self.on_error(exc)
+
+    def check(self) -> None:
+        """Raise :class:`RecordWriteError` when a write of this record failed."""
+        if self.error is not None:
+            reason = self.error.strerror or str(self.error)
+            raise RecordWriteError(f"record {self.path}: cannot write: {reason}")
 
     def callback(
         self,

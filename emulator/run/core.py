@@ -225,11 +225,20 @@ class RunCore:
             line.update(settings.extra)
             line.update(self._run_extra)
         self._recorder.write(line)
+        self._recorder.flush()  # on disk before the first request, or no request at all
+        self._recorder.check()
 
     # --- running ------------------------------------------------------------------------
 
     async def run(self, work: Awaitable[Any], stop: asyncio.Event | None = None) -> bool:
-        """Wait for ``work``; True when ``stop`` was set first (``work`` is then cancelled)."""
+        """Wait for ``work``; True when ``stop`` was set first (``work`` is then cancelled).
+
+        A record that can no longer be written (a full disk) stops the run the same way:
+        nothing more is sent that could not be recorded."""
+        stop = stop or asyncio.Event()
+        if self._recorder is not None:
+            halt = stop
+            self._recorder.on_error = lambda exc: halt.set()
         future = asyncio.ensure_future(work)
         try:
             interrupted = await until_done_or_stopped(future, stop)
@@ -264,6 +273,8 @@ class RunCore:
             self.result = self._finish()
             if self._recorder is not None:
                 self._recorder.close()
+        if exc_type is None and self._recorder is not None:
+            self._recorder.check()  # the one line the CLI prints (exit 2) for a full disk
 
     def _finish(self) -> CoreResult:
         """Check the expectations and write the summary line."""

@@ -56,7 +56,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from emulator.errors import DecodeError, UsageError
 from emulator.events import spec_for_fields
 from emulator.events.base import compact_json, event_of, text
-from emulator.record.writer import Recorder
+from emulator.record.writer import Recorder, RecordWriteError
 from emulator.servers.start import DEFAULT_HOST, RunningServer, start_server
 from emulator.signing import signature_keys
 from emulator.verify import MS_TIMESTAMP_FROM, Verdict, verify_callback
@@ -225,6 +225,8 @@ class Receiver:
         self._next_forget = 0.0  # time.time() of the next sweep of old nonces
         self._record_path = Path(record) if record is not None else None
         self._recorder: Recorder | None = None
+        self.record_error: OSError | None = None  # a write of --record failed (disk full)
+        self.on_record_error: Callable[[OSError], None] | None = None  # e.g. stop serving
         self._closing: asyncio.Event | None = None
         self.server: RunningServer | None = None
 
@@ -357,6 +359,18 @@ class Receiver:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise UsageError(f"cannot write the record {self._record_path}: {reason}") from None
+        self._recorder.on_error = self._record_failed
+
+    def _record_failed(self, exc: OSError) -> None:
+        self.record_error = exc
+        if self.on_record_error is not None:
+            self.on_record_error(exc)
+
+    def check_record(self) -> None:
+        """Raise RecordWriteError when a write of the ``record`` file failed."""
+        if self.record_error is not None:
+            reason = self.record_error.strerror or str(self.record_error)
+            raise RecordWriteError(f"record {self._record_path}: cannot write: {reason}")
 
     async def _on_shutdown(self, app: web.Application) -> None:
         if self._closing is not None:

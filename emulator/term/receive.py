@@ -53,6 +53,7 @@ async def serve_until_interrupted(receiver: Receiver, host: str, port: int, as_j
     or SIGTERM (then stop cleanly: connections closed, the record flushed and closed)."""
     stop = asyncio.Event()
     with stop_on_signals(stop):  # before the URL is printed: a signal from then on is seen
+        receiver.on_record_error = lambda exc: stop.set()  # a full disk stops it
         await receiver.start(host, port)
         try:
             if as_json:
@@ -62,6 +63,7 @@ async def serve_until_interrupted(receiver: Receiver, host: str, port: int, as_j
             await stop.wait()
         finally:
             await receiver.stop()
+    receiver.check_record()  # one line and exit 2 when --record could not be written
 
 
 def run_receiver(
