@@ -455,7 +455,9 @@ def _outcome_from_line(state: RunRecord, line: Mapping[str, Any]) -> Outcome:
 
 
 def _expected(state: RunRecord) -> dict[str, int]:
-    """``expect:`` values: from the run's last summary, else from its scenario file."""
+    """``expect:`` values: from the run's last summary, else from the scenario its ``run``
+    line holds (``plan.scenario``: whatever the current directory), else — for a record
+    written before runs held their plan — from its scenario file."""
     for summary in reversed(state.summaries):
         found = summary.get("expectations")
         if isinstance(found, list) and found:
@@ -464,6 +466,17 @@ def _expected(state: RunRecord) -> dict[str, int]:
                 for item in found
                 if isinstance(item, dict) and "name" in item and "expected" in item
             }
+    plan = state.run.get("plan")
+    planned = plan.get("scenario") if isinstance(plan, dict) else None
+    if isinstance(planned, dict):
+        expect = planned.get("expect")
+        if not isinstance(expect, dict):
+            return {}
+        return {
+            name: value
+            for name, value in expect.items()
+            if name in EXPECTATION_NAMES and isinstance(value, int) and not isinstance(value, bool)
+        }
     source = state.run.get("scenario_file")
     if isinstance(source, str) and source:
         try:

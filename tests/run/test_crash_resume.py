@@ -514,3 +514,40 @@ async def test_resume_of_a_builtin_receiver_run_says_its_receiver_is_gone(
         code = await asyncio.to_thread(resume_command, str(record), options_elsewhere)
     assert code == 0
     assert receiver.count("t") == 1
+
+
+async def test_resume_takes_expect_from_the_record_not_a_path_relative_to_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The run line's plan holds the scenario: resuming from another directory (where the
+    scenario's relative path means nothing) still checks its expectations."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    (project / "one.yaml").write_text(
+        "name: one\ncallbacks:\n  - task_id: t\nexpect:\n  delivered: 1\n  attempts: 2\n"
+    )
+    async with ScriptedReceiver(statuses=[500, 200], per_task=True) as receiver:
+        monkeypatch.chdir(project)
+        code = await asyncio.to_thread(
+            main,
+            ["run", "one.yaml", "--target", receiver.url, "--virtual", "--no-live",
+             "--secret", SECRET, "--record", str(tmp_path / "full.jsonl")],
+        )  # fmt: skip
+        assert code == 0
+        record = cut(
+            tmp_path / "full.jsonl",
+            lambda line: (
+                line["type"] in ("run", "callback")
+                or (line["type"] == "attempt" and line["attempt"] == 1)
+            ),
+        )
+        monkeypatch.chdir(elsewhere)  # "one.yaml" does not exist here
+        capsys.readouterr()
+        code = await asyncio.to_thread(main, ["resume", str(record), "--virtual", "--json"])
+    assert code == 0
+    summary = read_record(record)[-1]
+    assert {item["name"]: item["ok"] for item in summary["expectations"]} == {
+        "delivered": True,
+        "attempts": True,
+    }
