@@ -34,3 +34,12 @@ def hides_a_password(url: str) -> bool:
         return urlsplit(url).password == HIDDEN
     except ValueError:
         return False
+
+
+def without_controls(text: str) -> str:
+    """``text`` safe for a terminal: control characters (ESC, BEL, ...) escaped as ``\\x1b``,
+    so a name from a scenario, a record or the network cannot retitle, recolour or clear
+    the terminal it is printed on."""
+    if text.isprintable():  # the usual case: one C call
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)

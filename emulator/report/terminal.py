@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
+from emulator.redact import without_controls
 from emulator.report.model import as_text
 from emulator.report.stats import ms_text
 
@@ -45,7 +46,7 @@ def _single_run_table(run: Mapping[str, Any]) -> Any:
 
     stats = run["stats"]
     title = Text("Callback delivery — ")
-    title.append(run["scenario"], style="bold")
+    title.append(without_controls(str(run["scenario"])), style="bold")
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("")
     table.add_column("", justify="right")
@@ -109,7 +110,8 @@ def _run_label(run: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> str
 
     def name(item: Mapping[str, Any]) -> str:
         worker = item.get("worker")
-        return f"{item['scenario']} {worker}" if worker else str(item["scenario"])
+        label = f"{item['scenario']} {worker}" if worker else str(item["scenario"])
+        return without_controls(label)
 
     shared = sum(1 for other in runs if name(other) == name(run)) > 1
     return f"{name(run)} ({run['run_id']})" if shared else name(run)

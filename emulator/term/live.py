@@ -26,7 +26,7 @@ from emulator.clock import Clock
 from emulator.delivery.dispatch import DispatchListener
 from emulator.delivery.results import Attempt, Outcome
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from emulator.redact import without_password
+from emulator.redact import without_controls, without_password
 from emulator.run.expect import describe_broken
 from emulator.run.runner import RunInfo, RunListener, RunResult
 from emulator.scenario.model import Scenario
@@ -227,7 +227,7 @@ class LineLog(RunListener):
         )
 
     def _print(self, line: str) -> None:
-        print(line, file=self.stream, flush=True)
+        print(without_controls(line), file=self.stream, flush=True)
 
 
 # --- after running -----------------------------------------------------------------------
@@ -237,7 +237,8 @@ def summary_table(result: RunResult) -> Table:
     """Callbacks, delivered, lost, attempts (and pending when stopped early)."""
     from rich.table import Table
 
-    table = Table(title=f"{result.scenario}", title_justify="left", header_style="bold")
+    title = without_controls(result.scenario)
+    table = Table(title=title, title_justify="left", header_style="bold")
     columns = ["callbacks", "delivered", "lost", "attempts", "max attempts"]
     if result.interrupted:
         columns.append("not finished")
