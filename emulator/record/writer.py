@@ -48,6 +48,10 @@ class Recorder:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_fifo() or self.path.is_socket():  # opening one would wait forever
+            raise UsageError(
+                f"record {self.path}: not a regular file (a FIFO or socket); give a file path"
+            )
         # unbuffered: our own batching is the only buffer, and flush() empties it for real
         self._file: IO[bytes] | None = self.path.open("ab", buffering=0)
         self._lock()
