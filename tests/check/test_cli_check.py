@@ -168,7 +168,7 @@ def test_junit_and_html_name_the_failing_probe(
         "signature.future#1",
         "signature.server-secret#1",
     }
-    message = failures["signature.forged#1"].get("message", "")  # type: ignore[union-attr]
+    message = failures["signature.forged#1"].get("message", "")  # type: ignore[union-attr]  # JSON evidence: a dict here
     assert "expected refused, accepted (200 on attempt 1)" in message
     page = html.read_text()
     assert 'data-callback-id="signature.forged#1"' in page

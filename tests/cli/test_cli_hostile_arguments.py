@@ -29,7 +29,7 @@ def _cli(
         [sys.executable, "-m", "emulator", *args],
         capture_output=True,
         timeout=120,
-        env=environment,  # type: ignore[arg-type]
+        env=environment,  # type: ignore[arg-type]  # bytes values on purpose: not UTF-8
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         check=False,

@@ -305,7 +305,7 @@ async def test_every_catalogue_event_verifies_against_the_digest(
     receiver, server = doc_receiver
     factory = CallbackFactory(seed=8, app_id="1234567890")
     callbacks = [
-        factory.callback(factory.build(event, params), SECRET, encoding)  # type: ignore[arg-type]
+        factory.callback(factory.build(event, params), SECRET, encoding)  # type: ignore[arg-type]  # str from the table
         for event, params in VARIANTS
     ]
     delivered = await deliver(server, callbacks)

@@ -42,11 +42,10 @@ def php_sort_regular(parts: list[str]) -> list[str]:
     """PHP 8's sort($parts) (SORT_REGULAR): two numeric strings compare as numbers."""
 
     def compare(left: str, right: str) -> int:
-        if _NUMERIC.match(left) and _NUMERIC.match(right):
-            a, b = float(left), float(right)
-        else:
-            a, b = left, right  # type: ignore[assignment]
-        return (a > b) - (a < b)
+        if _NUMERIC.match(left) and _NUMERIC.match(right):  # PHP compares these as numbers
+            x, y = float(left), float(right)
+            return (x > y) - (x < y)
+        return (left > right) - (left < right)
 
     return sorted(parts, key=functools.cmp_to_key(compare))
 
