@@ -2,6 +2,12 @@
 
     options = RunOptions(target="http://127.0.0.1:8080/cb", virtual=True)   # the flags
     settings = resolve(options, scenario)          # one typed object every mode runs on
+    settings = resolve(options, layer=run_line_layer(run, "runs/x.jsonl"))  # resume
+
+Each mode hands :func:`resolve` its flags and the one :class:`Layer` below them: a
+scenario (``run``, ``send``, load mode, the mock API's ``--sessions``), a record's ``run``
+line (``resume``) or the recorded runs (``run --replay``). Below the layer come the
+environment (the callback secret) and the defaults.
 
 One URL check (:func:`check_url`), one TLS setup (:func:`tls_context`) and one way to pick
 a fresh record path (:func:`fresh_record_path`) serve every mode: run, send, load, resume,
@@ -23,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from emulator.errors import UsageError
-from emulator.retry import RetryPolicy
+from emulator.retry import RetryPolicy, recorded_policy
+from emulator.wire import ENCODINGS
 
 if TYPE_CHECKING:
     import ssl
@@ -106,6 +113,23 @@ def resolve_secret(
             "secret documented in the README"
         )
     return Secret(default, "development default")
+
+
+def secret_candidates(flag_value: str | None, env_name: str | None = None) -> list[Secret]:
+    """Every secret the layers offer, highest first: the flag, the variable ``env_name``
+    names (a scenario's ``secret_env``), ``ZEGO_CALLBACK_SECRET``, the development secret.
+
+    :func:`resolve` uses the first; ``resume`` tries them in this order against the
+    signatures its record holds."""
+    found: list[Secret] = []
+    if flag_value:
+        found.append(Secret(flag_value, "--secret"))
+    for name in dict.fromkeys(n for n in (env_name, CALLBACK_SECRET_ENV) if n):
+        value = env_secret(name)
+        if value:
+            found.append(Secret(value, f"env {name}"))
+    found.append(Secret(DEV_CALLBACK_SECRET, "development default"))
+    return found
 
 
 # --- URLs, TLS, record paths: one of each for every mode --------------------------------
@@ -218,6 +242,9 @@ class RunOptions:
     junit: str | None = None  # also write the run's JUnit XML here (run --junit FILE)
     clock: Clock | None = None  # a clock to use instead of the one speed/virtual describe
     truth: str | Path | None = None  # --truth: where run writes the sessions' final state
+    tls: ssl.SSLContext | bool | None = None  # instead of what ca_bundle/insecure describe
+    target_flag: str = "--target"  # how the flag is named in messages (api: --callback-url)
+    secret_flag: str = "--secret"  # likewise (api: --callback-secret)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
@@ -279,54 +306,132 @@ class Settings:
         return policy
 
 
+@dataclass(frozen=True)
+class Layer:
+    """What the one source below the flags says (a scenario, a record's ``run`` line, the
+    recorded runs of a replay); None = it says nothing, the environment and defaults decide.
+
+    ``source`` names it in messages (``demo.yaml``, ``runs/x.jsonl: run 2024...``).
+    """
+
+    source: str
+    name: str | None = None
+    target: str | None = None
+    secret_env: str | None = None  # the variable holding the callback secret
+    app_id: str | None = None
+    encoding: Encoding | None = None
+    seed: int | None = None
+    policy: RetryPolicy | None = None
+    speed: float | None = None
+    virtual: bool = False  # it ran in virtual time (a flag's --speed still wins)
+    concurrency: int | None = None
+    missing_target: str | None = None  # how a missing target is told (default: source)
+
+
+def scenario_layer(scenario: Scenario, source: str | None = None) -> Layer:
+    """The settings a scenario file gives (``target:``, ``secret_env:``, ``retry:``...)."""
+    return Layer(
+        source=source or "scenario",
+        name=scenario.name,
+        target=scenario.target,
+        secret_env=scenario.secret_env,
+        app_id=scenario.app_id,
+        encoding=scenario.encoding,
+        seed=scenario.seed,
+        policy=scenario.retry_policy(),
+        speed=scenario.speed,
+        concurrency=scenario.concurrency,
+        missing_target=source or f"scenario {scenario.name!r}",
+    )
+
+
+def run_line_layer(run: dict[str, Any], source: str) -> Layer:
+    """The settings a record's ``run`` line gives (``resume``): its target, policy,
+    speed (``null``: virtual time), concurrency, encoding, and the ``secret_env`` of the
+    scenario its plan holds. A value of the wrong type (a hand-edited record) says nothing."""
+    plan = run.get("plan")
+    planned = plan.get("scenario") if isinstance(plan, dict) else None
+    secret_env = planned.get("secret_env") if isinstance(planned, dict) else None
+    speed = run.get("speed")
+    if not (isinstance(speed, int | float) and not isinstance(speed, bool) and 0 < speed < 1e300):
+        speed = None  # null (virtual time), or nothing a clock could run at
+    concurrency = run.get("concurrency")
+    target = run.get("target")
+    encoding = run.get("encoding")
+    name = run.get("scenario")
+    return Layer(
+        source=source,
+        name=name if isinstance(name, str) and name else None,
+        target=target if isinstance(target, str) and target else None,
+        secret_env=secret_env if isinstance(secret_env, str) and secret_env else None,
+        encoding=encoding if encoding in ENCODINGS else None,
+        policy=recorded_policy(run, RetryPolicy()),
+        speed=None if speed is None else float(speed),
+        virtual=speed is None,
+        concurrency=concurrency
+        if isinstance(concurrency, int) and not isinstance(concurrency, bool) and concurrency > 0
+        else None,
+    )
+
+
 def resolve(
     options: RunOptions,
     scenario: Scenario | None = None,
     *,
+    layer: Layer | None = None,
     source: str | None = None,
     name: str | None = None,
     need_target: bool = True,
     default_encoding: Encoding = "json",
     quiet: bool = False,
 ) -> Settings:
-    """The one settings object of a run from its flags and (optional) scenario.
+    """The one settings object of a run: its flags over ``layer`` (or the scenario's),
+    over the environment (the callback secret), over the defaults.
 
     ``need_target``: a missing target is a UsageError (not with ``--builtin-receiver``).
     ``quiet``: no note about where the secret came from (checking flags before a run).
     """
     from emulator.clock import make_clock
 
-    target = options.target or (scenario.target if scenario is not None else None)
+    below = layer or Layer(source=source or "run")
+    if scenario is not None:
+        below = scenario_layer(scenario, source)
+    target = options.target or below.target
     if target:
-        check_url(target, "--target" if options.target else f"{source or 'scenario'}: target")
+        check_url(target, options.target_flag if options.target else f"{below.source}: target")
     elif need_target and not options.builtin_receiver:
-        where = source or (f"scenario {scenario.name!r}" if scenario is not None else "run")
-        in_scenario = "" if source == "send" else ", set target: in the scenario"
+        where = below.missing_target or below.source
+        in_scenario = (
+            ""
+            if source == "send" or (layer is not None and scenario is None)
+            else ", set target: in the scenario"
+        )
         raise UsageError(
             f"{where}: no target: give --target URL{in_scenario}, or use --builtin-receiver"
         )
-    policy = scenario.retry_policy() if scenario is not None else RetryPolicy()
+    policy = below.policy or RetryPolicy()
     if options.timeout is not None:
         policy = replace(policy, timeout=options.timeout)
-    speed = options.speed or (scenario.speed if scenario is not None else None) or 1.0
-    clock = options.clock or make_clock(speed, options.virtual)
-    concurrency = (
-        options.concurrency
-        or (scenario.concurrency if scenario is not None else None)
-        or DEFAULT_CONCURRENCY
+    if options.clock is not None:
+        clock = options.clock
+    else:
+        virtual = options.virtual or (options.speed is None and below.virtual)
+        clock = make_clock(options.speed or below.speed or 1.0, virtual)
+    tls = (
+        options.tls if options.tls is not None else tls_context(options.ca_bundle, options.insecure)
     )
     return Settings(
-        name=name or (scenario.name if scenario is not None else "run"),
+        name=name or below.name or "run",
         target=target or None,
-        secret=options.secret or scenario_secret(scenario, None, quiet=quiet),
-        app_id=options.app_id or (scenario.app_id if scenario is not None else None),
-        encoding=options.encoding
-        or (scenario.encoding if scenario is not None else default_encoding),
-        seed=options.seed if options.seed is not None else (scenario.seed if scenario else None),
+        secret=options.secret
+        or layer_secret(below.secret_env, quiet=quiet, flag_name=options.secret_flag),
+        app_id=options.app_id or below.app_id,
+        encoding=options.encoding or below.encoding or default_encoding,
+        seed=options.seed if options.seed is not None else below.seed,
         policy=policy,
         clock=clock,
-        concurrency=concurrency,
-        tls=tls_context(options.ca_bundle, options.insecure),
+        concurrency=options.concurrency or below.concurrency or DEFAULT_CONCURRENCY,
+        tls=tls,
         record=Path(options.record) if options.record else None,
         scenario_file=source,
         timeout_flag=options.timeout,
@@ -338,8 +443,15 @@ def scenario_secret(
 ) -> Secret:
     """The callback secret: ``--secret``, else the scenario's ``secret_env`` variable, else
     ``ZEGO_CALLBACK_SECRET``, else the development default (see :func:`resolve_secret`)."""
-    env_name = scenario.secret_env if scenario is not None else None
-    if not flag_value and env_name and env_name != CALLBACK_SECRET_ENV:
+    if flag_value:
+        return resolve_secret(flag_value, quiet=quiet)
+    return layer_secret(scenario.secret_env if scenario is not None else None, quiet=quiet)
+
+
+def layer_secret(env_name: str | None, quiet: bool = False, flag_name: str = "--secret") -> Secret:
+    """The callback secret when no flag gave one: the variable ``env_name`` names (a
+    scenario's ``secret_env``), else ``ZEGO_CALLBACK_SECRET``, else the development default."""
+    if env_name and env_name != CALLBACK_SECRET_ENV:
         value = env_secret(env_name)
         if value:
             return Secret(value, f"env {env_name}")
@@ -348,4 +460,4 @@ def scenario_secret(
                 f"note: the scenario's secret_env {env_name} is not set; "
                 f"falling back to {CALLBACK_SECRET_ENV}"
             )
-    return resolve_secret(flag_value, quiet=quiet)
+    return resolve_secret(None, flag_name=flag_name, quiet=quiet)

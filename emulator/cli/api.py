@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from emulator.cli.common import (
-    DEFAULT_ENCODING,
     ENCODING_CHOICES,
     ENCODING_HELP,
     Formatter,
@@ -30,6 +29,8 @@ def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "and answers CloseRoom, KickoutUser and DeleteStream on them; StartMix/StopMix,\n"
         "StartCloudTranscode/StopCloudTranscode (POST) and StartCDNRecord/StopCDNRecord fire\n"
         "their callbacks. Prints its URL first; runs until Ctrl-C.\n"
+        "Settings: flags > the --sessions scenario (secret_env:, retry:, encoding:, seed:,\n"
+        "concurrency:) > the environment (ZEGO_CALLBACK_SECRET, ZEGO_SERVER_SECRET) > defaults.\n"
         "  ZEGO_SERVER_SECRET=... zego-emulator api --app-id 1234567890 \\\n"
         "      --callback-url http://127.0.0.1:8080/zego/callback --fail-file-ids 5285890",
     )
@@ -56,7 +57,6 @@ def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--encoding",
         choices=ENCODING_CHOICES,
-        default=DEFAULT_ENCODING,
         metavar="{json,form,json-urlencoded}",
         help=f"callback {ENCODING_HELP}",
     )
@@ -77,15 +77,21 @@ def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--speed",
         type=speed,
-        default=1.0,
         metavar="X",
-        help="divide processing time and retry gaps by X",
+        help="divide processing time and retry gaps by X (default 1)",
     )
     parser.add_argument(
         "--timeout",
         type=positive_float,
         metavar="SECONDS",
-        help="per-request callback timeout in real seconds (default 5)",
+        help="per-request callback timeout in real seconds (default: the --sessions "
+        "scenario's retry.timeout, else 5)",
+    )
+    parser.add_argument(
+        "--ca-bundle", metavar="FILE", help="trust this CA file for an HTTPS --callback-url"
+    )
+    parser.add_argument(
+        "--insecure", action="store_true", help="do not verify HTTPS certificates of callbacks"
     )
     parser.add_argument("--seed", type=integer, metavar="N", help="seed for fake data")
     parser.add_argument(
@@ -102,39 +108,42 @@ def add_api(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _cmd_api(args: argparse.Namespace) -> int:
     from emulator import settings as config
-    from emulator.run.api import run_api
+    from emulator.run.api import api_settings, run_api
 
-    sessions = []
+    scenario = None
     if args.sessions:
         from emulator.scenario.reader import load_scenario
 
-        sessions = load_scenario(args.sessions).sessions
-
+        scenario = load_scenario(args.sessions)
+    callback_secret = None
+    if args.callback_secret:
+        callback_secret = config.resolve_secret(
+            args.callback_secret, flag_name="--callback-secret", quiet=args.callback_url is None
+        )
+    options = config.RunOptions(
+        target=args.callback_url,
+        secret=callback_secret,
+        app_id=args.app_id,
+        encoding=args.encoding,
+        seed=args.seed,
+        speed=args.speed,
+        timeout=args.timeout,
+        record=args.record,
+        ca_bundle=args.ca_bundle,
+        insecure=args.insecure,
+    )
+    settings = api_settings(options, scenario, args.sessions)  # a bad flag: exit 2 first
     server_secret = config.resolve_secret(
         args.server_secret, config.SERVER_SECRET_ENV, config.DEV_SERVER_SECRET, "--server-secret"
     )
-    callback_secret = config.resolve_secret(
-        args.callback_secret,
-        config.CALLBACK_SECRET_ENV,
-        config.DEV_CALLBACK_SECRET,
-        "--callback-secret",
-        quiet=args.callback_url is None,
-    )
     return run_api(
+        settings,
         host=args.host,
         port=args.port,
-        app_id=args.app_id,
         server_secret=server_secret,
-        callback_url=args.callback_url,
-        callback_secret=callback_secret,
-        speed=args.speed,
-        record=args.record,
         processing_time=args.processing_time,
         fail_file_ids=[f for f in (part.strip() for part in args.fail_file_ids.split(",")) if f],
-        encoding=args.encoding,
-        seed=args.seed,
-        timeout=args.timeout,
-        sessions=sessions,
+        sessions=scenario.sessions if scenario is not None else [],
         out=_print_flushed,
     )
 

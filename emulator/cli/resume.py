@@ -18,6 +18,9 @@ def add_resume(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "outcome and summary lines are appended to the same record (same run id). The\n"
         "recorded bodies are re-sent as they are: no secret is needed, except for a run\n"
         "that re-signed each attempt (its secret: ZEGO_CALLBACK_SECRET or --secret).\n"
+        "Settings: flags > the record's run line (target, retry policy and timeout, speed,\n"
+        "concurrency, its scenario's secret_env) > the environment (ZEGO_CALLBACK_SECRET)\n"
+        "> defaults.\n"
         "  zego-emulator resume runs/20240501T120000Z-retry-then-success.jsonl",
     )
     parser.add_argument("record", metavar="RECORD", help="the record file of the run")

@@ -23,7 +23,8 @@ def add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Load scenario files, generate, sign and encode their callbacks, deliver\n"
         "them to the target with ZEGO's retry schedule (2, 4, 8, 16, 32 s), record every\n"
         "attempt and check the scenario's expectations. Exit 0 when every expectation held,\n"
-        "1 when one failed, 2 on bad input.",
+        "1 when one failed, 2 on bad input. Settings: flags > the scenario > the environment\n"
+        "(ZEGO_CALLBACK_SECRET, or the variable secret_env: names) > defaults.",
     )
     parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files")
     add_secret_flag(parser)
@@ -46,7 +47,8 @@ def add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=[],
         metavar="RECORD",
         help="re-send exactly the callbacks of a recorded run (same bodies) to --target; "
-        "repeatable; no scenario files with it",
+        "repeatable; no scenario files with it. Settings: flags > the recorded runs (retry "
+        "policy and timeout, concurrency) > ZEGO_CALLBACK_SECRET (with --resign) > defaults",
     )
     parser.add_argument(
         "--resign",
@@ -125,22 +127,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 "--junit goes with scenario runs and --rate; for a replay use "
                 "`zego-emulator report RECORD --junit FILE`"
             )
+        if args.secret and not args.resign:
+            raise UsageError("--secret with --replay is used only with --resign")
+        from emulator.settings import RunOptions
         from emulator.term.commands import replay_command
 
-        return replay_command(
-            args.replay,
-            args.target,
-            resign=args.resign,
-            secret=args.secret,
-            speed=args.speed,
-            virtual=args.virtual,
-            timeout=args.timeout,
-            concurrency=args.concurrency,
-            record=args.record,
-            as_json=args.json,
-            ca_bundle=args.ca_bundle,
-            insecure=args.insecure,
-        )
+        return replay_command(args.replay, RunOptions.from_args(args), resign=args.resign)
     if args.resign:
         raise UsageError("--resign goes with --replay RECORD")
     from emulator.settings import RunOptions

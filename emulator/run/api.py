@@ -11,75 +11,73 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from emulator.clock import ScaledClock
 from emulator.errors import UsageError
-from emulator.retry import RetryPolicy
 from emulator.run.core import RunCore, run_in_cli
 from emulator.servers.mockapi import DEFAULT_PORT, DEFAULT_PROCESSING_TIME, MockApi, serve
 from emulator.servers.start import DEFAULT_HOST
 from emulator.sessions import SessionEntry
-from emulator.settings import DEFAULT_CONCURRENCY, Secret, Settings, check_url
-from emulator.wire import Encoding
+from emulator.settings import RunOptions, Secret, Settings, resolve, scenario_layer
+
+if TYPE_CHECKING:
+    from emulator.scenario.model import Scenario
 
 NO_CALLBACK = "none (tasks finish, no callback is sent; see --callback-url)"
 
 
+def api_settings(
+    options: RunOptions, sessions: Scenario | None = None, source: str | None = None
+) -> Settings:
+    """The mock API's settings: flags > the ``--sessions`` scenario (its ``secret_env:``,
+    ``retry:``, ``encoding:``, ``seed:``, ``concurrency:``; never its target, AppId or
+    speed: callbacks go to ``--callback-url`` only) > the environment
+    (``ZEGO_CALLBACK_SECRET``) > the defaults."""
+    layer = None
+    if sessions is not None:
+        layer = replace(
+            scenario_layer(sessions, source), name=None, target=None, app_id=None, speed=None
+        )
+    options = replace(options, target_flag="--callback-url", secret_flag="--callback-secret")
+    if options.app_id is not None and not (
+        options.app_id.isdigit() and int(options.app_id) < 2**32
+    ):
+        raise UsageError(f"--app-id must be a uint32 number, got {options.app_id!r}")
+    return resolve(
+        options, layer=layer, name="api", need_target=False, quiet=options.target is None
+    )
+
+
 def run_api(
+    settings: Settings,
     *,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
-    app_id: str | None = None,
     server_secret: Secret,
-    callback_url: str | None = None,
-    callback_secret: Secret,
-    speed: float = 1.0,
-    record: str | None = None,
     processing_time: float = DEFAULT_PROCESSING_TIME,
     fail_file_ids: Sequence[str] = (),
-    encoding: Encoding = "json",
-    seed: int | None = None,
-    timeout: float | None = None,
     out: Callable[[str], None],
     sessions: Sequence[SessionEntry] = (),
 ) -> int:
-    """Serve the mock API until Ctrl-C, saying where first and each call as it comes."""
-    if app_id is not None and not (app_id.isdigit() and int(app_id) < 2**32):
-        raise UsageError(f"--app-id must be a uint32 number, got {app_id!r}")
-    if callback_url is not None:
-        check_url(callback_url, "--callback-url")
-    settings = Settings(
-        name="api",
-        target=callback_url,
-        secret=callback_secret,
-        app_id=app_id,
-        encoding=encoding,
-        seed=seed,
-        policy=RetryPolicy(timeout=timeout) if timeout else RetryPolicy(),
-        clock=ScaledClock(speed),
-        concurrency=DEFAULT_CONCURRENCY,
-        tls=True,
-        record=Path(record) if record else None,
-    )
+    """Serve the mock API until Ctrl-C, saying where first and each call as it comes
+    (``settings``: see :func:`api_settings`)."""
+    callback_url, app_id = settings.target, settings.app_id
     core = RunCore(
-        settings, planned=None, record=record is not None, run_id=f"api-{uuid.uuid4().hex[:12]}"
+        settings,
+        planned=None,
+        record=settings.record is not None,
+        run_id=f"api-{uuid.uuid4().hex[:12]}",
     )
 
     async def main(stop: asyncio.Event) -> MockApi:
         async with core:
-            api = MockApi(
-                app_id=app_id,
+            api = MockApi.from_settings(
+                settings,
                 server_secret=server_secret.value,
-                callback_url=callback_url,
-                callback_secret=callback_secret.value,
-                clock=settings.clock,
-                policy=settings.policy,
                 run_id=core.run_id,
                 processing_time=processing_time,
                 fail_file_ids=fail_file_ids,
-                encoding=encoding,
-                seed=seed,
                 log=out,
                 sessions=sessions,
                 dispatcher=core.dispatcher,
@@ -89,12 +87,13 @@ def run_api(
                 out(f"listening on {url}  (mock ZEGO server API; Ctrl-C to stop)")
                 out(f"  AppId            {app_id or 'any'}")
                 out(f"  server secret    from {server_secret.source}")
-                target = (
-                    callback_url or "none (tasks finish, no callback is sent; see --callback-url)"
-                )
-                out(f"  callbacks to     {target}")
+                out(f"  callbacks to     {callback_url or NO_CALLBACK}")
                 if callback_url:
-                    out(f"  callback secret  from {callback_secret.source}; encoding {encoding}")
+                    out(
+                        f"  callback secret  from {settings.secret.source}; "
+                        f"encoding {settings.encoding}"
+                    )
+                speed = settings.clock.speed
                 out(f"  processing time  {processing_time:g} s at speed {speed:g}")
                 if fail_file_ids:
                     out(f"  failing FileIds  {', '.join(fail_file_ids)}")

@@ -33,7 +33,7 @@ from typing import Any
 
 from emulator.callback.model import TAMPERS, Callback, Tamper
 from emulator.callback.tamper import apply_tamper
-from emulator.clock import Clock, make_clock
+from emulator.clock import Clock
 from emulator.delivery.dispatch import Delivery, DispatchListener
 from emulator.delivery.results import Outcome
 from emulator.delivery.verdict import default_expectation
@@ -43,7 +43,15 @@ from emulator.record.reader import read_lines
 from emulator.retry import RetryPolicy
 from emulator.retry import recorded_policy as policy_of_line
 from emulator.run.core import CoreResult, RunCore, run_in_cli
-from emulator.settings import DEFAULT_CONCURRENCY, Secret, Settings, check_url, tls_context
+from emulator.settings import (
+    Layer,
+    RunOptions,
+    Secret,
+    Settings,
+    check_url,
+    resolve,
+    run_line_layer,
+)
 from emulator.signing import restamp, sign_fields
 from emulator.wire import ENCODINGS, Encoding, decode, encode, sniff_encoding
 
@@ -181,7 +189,7 @@ async def replay(
     resign_each_attempt: bool = False,
     policy: RetryPolicy | None = None,
     clock: Clock | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: int | None = None,
     ssl: ssl_module.SSLContext | bool = True,
     run_ids: Sequence[str] | None = None,
     listeners: Sequence[DispatchListener] = (),
@@ -217,7 +225,7 @@ async def replay_run(
     resign_each_attempt: bool = False,
     policy: RetryPolicy | None = None,
     clock: Clock | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: int | None = None,
     ssl: ssl_module.SSLContext | bool = True,
     run_ids: Sequence[str] | None = None,
     listeners: Sequence[DispatchListener] = (),
@@ -227,21 +235,81 @@ async def replay_run(
 
     ``resign_secret`` re-signs every body once before sending (``resign_each_attempt``:
     before every retry too); without it the recorded bytes go out unchanged. ``policy``
-    defaults to the one the recorded run used (its ``run`` line), else ZEGO's. ``stop``
-    set (Ctrl-C) ends it early; the summary is written either way.
+    defaults to the one the recorded run used (its ``run`` line), else ZEGO's;
+    ``concurrency`` likewise. ``stop`` set (Ctrl-C) ends it early; the summary is written
+    either way.
     """
     check_url(target)
     lines = read_lines(record_paths)
     callbacks = _callbacks_or_error(lines, record_paths, run_ids)
-    policy = policy or recorded_policy(lines, run_ids) or RetryPolicy()
+    options = RunOptions(
+        target=target,
+        secret=Secret(resign_secret, "resign_secret") if resign_secret else None,
+        concurrency=concurrency,
+        record=Path(record_path) if record_path else None,
+        clock=clock,
+        tls=ssl,
+    )
+    layer = replay_layer(lines, record_paths, run_ids, policy)
+    settings = resolve(options, layer=layer, name="replay", quiet=True)
+    return await _replay(
+        settings,
+        callbacks,
+        record_paths,
+        resign=bool(resign_secret),
+        resign_each_attempt=resign_each_attempt,
+        listeners=listeners,
+        stop=stop,
+    )
+
+
+def replay_layer(
+    lines: Sequence[dict[str, Any]],
+    record_paths: Sequence[str | os.PathLike[str]],
+    run_ids: Sequence[str] | None = None,
+    policy: RetryPolicy | None = None,
+) -> Layer:
+    """What the recorded runs say below the flags: their retry policy and concurrency
+    (when the runs agree on one; ``policy`` given replaces theirs)."""
+    runs = [
+        line
+        for line in lines
+        if line.get("type") == "run" and (run_ids is None or line.get("run_id") in run_ids)
+    ]
+    names = ", ".join(str(path) for path in record_paths)
+    concurrency = {
+        found
+        for found in (run_line_layer(line, names).concurrency for line in runs)
+        if found is not None
+    }
+    return Layer(
+        source=names,
+        policy=policy or recorded_policy(lines, run_ids),
+        concurrency=concurrency.pop() if len(concurrency) == 1 else None,
+    )
+
+
+async def _replay(
+    settings: Settings,
+    callbacks: Sequence[RecordedCallback],
+    record_paths: Sequence[str | os.PathLike[str]],
+    *,
+    resign: bool,
+    resign_each_attempt: bool = False,
+    listeners: Sequence[DispatchListener] = (),
+    stop: asyncio.Event | None = None,
+) -> ReplayResult:
+    """The replay itself, on resolved settings (their secret re-signs when ``resign``)."""
+    assert settings.target is not None
+    target, policy = settings.target, settings.policy
     deliveries = []
     for item in callbacks:
         callback = item.as_callback()
         hook: Callable[[Callback], Callback] | None = None
-        if resign_secret:
-            callback = resign_callback(callback, resign_secret)
+        if resign:
+            secret = settings.secret.value
+            callback = resign_callback(callback, secret)
             if resign_each_attempt or policy.resign_each_attempt:
-                secret = resign_secret
                 hook = lambda cb, secret=secret: resign_callback(cb, secret)  # noqa: E731
         own = None if item.retry is None else policy_of_line(item.retry, policy)
         expect = default_expectation(item.tamper)  # a tampered callback must be refused
@@ -256,23 +324,11 @@ async def replay_run(
                 expect=expect,
             )
         )
-    settings = Settings(
-        name="replay",
-        target=target,
-        secret=Secret("", "none"),
-        app_id=None,
-        encoding=_encoding_of(callbacks),  # type: ignore[arg-type]
-        seed=None,
-        policy=policy,
-        clock=clock or make_clock(1.0),
-        concurrency=concurrency,
-        tls=ssl,
-        record=Path(record_path) if record_path else None,
-    )
     extra = {
+        "encoding": _encoding_of(callbacks),  # "mixed" when the callbacks differ
         "scenario": f"replay of {', '.join(Path(p).name for p in record_paths)}",
         "replay_of": [str(p) for p in record_paths],
-        "resigned": bool(resign_secret),
+        "resigned": resign,
     }
     core = RunCore(
         settings,
@@ -307,50 +363,27 @@ def _encoding_of(callbacks: Sequence[RecordedCallback]) -> str:
 
 
 def replay_from_cli(
-    record_paths: Sequence[str],
-    target: str | None,
-    *,
-    resign: bool = False,
-    secret: str | None = None,
-    speed: float | None = None,
-    virtual: bool = False,
-    timeout: float | None = None,
-    concurrency: int | None = None,
-    record: str | None = None,
-    ca_bundle: str | None = None,
-    insecure: bool = False,
+    record_paths: Sequence[str], options: RunOptions, *, resign: bool = False
 ) -> ReplayResult:
     """``zego-emulator run --replay RECORD --target URL [--resign]``, run from the CLI.
 
-    Every flag is checked before anything is sent (a bad one is exit 2, one line); Ctrl-C
-    stops it with the summary written.
+    Settings: flags > the recorded runs (retry policy and timeout, concurrency) > the
+    environment (``ZEGO_CALLBACK_SECRET``, with ``--resign``) > the defaults. Every flag is
+    checked before anything is sent (a bad one is exit 2, one line); Ctrl-C stops it with
+    the summary written.
     """
-    from emulator import settings as config
-
-    if not target:
+    if not options.target:
         raise UsageError("run --replay needs --target URL (where to re-send the callbacks)")
-    check_url(target)
     if not record_paths:
         raise UsageError("run --replay needs a record file")
-    if secret and not resign:
+    if options.secret is not None and not resign:
         raise UsageError("--secret with --replay is used only with --resign")
-    tls = tls_context(ca_bundle, insecure)
-    callback_secret = config.resolve_secret(secret).value if resign else None
+    resolve(options, layer=Layer(source="run --replay"), quiet=True)  # the flags, up front
     lines = read_lines(record_paths)
-    _callbacks_or_error(lines, record_paths, None)
-    policy = recorded_policy(lines) or RetryPolicy()
-    if timeout:
-        policy = RetryPolicy(policy.intervals, timeout, policy.resign_each_attempt)
+    callbacks = _callbacks_or_error(lines, record_paths, None)
+    settings = resolve(
+        options, layer=replay_layer(lines, record_paths), name="replay", quiet=not resign
+    )
     return run_in_cli(
-        lambda stop: replay_run(
-            record_paths,
-            target,
-            record_path=record,
-            resign_secret=callback_secret,
-            policy=policy,
-            clock=make_clock(speed, virtual),
-            concurrency=concurrency or DEFAULT_CONCURRENCY,
-            ssl=tls,
-            stop=stop,
-        )
+        lambda stop: _replay(settings, callbacks, record_paths, resign=resign, stop=stop)
     )

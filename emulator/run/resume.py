@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -70,11 +68,14 @@ from emulator.run.expect import EXPECTATION_NAMES, ExpectationResult
 from emulator.run.replay import resign_callback
 from emulator.settings import (
     CALLBACK_SECRET_ENV,
-    DEFAULT_CONCURRENCY,
-    DEV_CALLBACK_SECRET,
+    RunOptions,
     Secret,
     Settings,
-    tls_context,
+    check_url,
+    resolve,
+    resolve_secret,
+    run_line_layer,
+    secret_candidates,
 )
 from emulator.signing import verify_fields
 from emulator.wire import WireFields, decode
@@ -82,7 +83,12 @@ from emulator.wire import WireFields, decode
 
 @dataclass
 class ResumeOptions:
-    """Flags of ``resume``; ``None`` = what the record's ``run`` line says."""
+    """Flags of ``resume``; ``None`` = what the record's ``run`` line says.
+
+    Settings are resolved per run (:func:`resume_settings`): flags > the run's ``run``
+    line (target, retry policy and timeout, speed, concurrency; its plan's ``secret_env``)
+    > the environment (``ZEGO_CALLBACK_SECRET``) > the defaults.
+    """
 
     target: str | None = None  # send here instead of each callback's recorded target
     speed: float | None = None
@@ -94,6 +100,39 @@ class ResumeOptions:
     insecure: bool = False
     secret: str | None = None  # --secret: only for a run that re-signed each attempt
     clock: Clock | None = None  # a clock to use instead of the one speed/virtual describe
+
+    def run_options(self) -> RunOptions:
+        """These flags as the :class:`~emulator.settings.RunOptions` :func:`resolve` takes."""
+        return RunOptions(
+            target=self.target,
+            secret=resolve_secret(self.secret, quiet=True) if self.secret else None,
+            speed=self.speed,
+            virtual=self.virtual,
+            timeout=self.timeout,
+            concurrency=self.concurrency,
+            json=self.json,
+            ca_bundle=self.ca_bundle,
+            insecure=self.insecure,
+            clock=self.clock,
+        )
+
+
+def check_flags(options: ResumeOptions) -> None:
+    """The flags alone checked before a record is read: ``--target`` (one URL check) and
+    ``--ca-bundle`` (one TLS setup); a bad one is a one-line UsageError."""
+    resolve(options.run_options(), need_target=False, quiet=True)
+
+
+def resume_settings(state: RunRecord, options: ResumeOptions, record: str | Path) -> Settings:
+    """The settings of resuming ``state``: flags > its ``run`` line > environment > defaults."""
+    layer = run_line_layer(state.run, f"{record}: run {state.run_id}")
+    return resolve(options.run_options(), layer=layer, need_target=False, quiet=True)
+
+
+def _secrets(state: RunRecord, options: ResumeOptions) -> list[str]:
+    """The secrets to try, highest layer first (see :func:`secret_candidates`)."""
+    layer = run_line_layer(state.run, "")
+    return [found.value for found in secret_candidates(options.secret, layer.secret_env)]
 
 
 def check_receiver_alive(state: RunRecord, options: ResumeOptions, record: str) -> None:
@@ -121,6 +160,7 @@ def plan_resume(
     record: str,
     now: float,
     resign_secret: str | None = None,
+    settings: Settings | None = None,
 ) -> list[Delivery]:
     """The deliveries that continue a run's pending callbacks (``now``: Unix time).
 
@@ -143,14 +183,14 @@ def plan_resume(
             return max(0.0, frontier - instant)
         return max(0.0, (now - instant) * run_speed)
 
-    run_policy = resume_policy(state, options)
+    settings = settings or resume_settings(state, options, record)
     check_receiver_alive(state, options, record)
     deliveries = []
     for callback_id in state.pending:
         line = state.callbacks[callback_id]
-        policy = callback_policy(line, run_policy, options.timeout)
-        target = options.target or line.get("target") or state.run.get("target")
-        if not isinstance(target, str) or not target.startswith(("http://", "https://")):
+        policy = callback_policy(line, settings.policy, options.timeout)
+        target = _callback_target(options.target or line.get("target") or settings.target)
+        if target is None:
             raise UsageError(
                 f"{record}: callback {callback_id} has no http(s) target: give --target URL"
             )
@@ -190,6 +230,16 @@ def plan_resume(
     return deliveries
 
 
+def _callback_target(url: Any) -> str | None:
+    """A recorded (or --target) URL that passes the one URL check, else None."""
+    if not isinstance(url, str):
+        return None
+    try:
+        return check_url(url)
+    except UsageError:
+        return None
+
+
 def unsent_deliveries(
     state: RunRecord,
     options: ResumeOptions,
@@ -197,6 +247,7 @@ def unsent_deliveries(
     now: float,
     secret: str,
     resign: Callable[[Callback], Callback] | None = None,
+    settings: Settings | None = None,
 ) -> list[Delivery]:
     """The planned callbacks a kill kept from being recorded at all, regenerated byte for
     byte from the run line's ``plan`` (checked against every callback line the record
@@ -212,23 +263,21 @@ def unsent_deliveries(
         seeds = PlanSeeds.from_record(plan)
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{record}: run {state.run_id}: its plan cannot be read: {exc}") from None
-    target = options.target or state.run.get("target")
-    if not isinstance(target, str) or not target.startswith(("http://", "https://")):
+    resolved = settings or resume_settings(state, options, record)
+    target = _callback_target(resolved.target)
+    if target is None:
         raise UsageError(f"{record}: run {state.run_id} has no http(s) target: give --target URL")
-    settings = Settings(
+    regenerate = replace(
+        resolved,
         name=scenario.name,
         target=target,
         secret=Secret(secret, "resume"),
         app_id=seeds.app_id,
-        encoding=state.run.get("encoding") or scenario.encoding,
+        encoding=resolved.encoding if state.run.get("encoding") else scenario.encoding,
         seed=seeds.seed,
-        policy=resume_policy(state, options),
-        clock=make_clock(virtual=True),
-        concurrency=DEFAULT_CONCURRENCY,
-        tls=True,
-        record=None,
+        clock=make_clock(virtual=True),  # generation only: the run core's clock sends
     )
-    planned, _ = plan_run(scenario, settings, seeds.factory(), epoch=seeds.epoch)
+    planned, _ = plan_run(scenario, regenerate, seeds.factory(), epoch=seeds.epoch)
     for item in planned:
         recorded = state.callbacks.get(item.delivery.callback.callback_id)
         if recorded is not None and recorded.get("body") != item.delivery.callback.body()[1].decode(
@@ -265,8 +314,7 @@ def plan_secret(state: RunRecord, options: ResumeOptions, record: str) -> str:
     """The secret that signed the run's callbacks (to sign those never sent): ``--secret``,
     ``$ZEGO_CALLBACK_SECRET`` or the development secret, whichever signed a recorded body
     (the first given when the record has none)."""
-    candidates = [options.secret, os.environ.get(CALLBACK_SECRET_ENV), DEV_CALLBACK_SECRET]
-    given = [candidate for candidate in candidates if candidate]
+    given = _secrets(state, options)
     signed = _untampered_fields(state)
     if signed is None:
         return given[0]
@@ -290,8 +338,7 @@ def resign_secret(state: RunRecord, options: ResumeOptions, record: str) -> str 
     """
     if state.run.get("resign_each_attempt") is not True:
         return None
-    candidates = [options.secret, os.environ.get(CALLBACK_SECRET_ENV), DEV_CALLBACK_SECRET]
-    secrets_to_try = [candidate for candidate in candidates if candidate]
+    secrets_to_try = _secrets(state, options)
     signed = _untampered_fields(state)
     if signed is None:  # nothing to check against: the first one given
         return secrets_to_try[0]
@@ -317,15 +364,6 @@ def _untampered_fields(state: RunRecord) -> WireFields | None:
     return None
 
 
-def resume_policy(state: RunRecord, options: ResumeOptions) -> RetryPolicy:
-    """The run's retry policy as its run line records it: intervals, timeout, profile and
-    what a retry is for (``--timeout`` wins)."""
-    policy = recorded_policy(state.run, RetryPolicy())
-    if options.timeout:
-        policy = replace(policy, timeout=options.timeout)
-    return policy
-
-
 def callback_policy(
     line: Mapping[str, Any], run: RetryPolicy, timeout: float | None = None
 ) -> RetryPolicy | None:
@@ -337,15 +375,6 @@ def callback_policy(
         return None
     policy = recorded_policy(own, run)
     return replace(policy, timeout=timeout) if timeout else policy
-
-
-def resume_clock(state: RunRecord, options: ResumeOptions) -> Clock:
-    """``--virtual``/``--speed``, else the run's own: virtual when it ran virtual."""
-    if options.clock is not None:
-        return options.clock
-    if options.virtual or (options.speed is None and state.speed is None):
-        return make_clock(virtual=True)
-    return make_clock(options.speed or state.speed or 1.0)
 
 
 # --- running -----------------------------------------------------------------------------
@@ -380,29 +409,18 @@ async def resume_run(
 ) -> ResumeResult:
     """Continue one run's pending callbacks on the run core, appending to its record; never
     raises for receiver failures. ``stop`` set (Ctrl-C) ends it early, summary written."""
+    settings = resume_settings(state, options, record)
     secret = resign_secret(state, options, str(record))
-    deliveries = plan_resume(state, options, str(record), now(), secret)
+    deliveries = plan_resume(state, options, str(record), now(), secret, settings)
     if state.plan is not None and state.unsent:
         resign = None
         if secret is not None:
             signer = secret
             resign = lambda cb: resign_callback(cb, signer)  # noqa: E731
         plan_key = secret or plan_secret(state, options, str(record))
-        deliveries += unsent_deliveries(state, options, str(record), now(), plan_key, resign)
-    policy = resume_policy(state, options)
-    settings = Settings(
-        name=str(state.run.get("scenario") or "run"),
-        target=options.target,
-        secret=Secret("", "none"),
-        app_id=None,
-        encoding=state.run.get("encoding") or "form",
-        seed=None,
-        policy=policy,
-        clock=resume_clock(state, options),
-        concurrency=options.concurrency or state.run.get("concurrency") or DEFAULT_CONCURRENCY,
-        tls=tls_context(options.ca_bundle, options.insecure),
-        record=Path(record),
-    )
+        deliveries += unsent_deliveries(
+            state, options, str(record), now(), plan_key, resign, settings
+        )
     _end_torn_line(Path(record))
     prior = Prior(
         outcomes=[_outcome_from_line(state, line) for line in state.outcomes.values()],
@@ -434,11 +452,6 @@ async def resume_run(
         result.expectations,
         result.interrupted,
     )
-
-
-def trust(options: ResumeOptions) -> ssl.SSLContext | bool:
-    """The TLS setting of ``--ca-bundle``/``--insecure``; an unusable CA file is a UsageError."""
-    return tls_context(options.ca_bundle, options.insecure)
 
 
 def _outcome_from_line(state: RunRecord, line: Mapping[str, Any]) -> Outcome:

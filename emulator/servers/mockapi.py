@@ -84,7 +84,7 @@ from emulator.servers.stream_tasks import (
     StreamTasks,
 )
 from emulator.sessions import RoomWorld, SessionEntry, SessionEvent, Truth, plan_sessions, truth
-from emulator.settings import DEV_CALLBACK_SECRET, DEV_SERVER_SECRET
+from emulator.settings import DEV_CALLBACK_SECRET, DEV_SERVER_SECRET, Settings
 from emulator.signing import verify_api_signature
 from emulator.wire import Encoding
 
@@ -210,6 +210,21 @@ class MockApi(MediaTaskActions):
         self._jobs: set[asyncio.Task[None]] = set()
         self._shared = dispatcher  # an open one to fire through (the run core's), or None
         self._dispatcher: Dispatcher | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> MockApi:
+        """A mock API on resolved settings (callback target, secret, AppId, clock, retry
+        policy, encoding, seed); ``kwargs``: the API's own options (``server_secret``...)."""
+        return cls(
+            app_id=settings.app_id,
+            callback_url=settings.target,
+            callback_secret=settings.secret.value,
+            clock=settings.clock,
+            policy=settings.policy,
+            encoding=settings.encoding,
+            seed=settings.seed,
+            **kwargs,
+        )
 
     # --- serving ------------------------------------------------------------------------
 

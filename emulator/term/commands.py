@@ -21,10 +21,11 @@ from emulator.run.expect import ExpectationResult
 from emulator.run.resume import (
     ResumeOptions,
     ResumeResult,
+    check_flags,
     check_receiver_alive,
     resign_secret,
     resume_run,
-    trust,
+    resume_settings,
 )
 from emulator.run.runner import (
     RunResult,
@@ -139,13 +140,7 @@ def show_command(path: str, options: RunOptions) -> int:
     return EXIT_OK
 
 
-def replay_command(
-    record_paths: Sequence[str],
-    target: str | None,
-    *,
-    as_json: bool = False,
-    **flags: Any,
-) -> int:
+def replay_command(record_paths: Sequence[str], options: RunOptions, *, resign: bool) -> int:
     """``zego-emulator run --replay RECORD --target URL``: replay, then print the report of
     the new record (``--json``: as JSON). Exit 0 once replayed (lost callbacks are
     outcomes; the original run's expectations do not apply), 130 when stopped by Ctrl-C.
@@ -157,10 +152,10 @@ def replay_command(
     from emulator.report.terminal import render_terminal
     from emulator.run.replay import replay_from_cli
 
-    result = replay_from_cli(record_paths, target, **flags)
+    result = replay_from_cli(record_paths, options, resign=resign)
     data = report_data(load([result.record_path]))
     data["record"] = str(result.record_path)
-    if as_json:
+    if options.json:
         print(json.dumps(data, indent=2, ensure_ascii=False), flush=True)
     else:
         console = Console(highlight=False)
@@ -242,9 +237,10 @@ def write_junit_of(record: str, run_id: str, path: str) -> str:
 def resume_command(record: str, options: ResumeOptions, stdout: IO[str] | None = None) -> int:
     """``zego-emulator resume RECORD``: continue every unfinished run in it; the exit code."""
     out = stdout or sys.stdout
-    trust(options)  # a bad --ca-bundle is exit 2 before anything happens
+    check_flags(options)  # a bad --target or --ca-bundle is exit 2 before anything happens
     runs = [run for run in read_runs(record) if run.needs_resume]
     for run in runs:
+        resume_settings(run, options, record)  # so is a run line no setting can come from
         resign_secret(run, options, record)  # so is a secret that cannot re-sign a run
         check_receiver_alive(run, options, record)  # and a built-in receiver that is gone
     if not runs:

@@ -27,6 +27,7 @@ from emulator.record.reader import read_record
 from emulator.record.writer import Recorder
 from emulator.run.replay import recorded_callbacks, replay
 from emulator.servers.start import RunningServer, start_server
+from emulator.settings import RunOptions, Secret
 from emulator.signing import verify_fields
 from emulator.term.commands import replay_command
 from emulator.wire import Encoding, decode
@@ -225,10 +226,8 @@ async def test_replay_command_prints_the_new_report(
         code = await asyncio.to_thread(
             replay_command,
             [str(record)],
-            f"{server.url}/cb",
-            virtual=True,
-            record=str(new_record),
-            as_json=True,
+            RunOptions(target=f"{server.url}/cb", virtual=True, record=str(new_record), json=True),
+            resign=False,
         )
     finally:
         await server.stop()
@@ -255,9 +254,13 @@ def test_replay_command_rejects_bad_input(
     good.write_text('{"type": "run", "run_id": "x"}\n', encoding="utf-8")
     paths: Sequence[str] = [str(tmp_path / (records or "empty.jsonl"))]
     with pytest.raises(UsageError, match=message):
-        replay_command(paths, target, virtual=True, record=str(tmp_path / "out.jsonl"))
+        options = RunOptions(target=target, virtual=True, record=str(tmp_path / "out.jsonl"))
+        replay_command(paths, options, resign=False)
 
 
 def test_secret_without_resign_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="only with --resign"):
-        replay_command(["r.jsonl"], "http://127.0.0.1:9/cb", secret="s", virtual=True)
+        options = RunOptions(
+            target="http://127.0.0.1:9/cb", secret=Secret("s", "--secret"), virtual=True
+        )
+        replay_command(["r.jsonl"], options, resign=False)
