@@ -225,22 +225,18 @@ class Zego:
         """Deliver ready :class:`~emulator.delivery.dispatch.Delivery` objects with
         ``policy`` on a record-less run core (what :meth:`deliver_all` and sessions use)."""
         from emulator.run.core import RunCore
-        from emulator.settings import DEFAULT_CONCURRENCY, Secret, Settings
+        from emulator.settings import Layer, RunOptions, Secret, resolve
 
-        target = deliveries[0].target if deliveries else ""
-        settings = Settings(
-            name="pytest",
+        target = deliveries[0].target if deliveries else None
+        options = RunOptions(
             target=target,
             secret=Secret(self.secret, "zego_secret fixture"),
             app_id=self.factory.app_id,
             encoding="json",
-            seed=None,
-            policy=policy,
             clock=self.clock,
-            concurrency=DEFAULT_CONCURRENCY,
-            tls=True,
-            record=None,
         )
+        layer = Layer(source="pytest", policy=policy)
+        settings = resolve(options, layer=layer, name="pytest", need_target=False, quiet=True)
         outcomes: list[Outcome] = []
         # the run core without a record file; the process's GC is left alone
         async with RunCore(settings, planned=len(deliveries), record=False) as core:
