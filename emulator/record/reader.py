@@ -1,28 +1,46 @@
-"""Reading records: the lines, and the one model of a run that resume, replay and report use.
+"""Reading records: the one place record lines are parsed, checked and placed on runs.
 
     runs = read_runs("runs/x.jsonl")     # one RunRecord per run_id, in first-seen order
     runs[0].pending                      # callback ids with no outcome line yet
 
-A torn or garbled line is skipped (a run killed mid-write leaves at most one).
+``resume``, ``run --replay`` and ``report`` all read through :func:`checked_lines`: every
+line is parsed (``NaN``/``Infinity`` refused) and checked against its kind's schema
+(:mod:`emulator.record.schema`); a bad line is a :class:`~emulator.errors.UsageError`
+naming ``record:line: field: what``. What is skipped instead, and counted in
+:class:`Skipped`: blank lines, garbled lines (not JSON) and one torn last line (a run
+killed mid-write). :class:`RecordReader` groups the lines into :class:`RunRecord` objects:
+resume's view (callback lines, attempts by number, outcomes) and report's
+(:class:`CallbackView` per delivery, a duplicate delivery of one id its own view).
+
+:func:`read_record` is the raw reader (every JSON object line, nothing checked), for
+looking at what a run wrote.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from emulator.callback.model import Callback
 from emulator.delivery.results import Attempt
 from emulator.errors import DecodeError, UsageError
+from emulator.record.schema import NonFinite, line_problem, odd_value, type_name
 from emulator.wire import decode
+
+NOTED_LINES = 10  # garbled line numbers named per record (the rest are counted)
+REPORT_KINDS = frozenset({"run", "attempt", "outcome", "summary"})
+State = Literal["delivered", "lost", "pending"]
+
+
+# --- raw lines ---------------------------------------------------------------------------
 
 
 def iter_record(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    """Every complete JSON object line of a record; a torn or garbled line is skipped."""
+    """Every complete JSON object line of a record, unchecked; anything else is skipped."""
     with Path(path).open("r", encoding="utf-8", errors="replace") as handle:
         for raw in handle:
             line = raw.strip()
@@ -37,42 +55,231 @@ def iter_record(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
 
 
 def read_record(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """All complete lines of a record file (see :func:`iter_record`)."""
+    """All complete lines of a record file, unchecked (see :func:`iter_record`)."""
     return list(iter_record(path))
 
 
 def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
-    """The lines of several record files, in order."""
+    """The lines of several record files, in order, unchecked."""
     return [line for path in paths for line in iter_record(path)]
 
 
-def read_lines(record_paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
-    """Every line of the record files; a missing or unreadable one is a UsageError."""
-    lines: list[dict[str, Any]] = []
-    for path in record_paths:
-        record = Path(path)
-        if not record.is_file():
-            raise UsageError(f"record {record} does not exist or is not a file")
-        try:
-            lines.extend(iter_record(record))
-        except OSError as exc:
-            raise UsageError(f"cannot read record {record}: {exc.strerror or exc}") from exc
-    return lines
+# --- checked lines -----------------------------------------------------------------------
 
 
 @dataclass
+class Skipped:
+    """Lines the readers skipped, per record: garbled ones (not JSON) and a torn last one."""
+
+    garbled: dict[str, int] = field(default_factory=dict)
+    torn: dict[str, int] = field(default_factory=dict)
+    lines: dict[str, list[int]] = field(default_factory=dict)  # the first NOTED_LINES
+
+    def note(self, record: str, number: int, *, torn: bool) -> None:
+        counts = self.torn if torn else self.garbled
+        counts[record] = counts.get(record, 0) + 1
+        noted = self.lines.setdefault(record, [])
+        if len(noted) < NOTED_LINES:
+            noted.append(number)
+
+    def notices(self) -> list[str]:
+        """One line per record that had lines skipped (for stderr)."""
+        out = []
+        for record in self.lines:
+            garbled, torn = self.garbled.get(record, 0), self.torn.get(record, 0)
+            shown = ", ".join(str(n) for n in self.lines[record])
+            more = "..." if garbled + torn > len(self.lines[record]) else ""
+            bits = []
+            if garbled:
+                bits.append(f"{garbled} garbled line{'s' if garbled != 1 else ''} (not JSON)")
+            if torn:
+                bits.append("a torn last line (a write cut short)")
+            out.append(f"{record}: skipped {' and '.join(bits)}: line {shown}{more}")
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        """``report --json``'s ``skipped_lines``."""
+        return {
+            "garbled": sum(self.garbled.values()),
+            "torn": sum(self.torn.values()),
+            "records": [
+                {
+                    "record": record,
+                    "garbled": self.garbled.get(record, 0),
+                    "torn": self.torn.get(record, 0),
+                    "lines": lines,
+                }
+                for record, lines in self.lines.items()
+            ],
+        }
+
+
+class _Refused(Exception):
+    """JSON text held NaN, Infinity or -Infinity."""
+
+
+def _refuse(name: str) -> Any:
+    raise _Refused(name)
+
+
+def checked_lines(
+    path: str | os.PathLike[str], skipped: Skipped | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every line of one record, parsed and checked (see the module docstring).
+
+    A missing or unreadable record, or a bad line, is a UsageError. A bad line before the
+    first line of a known kind is held back: a file that never has one is "not a record"
+    (the caller says so), not an error about its first line.
+    """
+    record = Path(path)
+    name = str(path)
+    if not record.exists():
+        raise UsageError(f"record {record} does not exist")
+    if not record.is_file():
+        raise UsageError(f"record {record} is not a file")
+    held: str | None = None
+    known = False
+    try:
+        with record.open("rb") as handle:
+            number = 0
+            for raw in handle:
+                number += 1
+                line, problem = _parse(raw, name, number, skipped)
+                if line is None and problem is None:
+                    continue
+                if line is not None and line.get("type") in _KNOWN:
+                    known = True
+                if problem is None and line is not None:
+                    problem = line_problem(line)
+                if problem is not None:
+                    where, what = problem
+                    error = f"{name}:{number}: {what if where == 'line' else f'{where}: {what}'}"
+                    if known:
+                        raise UsageError(error)
+                    held = held or error
+                    continue
+                if held is not None and known:
+                    raise UsageError(held)
+                assert line is not None
+                yield line
+    except OSError as exc:
+        raise UsageError(f"cannot read record {record}: {exc.strerror or exc}") from exc
+
+
+_KNOWN = frozenset({"run", "callback", "attempt", "outcome", "summary", "resume"})
+
+
+def _parse(
+    raw: bytes, name: str, number: int, skipped: Skipped | None
+) -> tuple[dict[str, Any] | None, tuple[str, str] | None]:
+    """One raw line: (line, None), (None, problem), or (None, None) when it is skipped."""
+    last = not raw.endswith(b"\n")  # only the last line of a file can lack its newline
+    if not raw.strip():
+        return None, None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if last:  # a write cut short mid-character
+            _skip(skipped, name, number, torn=True)
+            return None, None
+        return None, ("line", f"not UTF-8 text (byte {exc.start + 1})")
+    try:
+        value = json.loads(text, parse_constant=_refuse)
+    except _Refused:
+        value = json.loads(text, parse_constant=NonFinite)
+        refused = odd_value(value, "") or ("line", "NaN or Infinity is not JSON")
+        return (value if isinstance(value, dict) else None), refused
+    except json.JSONDecodeError:
+        _skip(skipped, name, number, torn=last)
+        return None, None
+    except (ValueError, RecursionError) as exc:  # an int of over 4300 digits, deep nesting
+        return None, ("line", f"not a record line ({exc})")
+    if not isinstance(value, dict):
+        return None, ("line", f"expected a JSON object, got {type_name(value)}")
+    if "\\ud" in text or "\\uD" in text:
+        return value, odd_value(value, "")
+    return value, None
+
+
+def _skip(skipped: Skipped | None, name: str, number: int, *, torn: bool) -> None:
+    if skipped is not None:
+        skipped.note(name, number, torn=torn)
+
+
+def read_lines(
+    record_paths: Sequence[str | os.PathLike[str]], skipped: Skipped | None = None
+) -> list[dict[str, Any]]:
+    """Every checked line of the record files (see :func:`checked_lines`)."""
+    return [line for path in record_paths for line in checked_lines(path, skipped)]
+
+
+# --- the model: runs and their callbacks --------------------------------------------------
+
+
+@dataclass(eq=False)
+class CallbackView:
+    """One delivery of one callback in one run: its ``callback`` line's facts, its
+    attempt lines and its outcome line (a duplicate delivery of an id is its own view)."""
+
+    run_id: str
+    callback_id: str
+    event: str = ""
+    task_id: str = ""
+    target: str = ""
+    tamper: str = "none"
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    outcome: dict[str, Any] | None = None
+    sent: bool = False  # a ``callback`` line was seen
+    seq: int = 0  # the order views were first seen in, over every record read
+
+    @property
+    def state(self) -> State:
+        if self.outcome is None:
+            return "pending"
+        return "delivered" if self.outcome.get("delivered") else "lost"
+
+    @property
+    def attempt_count(self) -> int:
+        return len(self.attempts)
+
+    @property
+    def retried(self) -> bool:
+        return self.attempt_count > 1 or self.state == "lost"
+
+    @property
+    def expect(self) -> str:
+        """The per-callback expectation its outcome was judged by ("" when not judged)."""
+        return as_text((self.outcome or {}).get("expect"))
+
+    @property
+    def broken(self) -> bool:
+        """True when its per-callback expectation (``expect:``) did not hold."""
+        return (self.outcome or {}).get("verdict") == "fail"
+
+    @property
+    def why(self) -> str:
+        """The verdict's one-line reason ("" when not judged)."""
+        return as_text((self.outcome or {}).get("why"))
+
+
+@dataclass(eq=False)
 class RunRecord:
-    """One run of a record as the record left it."""
+    """One run as its record left it: resume's view (``callbacks``, ``attempts``,
+    ``outcomes``) and report's (``views``), whichever the reader kept."""
 
     run_id: str
     run: dict[str, Any] = field(default_factory=dict)
-    callbacks: dict[str, dict[str, Any]] = field(default_factory=dict)  # callback lines
+    callbacks: dict[str, dict[str, Any]] = field(default_factory=dict)  # first line per id
     attempts: dict[str, dict[int, Attempt]] = field(default_factory=dict)  # by number
     outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)  # outcome lines
     summaries: list[dict[str, Any]] = field(default_factory=list)
     resumes: list[dict[str, Any]] = field(default_factory=list)
-    callback_lines: list[dict[str, Any]] = field(default_factory=list)  # all, in order
+    views: list[CallbackView] = field(default_factory=list)  # report: one per delivery
+    sources: list[str] = field(default_factory=list)  # the records it was read from
+    index: int = 0  # the order runs were first seen in
+    run_source: str | None = None  # the record its run line came from
 
+    # -- resume --
     @property
     def pending(self) -> list[str]:
         """Callback ids with a ``callback`` line and no ``outcome`` line, in record order."""
@@ -123,40 +330,171 @@ class RunRecord:
         times += [a.sent_at for by_number in self.attempts.values() for a in by_number.values()]
         return max(times)
 
+    # -- report --
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        """The run's last ``summary`` line."""
+        return self.summaries[-1] if self.summaries else None
 
-def read_runs(path: str | Path) -> list[RunRecord]:
-    """The runs of a record file, in the order their lines first appear."""
-    record = Path(path)
-    runs = runs_from_lines(read_lines([record]))
-    if not any(run.run for run in runs):
-        raise UsageError(f"{record} has no run line: expected a zego-emulator record (JSONL)")
-    return [run for run in runs if run.run]
+    @property
+    def scenario(self) -> str:
+        return as_text(self.run.get("scenario")) or "run"
+
+    @property
+    def target(self) -> str:
+        target = as_text(self.run.get("target"))
+        return target or next((cb.target for cb in self.views if cb.target), "")
+
+    @property
+    def expectations(self) -> list[dict[str, Any]]:
+        found = (self.summary or {}).get("expectations")
+        return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
 
 
-def runs_from_lines(lines: Sequence[Mapping[str, Any]]) -> list[RunRecord]:
-    """Group record lines by ``run_id`` into :class:`RunRecord` objects."""
-    runs: dict[str, RunRecord] = {}
-    for line in lines:
-        run_id = str(line.get("run_id") or "")
-        state = runs.setdefault(run_id, RunRecord(run_id))
+ViewSink = Callable[[RunRecord, CallbackView], None]
+
+
+class RecordReader:
+    """Places record lines on runs (first-seen order), for resume and for report.
+
+    ``lines``: keep what resume needs (each id's callback line, attempts by number,
+    outcomes). ``views``: keep report's :class:`CallbackView` per delivery. ``on_view``
+    gets each view once it is complete (its outcome, or the end of its record) and then
+    it is not kept: a report of a huge record holds only the views still open.
+    """
+
+    def __init__(
+        self,
+        *,
+        lines: bool = True,
+        views: bool = False,
+        on_view: ViewSink | None = None,
+        skipped: Skipped | None = None,
+    ) -> None:
+        self.keep_lines = lines
+        self.keep_views = views or on_view is not None
+        self.on_view = on_view
+        self.skipped = skipped if skipped is not None else Skipped()
+        self.by_id: dict[str, RunRecord] = {}
+        self._open: dict[tuple[str, str], list[CallbackView]] = {}
+        self._seq = 0
+
+    def read(self, path: str | os.PathLike[str], *, want: frozenset[str] = REPORT_KINDS) -> bool:
+        """Read one record file; True when it held a line of a kind in ``want``."""
+        source = str(path)
+        found = False
+        for line in checked_lines(path, self.skipped):
+            found = found or line.get("type") in want
+            self.add(line, source)
+        self.end_source()
+        return found
+
+    def add(self, line: Mapping[str, Any], source: str = "") -> None:
+        """Place one line (already checked, or from memory) on its run."""
+        run_id = as_text(line.get("run_id"))
+        state = self.by_id.get(run_id)
+        if state is None:
+            state = self.by_id[run_id] = RunRecord(run_id, index=len(self.by_id))
+        if source and source not in state.sources:
+            state.sources.append(source)
         kind = line.get("type")
-        callback_id = str(line.get("callback_id") or "")
         if kind == "run":
-            state.run = dict(line)
-        elif kind == "callback" and callback_id:
-            state.callbacks.setdefault(callback_id, dict(line))
-            state.callback_lines.append(dict(line))
-        elif kind == "attempt" and callback_id:
-            attempt = attempt_from_line(line)
-            if attempt is not None:
-                state.attempts.setdefault(callback_id, {}).setdefault(attempt.attempt, attempt)
-        elif kind == "outcome" and callback_id:
-            state.outcomes[callback_id] = dict(line)
+            if not state.run or state.run_source == source:  # a later record's is a copy
+                state.run = dict(line)
+                state.run_source = source
         elif kind == "summary":
             state.summaries.append(dict(line))
         elif kind == "resume":
             state.resumes.append(dict(line))
-    return list(runs.values())
+        elif kind in ("callback", "attempt", "outcome"):
+            if self.keep_lines:
+                _keep_line(state, line)
+            if self.keep_views:
+                self._place(state, line)
+
+    def end_source(self) -> None:
+        """A record ends: its open views (no outcome) are complete as pending."""
+        if self.on_view is not None:
+            for views in self._open.values():
+                for view in views:
+                    self.on_view(self.by_id[view.run_id], view)
+        self._open.clear()
+
+    def runs(self) -> list[RunRecord]:
+        """Every run read, in first-seen order."""
+        return list(self.by_id.values())
+
+    def _place(self, run: RunRecord, line: Mapping[str, Any]) -> None:
+        """Put a callback/attempt/outcome line on the view it belongs to: a callback id
+        seen again (a duplicate delivery) is a new view; attempts and outcomes go to the
+        earliest open view they continue."""
+        callback_id = as_text(line.get("callback_id"))
+        views = self._open.setdefault((run.run_id, callback_id), [])
+        kind = line.get("type")
+        view: CallbackView | None = None
+        if kind == "callback":
+            view = next((v for v in views if not v.sent and not v.attempts), None)
+        elif kind == "attempt":
+            number = as_int(line.get("attempt")) or 0
+            view = next((v for v in views if v.attempt_count == number - 1), None)
+            view = view or (views[-1] if views else None)  # continued elsewhere (resume)
+        else:
+            count = as_int(line.get("attempts"))
+            view = next((v for v in views if count is None or v.attempt_count == count), None)
+            view = view or (views[0] if views else None)
+        if view is None:
+            self._seq += 1
+            view = CallbackView(run.run_id, callback_id, seq=self._seq)
+            views.append(view)
+            if self.on_view is None:
+                run.views.append(view)
+        view.event = view.event or as_text(line.get("event"))
+        view.task_id = view.task_id or as_text(line.get("task_id"))
+        if kind == "callback":
+            view.sent = True
+            view.target = as_text(line.get("target"))
+            view.tamper = as_text(line.get("tamper")) or "none"
+        elif kind == "attempt":
+            view.attempts.append(dict(line))
+        else:
+            view.outcome = dict(line)
+            views.remove(view)
+            if not views:
+                del self._open[(run.run_id, callback_id)]
+            if self.on_view is not None:
+                self.on_view(run, view)
+
+
+def _keep_line(state: RunRecord, line: Mapping[str, Any]) -> None:
+    kind = line.get("type")
+    callback_id = as_text(line.get("callback_id"))
+    if not callback_id:
+        return
+    if kind == "callback":
+        state.callbacks.setdefault(callback_id, dict(line))
+    elif kind == "attempt":
+        attempt = attempt_from_line(line)
+        if attempt is not None:
+            state.attempts.setdefault(callback_id, {}).setdefault(attempt.attempt, attempt)
+    else:
+        state.outcomes[callback_id] = dict(line)
+
+
+def read_runs(path: str | Path, skipped: Skipped | None = None) -> list[RunRecord]:
+    """The runs of a record file that have a ``run`` line, in the order they first appear;
+    a bad line is a UsageError (see :func:`checked_lines`)."""
+    reader = RecordReader(skipped=skipped)
+    if not reader.read(path, want=frozenset({"run"})):
+        raise UsageError(f"{path} has no run line: expected a zego-emulator record (JSONL)")
+    return [run for run in reader.runs() if run.run]
+
+
+def runs_from_lines(lines: Iterable[Mapping[str, Any]]) -> list[RunRecord]:
+    """Group record lines (already read) by ``run_id`` into :class:`RunRecord` objects."""
+    reader = RecordReader()
+    for line in lines:
+        reader.add(line)
+    return reader.runs()
 
 
 def attempt_from_line(line: Mapping[str, Any]) -> Attempt | None:
@@ -210,3 +548,19 @@ def callback_from_line(line: Mapping[str, Any], record: str) -> Callback:
         tamper=line.get("tamper") or "none",
         _body=(content_type, raw),
     )
+
+
+def as_text(value: object) -> str:
+    """A record value as text ("" for null)."""
+    return "" if value is None else str(value)
+
+
+def as_int(value: object) -> int | None:
+    """A record value as an int (None for anything that is not a whole number)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None

@@ -89,7 +89,7 @@ def recorded_intervals(runs: Sequence[RunView]) -> tuple[float, ...]:
 
 def render_html(runs: Sequence[RunView], title: str = "ZEGO callback report") -> str:
     """One self-contained HTML page (no network): summary, histograms, retry timelines."""
-    callbacks = [cb for run in runs for cb in run.callbacks]
+    callbacks = [cb for run in runs for cb in run.views]
     total = stats(callbacks)
     offsets = [as_number(a.get("offset_s")) or 0.0 for cb in callbacks for a in cb.attempts]
     ticks = schedule_ticks(max(offsets, default=0.0), recorded_intervals(runs))
@@ -111,7 +111,7 @@ def render_html(runs: Sequence[RunView], title: str = "ZEGO callback report") ->
             f"{'' if retried else f' (none did; showing the first {count})'}.</p>"
         )
     for run in runs:
-        chosen = run.callbacks if shown is None else shown.get(run.run_id, [])
+        chosen = run.views if shown is None else shown.get(run.run_id, [])
         timelines.append(_html_run(run, chosen, ticks, axis_end, len(runs) > 1))
     parts = [_html_header(runs, total, title), _html_expectations(runs)]
     if aggregate:
@@ -140,10 +140,10 @@ def _detail_callbacks(runs: Sequence[RunView]) -> dict[str, list[CallbackView]]:
     """The callbacks the aggregate view shows in detail: the first that needed a retry."""
     chosen: dict[str, list[CallbackView]] = {}
     left = DETAIL_LIMIT
-    any_retried = any(cb.retried for run in runs for cb in run.callbacks)
+    any_retried = any(cb.retried for run in runs for cb in run.views)
     for wanted in ("broken", "retried"):  # failed verdicts first, then retries
         for run in runs:
-            for cb in run.callbacks:
+            for cb in run.views:
                 if not left:
                     return chosen
                 if wanted == "broken" and not cb.broken:
@@ -195,7 +195,7 @@ def _html_header(runs: Sequence[RunView], total: Mapping[str, Any], title: str) 
     ]
     if total["pending"]:
         cards.insert(3, ("no outcome", str(total["pending"]), "warn"))
-    broken = sum(1 for run in runs for cb in run.callbacks if cb.broken)
+    broken = sum(1 for run in runs for cb in run.views if cb.broken)
     if broken:
         cards.insert(3, ("failed expect", f"{broken:,}", "bad"))
     card_html = "".join(

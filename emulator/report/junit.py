@@ -81,7 +81,7 @@ def _junit_suite(run: RunView) -> ET.Element:
         not e.get("ok") and as_text(e.get("name")) in EXPECTATIONS_ON_DELIVERY
         for e in run.expectations
     )
-    for cb in run.callbacks:
+    for cb in run.views:
         case = ET.SubElement(
             suite,
             "testcase",
@@ -104,11 +104,11 @@ def _junit_suite(run: RunView) -> ET.Element:
                 "message",
                 _xml(f"lost after {cb.attempt_count} attempts; the scenario expected delivery"),
             )
-    suite.set("tests", str(len(run.expectations) + len(run.callbacks)))
+    suite.set("tests", str(len(run.expectations) + len(run.views)))
     suite.set("failures", str(failures))
     suite.set("errors", "0")
     suite.set("skipped", str(skipped))
-    suite.set("time", f"{sum(_callback_seconds(cb) for cb in run.callbacks):.3f}")
+    suite.set("time", f"{sum(_callback_seconds(cb) for cb in run.views):.3f}")
     return suite
 
 

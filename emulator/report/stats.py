@@ -129,7 +129,7 @@ def report_data(runs: Sequence[RunView]) -> dict[str, Any]:
                 "started_at": as_number((run.run or {}).get("started_at")),
                 "speed": (run.run or {}).get("speed"),
                 "records": run.sources,
-                "stats": stats(run.callbacks),
+                "stats": stats(run.views),
                 "expectations": expectations,
                 "expectations_ok": all(bool(e.get("ok")) for e in expectations)
                 if expectations
@@ -141,16 +141,16 @@ def report_data(runs: Sequence[RunView]) -> dict[str, Any]:
                         "expect": cb.expect,
                         "why": cb.why,
                     }
-                    for cb in run.callbacks
+                    for cb in run.views
                     if cb.broken
                 ],
             }
         )
     failed = sum(1 for run in runs for e in run.expectations if not e.get("ok"))
-    broken = sum(1 for run in runs for cb in run.callbacks if cb.broken)
+    broken = sum(1 for run in runs for cb in run.views if cb.broken)
     return {
         "runs": run_items,
-        "total": stats([cb for run in runs for cb in run.callbacks]),
+        "total": stats([cb for run in runs for cb in run.views]),
         "expectations_failed": failed + broken,
         "callbacks_failed": broken,
     }

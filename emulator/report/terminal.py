@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +35,8 @@ def render_terminal(data: Mapping[str, Any], console: Console) -> None:
     for run in runs:
         for item in run.get("failed_callbacks", []):
             line = (
-                f"expectation failed: callback {as_text(item.get('callback_id'))} "
-                f"({as_text(item.get('event'))}): {as_text(item.get('why'))}"
+                f"expectation failed: callback {_safe(item.get('callback_id'))} "
+                f"({_safe(item.get('event'))}): {_safe(item.get('why'))}"
             )
             console.print(Text(line, style="bold red"), soft_wrap=True)
 
@@ -56,7 +57,7 @@ def _single_run_table(run: Mapping[str, Any]) -> Any:
         ("lost", Text(str(stats["lost"]), style="red" if stats["lost"] else "")),
         ("attempts", str(stats["attempts"])),
         ("status codes", _counts(stats["status_codes"]) or "-"),
-        ("errors", _counts(stats["errors"]) or "-"),
+        ("errors", _safe(_counts(stats["errors"])) or "-"),
         ("latency p50/p95/p99 ms", _triple(stats["latency_ms"], ("p50", "p95", "p99"))),
         ("schedule lateness p50/p99 ms", _triple(stats["lateness_ms"], ("p50", "p99"))),
     ]
@@ -64,9 +65,9 @@ def _single_run_table(run: Mapping[str, Any]) -> Any:
         rows.insert(3, ("no outcome (interrupted)", Text(str(stats["pending"]), style="yellow")))
     for label, value in rows:
         table.add_row(label, Text(value) if isinstance(value, str) else value)
-    bits = [f"run {run['run_id']}"] if run["run_id"] else []
+    bits = [f"run {_safe(run['run_id'])}"] if run["run_id"] else []
     if run["target"]:
-        bits.append(f"target {run['target']}")
+        bits.append(f"target {_safe(run['target'])}")
     table.caption = Text(" · ".join(bits)) if bits else None
     return table
 
@@ -84,9 +85,10 @@ def _runs_table(runs: Sequence[Mapping[str, Any]], total: Mapping[str, Any]) -> 
     table.add_column("run", footer="all runs", ratio=1, min_width=10)
     for header, foot in zip(headers, footer, strict=True):
         table.add_column(header, footer=foot, justify="right", no_wrap=True)
+    label = _Labels(runs)
     for run in runs:
-        table.add_row(Text(_run_label(run, runs)), *_run_cells(run["stats"]))
-    answers = _counts(total["status_codes"]) + "  " + _counts(total["errors"])
+        table.add_row(Text(label(run)), *_run_cells(run["stats"]))
+    answers = _counts(total["status_codes"]) + "  " + _safe(_counts(total["errors"]))
     table.caption = Text(f"answers: {answers.strip()}")
     return table
 
@@ -105,16 +107,27 @@ def _run_cells(stats: Mapping[str, Any]) -> list[Text]:
     ]
 
 
-def _run_label(run: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> str:
-    """The scenario name (and a swarm shard's worker); with the run id when two runs share it."""
+class _Labels:
+    """Each run's label: its scenario name (and a swarm shard's worker), with the run id
+    when two runs share it. The names are counted once (not once per run: 20,000 runs)."""
 
+    def __init__(self, runs: Sequence[Mapping[str, Any]]) -> None:
+        self.counts = Counter(self.name(run) for run in runs)
+
+    @staticmethod
     def name(item: Mapping[str, Any]) -> str:
         worker = item.get("worker")
         label = f"{item['scenario']} {worker}" if worker else str(item["scenario"])
         return without_controls(label)
 
-    shared = sum(1 for other in runs if name(other) == name(run)) > 1
-    return f"{name(run)} ({run['run_id']})" if shared else name(run)
+    def __call__(self, run: Mapping[str, Any]) -> str:
+        name = self.name(run)
+        return f"{name} ({_safe(run['run_id'])})" if self.counts[name] > 1 else name
+
+
+def _safe(value: object) -> str:
+    """Text from a record for the terminal: control characters escaped."""
+    return without_controls(as_text(value))
 
 
 def _histogram_table(total: Mapping[str, Any]) -> Any:
@@ -146,6 +159,7 @@ def _expectation_table(
     from rich.text import Text
 
     show_run = len(runs) > 1
+    label = _Labels(runs)
     shown = list(expectations)
     held = 0
     if len(shown) > TERMINAL_EXPECTATIONS:
@@ -159,10 +173,10 @@ def _expectation_table(
     for run, item in shown:
         ok = bool(item.get("ok"))
         cells = [
-            Text(_run_label(run, runs)),
-            Text(as_text(item.get("name"))),
-            Text(as_text(item.get("expected"))),
-            Text(as_text(item.get("observed"))),
+            Text(label(run)),
+            Text(_safe(item.get("name"))),
+            Text(_safe(item.get("expected"))),
+            Text(_safe(item.get("observed"))),
             Text("ok", style="green") if ok else Text("FAILED", style="bold red"),
         ]
         table.add_row(*cells[0 if show_run else 1 :])

@@ -27,7 +27,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from emulator.delivery.results import Outcome
 from emulator.delivery.verdict import default_expectation
 from emulator.errors import DecodeError, UsageError
 from emulator.events import answer_reader
-from emulator.record.reader import read_lines
+from emulator.record.reader import Skipped, read_lines
 from emulator.retry import RetryPolicy
 from emulator.retry import recorded_policy as policy_of_line
 from emulator.run.core import CoreResult, RunCore, run_in_cli
@@ -355,6 +355,7 @@ class ReplayResult:
     run: CoreResult
     record_path: Path
     outcomes: list[Outcome]
+    skipped: Skipped = field(default_factory=Skipped)  # lines the reader skipped
 
 
 def _encoding_of(callbacks: Sequence[RecordedCallback]) -> str:
@@ -379,11 +380,14 @@ def replay_from_cli(
     if options.secret is not None and not resign:
         raise UsageError("--secret with --replay is used only with --resign")
     resolve(options, layer=Layer(source="run --replay"), quiet=True)  # the flags, up front
-    lines = read_lines(record_paths)
+    skipped = Skipped()
+    lines = read_lines(record_paths, skipped)
     callbacks = _callbacks_or_error(lines, record_paths, None)
     settings = resolve(
         options, layer=replay_layer(lines, record_paths), name="replay", quiet=not resign
     )
-    return run_in_cli(
+    result = run_in_cli(
         lambda stop: _replay(settings, callbacks, record_paths, resign=resign, stop=stop)
     )
+    result.skipped = skipped
+    return result

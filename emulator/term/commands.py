@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from emulator.delivery.dispatch import DispatchListener
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
-from emulator.record.reader import RunRecord, read_runs
+from emulator.record.reader import RunRecord, Skipped, read_runs
 from emulator.run.core import run_in_cli
 from emulator.run.expect import ExpectationResult
 from emulator.run.resume import (
@@ -153,6 +153,8 @@ def replay_command(record_paths: Sequence[str], options: RunOptions, *, resign: 
     from emulator.run.replay import replay_from_cli
 
     result = replay_from_cli(record_paths, options, resign=resign)
+    for notice in result.skipped.notices():
+        print(notice, file=sys.stderr, flush=True)
     data = report_data(load([result.record_path]))
     data["record"] = str(result.record_path)
     if options.json:
@@ -238,7 +240,10 @@ def resume_command(record: str, options: ResumeOptions, stdout: IO[str] | None =
     """``zego-emulator resume RECORD``: continue every unfinished run in it; the exit code."""
     out = stdout or sys.stdout
     check_flags(options)  # a bad --target or --ca-bundle is exit 2 before anything happens
-    runs = [run for run in read_runs(record) if run.needs_resume]
+    skipped = Skipped()
+    runs = [run for run in read_runs(record, skipped) if run.needs_resume]
+    for notice in skipped.notices():
+        print(notice, file=sys.stderr, flush=True)
     for run in runs:
         resume_settings(run, options, record)  # so is a run line no setting can come from
         resign_secret(run, options, record)  # so is a secret that cannot re-sign a run

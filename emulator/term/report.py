@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     pass
+from emulator.record.reader import Skipped
 from emulator.report.html import write_html_runs
 from emulator.report.junit import render_junit
 from emulator.report.model import load, write_file
@@ -33,8 +34,12 @@ def report_command(
 
     from rich.console import Console
 
-    runs = load(records)
+    skipped = Skipped()
+    runs = load(records, skipped)
+    for notice in skipped.notices():
+        print(notice, file=sys.stderr, flush=True)
     data = report_data(runs)
+    data["skipped_lines"] = skipped.as_json()
     notes = Console(stderr=True, highlight=False) if as_json else Console(highlight=False)
     if as_json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
