@@ -278,6 +278,8 @@ class RunRecord:
     sources: list[str] = field(default_factory=list)  # the records it was read from
     index: int = 0  # the order runs were first seen in
     run_source: str | None = None  # the record its run line came from
+    deliveries: int = 0  # report: the callback views placed (kept in ``views`` or not)
+    first_target: str = ""  # report: the first callback line's target
 
     # -- resume --
     @property
@@ -343,7 +345,7 @@ class RunRecord:
     @property
     def target(self) -> str:
         target = as_text(self.run.get("target"))
-        return target or next((cb.target for cb in self.views if cb.target), "")
+        return target or next((cb.target for cb in self.views if cb.target), self.first_target)
 
     @property
     def expectations(self) -> list[dict[str, Any]]:
@@ -445,6 +447,7 @@ class RecordReader:
         if view is None:
             self._seq += 1
             view = CallbackView(run.run_id, callback_id, seq=self._seq)
+            run.deliveries += 1
             views.append(view)
             if self.on_view is None:
                 run.views.append(view)
@@ -454,6 +457,7 @@ class RecordReader:
             view.sent = True
             view.target = as_text(line.get("target"))
             view.tamper = as_text(line.get("tamper")) or "none"
+            run.first_target = run.first_target or view.target
         elif kind == "attempt":
             view.attempts.append(dict(line))
         else:

@@ -18,7 +18,9 @@ import math
 import os
 import re
 import time
+from array import array
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,33 +89,74 @@ def recorded_intervals(runs: Sequence[RunView]) -> tuple[float, ...]:
     return found.pop() if len(found) == 1 else ZEGO_INTERVALS
 
 
-def render_html(runs: Sequence[RunView], title: str = "ZEGO callback report") -> str:
-    """One self-contained HTML page (no network): summary, histograms, retry timelines."""
+@dataclass
+class HtmlFacts:
+    """What the page needs beyond the run lines: the totals, each attempt's offset and
+    whether it was accepted (the offset histogram), and the callbacks shown in detail."""
+
+    total: dict[str, Any]
+    callbacks: int
+    retried: int
+    broken: int
+    offsets: array[float]
+    accepted: bytearray  # 1 per attempt the receiver accepted, in the order of offsets
+    shown: dict[str, list[CallbackView]]  # per run_id: the timelines drawn
+
+    @property
+    def aggregate(self) -> bool:
+        return self.callbacks > AGGREGATE_OVER
+
+
+def html_facts(runs: Sequence[RunView]) -> HtmlFacts:
+    """The facts of runs whose every callback view is at hand."""
     callbacks = [cb for run in runs for cb in run.views]
-    total = stats(callbacks)
-    offsets = [as_number(a.get("offset_s")) or 0.0 for cb in callbacks for a in cb.attempts]
-    ticks = schedule_ticks(max(offsets, default=0.0), recorded_intervals(runs))
+    offsets = array("d")
+    accepted = bytearray()
+    for cb in callbacks:
+        for attempt in cb.attempts:
+            offsets.append(as_number(attempt.get("offset_s")) or 0.0)
+            accepted.append(attempt_kind(attempt) == "ok")
+    facts = HtmlFacts(
+        total=stats(callbacks),
+        callbacks=len(callbacks),
+        retried=sum(1 for cb in callbacks if cb.retried),
+        broken=sum(1 for cb in callbacks if cb.broken),
+        offsets=offsets,
+        accepted=accepted,
+        shown={},
+    )
+    facts.shown = _detail_callbacks(runs) if facts.aggregate else {r.run_id: r.views for r in runs}
+    return facts
+
+
+def render_html(
+    runs: Sequence[RunView], title: str = "ZEGO callback report", facts: HtmlFacts | None = None
+) -> str:
+    """One self-contained HTML page (no network): summary, histograms, retry timelines.
+    ``facts``: what a streaming reader kept (default: taken from the runs' views)."""
+    facts = facts or html_facts(runs)
+    total = facts.total
+    ticks = schedule_ticks(max(facts.offsets, default=0.0), recorded_intervals(runs))
     axis_end = ticks[-1]
-    aggregate = len(callbacks) > AGGREGATE_OVER
+    aggregate = facts.aggregate
     charts = ['<section class="charts" id="charts">', _html_attempts_histogram(total)]
     if aggregate:
-        charts.append(_html_offset_histogram(callbacks, ticks))
+        charts.append(_html_offset_histogram(facts, ticks))
     charts += [_html_status_table(total), "</section>"]
-    shown = _detail_callbacks(runs) if aggregate else None
     timelines = [_html_legend()]
     if aggregate:
-        retried = sum(1 for cb in callbacks if cb.retried)
-        count = sum(len(v) for v in (shown or {}).values())
+        retried = facts.retried
+        count = sum(len(v) for v in facts.shown.values())
         which = f"the first {count}" if count < retried else f"all {count}"
         timelines.append(
-            f'<p class="note" id="aggregate-note">{len(callbacks):,} callbacks, so this is the '
+            f'<p class="note" id="aggregate-note">{facts.callbacks:,} callbacks, so this is the '
             f"aggregate view. Below: {which} of the {retried:,} callbacks that needed a retry"
             f"{'' if retried else f' (none did; showing the first {count})'}.</p>"
         )
     for run in runs:
-        chosen = run.views if shown is None else shown.get(run.run_id, [])
+        chosen = facts.shown.get(run.run_id, [])
         timelines.append(_html_run(run, chosen, ticks, axis_end, len(runs) > 1))
-    parts = [_html_header(runs, total, title), _html_expectations(runs)]
+    parts = [_html_header(runs, total, title, facts.broken), _html_expectations(runs)]
     if aggregate:
         parts += charts + timelines
     else:
@@ -155,7 +198,7 @@ def _detail_callbacks(runs: Sequence[RunView]) -> dict[str, list[CallbackView]]:
     return chosen
 
 
-def _html_header(runs: Sequence[RunView], total: Mapping[str, Any], title: str) -> str:
+def _html_header(runs: Sequence[RunView], total: Mapping[str, Any], title: str, broken: int) -> str:
     sources = sorted({source for run in runs for source in run.sources})
     if len(runs) == 1:
         run = runs[0]
@@ -195,7 +238,6 @@ def _html_header(runs: Sequence[RunView], total: Mapping[str, Any], title: str) 
     ]
     if total["pending"]:
         cards.insert(3, ("no outcome", str(total["pending"]), "warn"))
-    broken = sum(1 for run in runs for cb in run.views if cb.broken)
     if broken:
         cards.insert(3, ("failed expect", f"{broken:,}", "bad"))
     card_html = "".join(
@@ -281,18 +323,16 @@ def _html_attempts_histogram(total: Mapping[str, Any]) -> str:
     )
 
 
-def _html_offset_histogram(callbacks: Sequence[CallbackView], ticks: Sequence[float]) -> str:
+def _html_offset_histogram(facts: HtmlFacts, ticks: Sequence[float]) -> str:
     """Where every attempt fell on the schedule axis, in bins (the aggregate view)."""
     width, height, base = 620, 190, 160
     axis_end = ticks[-1] or 1.0
     bins = 124
     ok = [0] * bins
     failed = [0] * bins
-    for cb in callbacks:
-        for attempt in cb.attempts:
-            offset = max(0.0, as_number(attempt.get("offset_s")) or 0.0)
-            index = min(bins - 1, int(offset / axis_end * bins))
-            (ok if attempt_kind(attempt) == "ok" else failed)[index] += 1
+    for offset, accepted in zip(facts.offsets, facts.accepted, strict=True):
+        index = min(bins - 1, int(max(0.0, offset) / axis_end * bins))
+        (ok if accepted else failed)[index] += 1
     peak = max((a + b for a, b in zip(ok, failed, strict=True)), default=0) or 1
     plot = width - PAD_L - PAD_R
     bars = []

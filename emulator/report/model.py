@@ -49,7 +49,7 @@ __all__ = [
 
 def reported(runs: Iterable[RunRecord]) -> list[RunRecord]:
     """The runs a report shows: those with a run or summary line or a callback."""
-    return [run for run in runs if run.run or run.summaries or run.views]
+    return [run for run in runs if run.run or run.summaries or run.deliveries]
 
 
 def group_lines(lines: Iterable[Mapping[str, Any]], source: str = "") -> list[RunView]:

@@ -6,6 +6,7 @@ data = report_data(runs)   # what ``report --json`` prints
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -72,53 +73,133 @@ def attempt_result(attempt: Mapping[str, Any]) -> str:
     return f"HTTP {status} then {error}" if error else f"HTTP {status}"
 
 
+class Tally:
+    """The numbers of a set of callbacks, added one at a time (a report streams them):
+    counters, and two floats an attempt (latency, lateness) for exact percentiles."""
+
+    def __init__(self) -> None:
+        self.callbacks = 0
+        self.attempts = 0
+        self.states: Counter[str] = Counter()
+        self.per_callback: Counter[int] = Counter()
+        self.delivered_on: Counter[int] = Counter()
+        self.statuses: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.latencies = array("d")
+        self.lateness = array("d")
+
+    def add(self, cb: CallbackView) -> None:
+        """Count one callback and its attempts."""
+        state = cb.state
+        count = cb.attempt_count
+        self.callbacks += 1
+        self.attempts += count
+        self.states[state] += 1
+        self.per_callback[count] += 1
+        if state == "delivered":
+            self.delivered_on[count] += 1
+        for attempt in cb.attempts:
+            status = as_int(attempt.get("status"))
+            if status is not None:
+                self.statuses[str(status)] += 1
+            if attempt.get("error"):
+                self.errors[as_text(attempt.get("error"))] += 1
+            latency = as_number(attempt.get("latency_ms"))
+            if latency is not None:
+                self.latencies.append(latency)
+            sent, scheduled = (
+                as_number(attempt.get("sent_at")),
+                as_number(attempt.get("scheduled_at")),
+            )
+            if sent is not None and scheduled is not None:
+                self.lateness.append((sent - scheduled) * 1000)
+
+    @classmethod
+    def combined(cls, tallies: Sequence[Tally]) -> Tally:
+        """One tally of several (all runs)."""
+        if len(tallies) == 1:
+            return tallies[0]
+        total = cls()
+        for tally in tallies:
+            total.callbacks += tally.callbacks
+            total.attempts += tally.attempts
+            total.states.update(tally.states)
+            total.per_callback.update(tally.per_callback)
+            total.delivered_on.update(tally.delivered_on)
+            total.statuses.update(tally.statuses)
+            total.errors.update(tally.errors)
+            total.latencies.extend(tally.latencies)
+            total.lateness.extend(tally.lateness)
+        return total
+
+    def result(self) -> dict[str, Any]:
+        """The numbers, as ``report --json`` prints them."""
+        highest = max([len(ZEGO_INTERVALS) + 1, *self.per_callback])
+        return {
+            "callbacks": self.callbacks,
+            "delivered": self.states["delivered"],
+            "lost": self.states["lost"],
+            "pending": self.states["pending"],
+            "attempts": self.attempts,
+            "attempts_histogram": {str(n): self.per_callback[n] for n in range(1, highest + 1)},
+            "delivered_on_attempt": {str(n): self.delivered_on[n] for n in range(1, highest + 1)},
+            "status_codes": dict(sorted(self.statuses.items())),
+            "errors": dict(sorted(self.errors.items())),
+            "latency_ms": _percentiles(self.latencies, (50, 95, 99)),
+            "lateness_ms": _percentiles(self.lateness, (50, 99)),
+        }
+
+
 def stats(callbacks: Sequence[CallbackView]) -> dict[str, Any]:
     """The numbers of a set of callbacks (one run, or all runs)."""
-    attempts = [attempt for cb in callbacks for attempt in cb.attempts]
-    states = Counter(cb.state for cb in callbacks)
-    highest = max([len(ZEGO_INTERVALS) + 1, *(cb.attempt_count for cb in callbacks)])
-    per_callback = Counter(cb.attempt_count for cb in callbacks)
-    delivered_on = Counter(cb.attempt_count for cb in callbacks if cb.state == "delivered")
-    statuses = Counter(
-        str(as_int(a.get("status"))) for a in attempts if as_int(a.get("status")) is not None
-    )
-    errors = Counter(as_text(a.get("error")) for a in attempts if a.get("error"))
-    latencies = [v for v in (as_number(a.get("latency_ms")) for a in attempts) if v is not None]
-    lateness = [
-        (sent - scheduled) * 1000
-        for sent, scheduled in (
-            (as_number(a.get("sent_at")), as_number(a.get("scheduled_at"))) for a in attempts
-        )
-        if sent is not None and scheduled is not None
-    ]
-    return {
-        "callbacks": len(callbacks),
-        "delivered": states["delivered"],
-        "lost": states["lost"],
-        "pending": states["pending"],
-        "attempts": len(attempts),
-        "attempts_histogram": {str(n): per_callback[n] for n in range(1, highest + 1)},
-        "delivered_on_attempt": {str(n): delivered_on[n] for n in range(1, highest + 1)},
-        "status_codes": dict(sorted(statuses.items())),
-        "errors": dict(sorted(errors.items())),
-        "latency_ms": _percentiles(latencies, (50, 95, 99)),
-        "lateness_ms": _percentiles(lateness, (50, 99)),
-    }
+    tally = Tally()
+    for cb in callbacks:
+        tally.add(cb)
+    return tally.result()
 
 
 def _percentiles(values: Sequence[float], pcts: Sequence[int]) -> dict[str, float | None]:
+    ordered = sorted(values)  # once for every percentile
     out: dict[str, float | None] = {}
     for pct in pcts:
-        value = percentile(values, pct)
+        value = _ranked(ordered, pct)
         out[f"p{pct}"] = None if value is None else round(value, 3)
-    out["max"] = round(max(values), 3) if values else None
+    out["max"] = round(ordered[-1], 3) if ordered else None
     return out
+
+
+def _ranked(ordered: Sequence[float], pct: float) -> float | None:
+    """Nearest-rank percentile of values already sorted."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
 
 
 def report_data(runs: Sequence[RunView]) -> dict[str, Any]:
     """Everything ``report --json`` prints: per run and in total."""
-    run_items = []
+    tallies = []
+    failed = []
     for run in runs:
+        tally = Tally()
+        for cb in run.views:
+            tally.add(cb)
+        tallies.append(tally)
+        failed.append([failed_item(cb) for cb in run.views if cb.broken])
+    return assemble(runs, tallies, failed)
+
+
+def failed_item(cb: CallbackView) -> dict[str, Any]:
+    """A callback whose expectation failed, as ``failed_callbacks`` lists it."""
+    return {"callback_id": cb.callback_id, "event": cb.event, "expect": cb.expect, "why": cb.why}
+
+
+def assemble(
+    runs: Sequence[RunView], tallies: Sequence[Tally], failed: Sequence[list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """``report --json`` from each run's tally and failed callbacks (in run order)."""
+    run_items = []
+    for run, tally, broken_items in zip(runs, tallies, failed, strict=True):
         expectations = run.expectations
         run_items.append(
             {
@@ -126,32 +207,23 @@ def report_data(runs: Sequence[RunView]) -> dict[str, Any]:
                 "scenario": run.scenario,
                 "worker": _swarm_worker(run.run),
                 "target": run.target,
-                "started_at": as_number((run.run or {}).get("started_at")),
-                "speed": (run.run or {}).get("speed"),
+                "started_at": as_number(run.run.get("started_at")),
+                "speed": run.run.get("speed"),
                 "records": run.sources,
-                "stats": stats(run.views),
+                "stats": tally.result(),
                 "expectations": expectations,
                 "expectations_ok": all(bool(e.get("ok")) for e in expectations)
                 if expectations
                 else None,
-                "failed_callbacks": [
-                    {
-                        "callback_id": cb.callback_id,
-                        "event": cb.event,
-                        "expect": cb.expect,
-                        "why": cb.why,
-                    }
-                    for cb in run.views
-                    if cb.broken
-                ],
+                "failed_callbacks": broken_items,
             }
         )
-    failed = sum(1 for run in runs for e in run.expectations if not e.get("ok"))
-    broken = sum(1 for run in runs for cb in run.views if cb.broken)
+    failed_expectations = sum(1 for run in runs for e in run.expectations if not e.get("ok"))
+    broken = sum(len(items) for items in failed)
     return {
         "runs": run_items,
-        "total": stats([cb for run in runs for cb in run.views]),
-        "expectations_failed": failed + broken,
+        "total": Tally.combined(list(tallies)).result() if tallies else Tally().result(),
+        "expectations_failed": failed_expectations + broken,
         "callbacks_failed": broken,
     }
 

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     pass
-from emulator.record.reader import Skipped
-from emulator.report.html import write_html_runs
+from emulator.record.reader import RecordReader, Skipped
+from emulator.report.html import render_html
 from emulator.report.junit import render_junit
-from emulator.report.model import load, write_file
+from emulator.report.model import load, read_into, reported, write_file
 from emulator.report.stats import report_data
+from emulator.report.stream import StreamedReport
 from emulator.report.terminal import render_terminal
 
 
@@ -35,10 +36,19 @@ def report_command(
     from rich.console import Console
 
     skipped = Skipped()
-    runs = load(records, skipped)
+    if junit_path:  # a testcase per callback: every callback is kept
+        runs = load(records, skipped)
+        data = report_data(runs)
+        facts = None
+    else:  # one pass; each callback counted, then dropped
+        streamed = StreamedReport(html=bool(html_path))
+        reader = RecordReader(lines=False, on_view=streamed.add, skipped=skipped)
+        read_into(reader, records)
+        runs = reported(reader.runs())
+        data = streamed.report_data(runs)
+        facts = streamed.html_facts(runs) if html_path else None
     for notice in skipped.notices():
         print(notice, file=sys.stderr, flush=True)
-    data = report_data(runs)
     data["skipped_lines"] = skipped.as_json()
     notes = Console(stderr=True, highlight=False) if as_json else Console(highlight=False)
     if as_json:
@@ -46,7 +56,8 @@ def report_command(
     else:
         render_terminal(data, Console(highlight=False))
     if html_path:
-        notes.print(f"HTML report: {write_html_runs(runs, html_path)}", markup=False)
+        page = write_file(Path(html_path), render_html(runs, facts=facts))
+        notes.print(f"HTML report: {page}", markup=False)
     if junit_path:
         written = write_file(Path(junit_path), render_junit(runs))
         notes.print(f"JUnit XML: {written}", markup=False)

@@ -1,0 +1,75 @@
+"""``report`` reads in one pass, dropping each callback once counted: its terminal, JSON and
+HTML outputs are exactly those of the runs read whole (``load``), for a detail-sized
+record and an aggregate-sized one with retries, duplicates, failed verdicts and pending
+callbacks. The records come from real deliveries to a receiver on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from test_report import record_run
+
+from emulator import cli
+from emulator.record.reader import read_record
+from emulator.report.html import AGGREGATE_OVER, render_html
+from emulator.report.model import load
+from emulator.report.stats import report_data
+from emulator.report.terminal import render_terminal
+
+
+def hand_edit(path: Path) -> None:
+    """Fail every fifth callback's verdict, deliver cb-000002 a second time under its id,
+    and drop the last outcome (a callback with no outcome)."""
+    lines = read_record(path)
+    outcomes = [n for n, line in enumerate(lines) if line["type"] == "outcome"]
+    for count, index in enumerate(outcomes):
+        if count % 5 == 0:
+            lines[index].update(expect="delivered", verdict="fail", why="hand-edited")
+    again = [line for line in lines if line.get("callback_id") == "cb-000002"]
+    del lines[outcomes[-1]]
+    lines[-1:-1] = [dict(line) for line in again]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+
+@pytest.mark.parametrize("callbacks", [12, AGGREGATE_OVER + 40])
+async def test_streamed_report_equals_the_whole_read(
+    tmp_path: Path, callbacks: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    scripts: list[list[Any]] = [[200], [500, 200], [500, 500, 500, 500, 500, 404]]
+    await record_run(first, [scripts[n % 3] for n in range(callbacks)], run_id="run-a")
+    await record_run(second, [[503, 200], [200]], run_id="run-b", seed=9)
+    hand_edit(first)
+    paths = [str(first), str(second)]
+    whole = load(paths)
+
+    assert cli.main(["report", *paths, "--json"]) == 0
+    streamed = json.loads(capsys.readouterr().out)
+    assert streamed.pop("skipped_lines") == {"garbled": 0, "torn": 0, "records": []}
+    expected = report_data(whole)
+    assert streamed == json.loads(json.dumps(expected))
+    assert streamed["callbacks_failed"] > 0 and streamed["total"]["pending"] == 1
+
+    page = tmp_path / "r.html"
+    assert cli.main(["report", *paths, "--html", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert page.read_text(encoding="utf-8") == render_html(whole)
+    console = Console(file=io.StringIO(), highlight=False)  # as the command makes it
+    render_terminal(expected, console)
+    terminal = out.split("HTML report:")[0]
+    assert [line.rstrip() for line in terminal.splitlines()] == [
+        line.rstrip()
+        for line in console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    ]
+
+    xml = tmp_path / "r.xml"
+    assert cli.main(["report", *paths, "--json", "--junit", str(xml)]) == 0
+    kept = json.loads(capsys.readouterr().out)
+    kept.pop("skipped_lines")
+    assert kept == streamed  # --junit keeps every callback: the same numbers
