@@ -5,7 +5,7 @@
     python -m bench --quick         # tiny sizes: proves the harness works, numbers mean little
 
 One module per benchmark (``throughput``, ``burst``, ``load``, ``lateness``, ``scale``,
-``virtual``, ``startup``, ``hostile``, ``swarm``); each exposes ``run(quick: bool) ->
+``virtual``, ``startup``, ``hostile``, ``swarm``, ``report``); each exposes ``run(quick: bool) ->
 Result``. The receiver they send to runs in its own process (:mod:`bench.receiver`) so
 that it does not share the client's event loop.
 """
@@ -32,6 +32,7 @@ BENCHMARKS = (
     "startup",
     "hostile",
     "swarm",
+    "report",
 )
 ROOT = Path(__file__).resolve().parent.parent  # the checkout: bench/ and emulator/
 

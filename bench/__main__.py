@@ -52,6 +52,7 @@ def options_for(name: str, args: argparse.Namespace) -> dict[str, object]:
         "startup": ("rounds",),
         "hostile": (),
         "swarm": ("callbacks", "rounds"),
+        "report": (),
     }[name]
     options: dict[str, object] = {}
     for key in wanted:

@@ -16,7 +16,13 @@ def add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "callbacks, delivered, lost, attempts per callback, answers seen, latency and\n"
         "schedule lateness, the recorded expectations. --html writes one self-contained\n"
         "page with a retry timeline per callback; --junit one testcase per expectation and\n"
-        "per callback. Exit 0 (with --check: 1 when a recorded expectation failed).",
+        "per callback. Exit 0 (with --check: 1 when a recorded expectation failed).\n\n"
+        "A bad line is exit 2 with one line naming record, line and field: a value of the\n"
+        "wrong type, NaN/Infinity/1e400, a number out of range (a time past 9999), a lone\n"
+        "surrogate, bytes that are not UTF-8, a line that is not a JSON object or has no\n"
+        "type. Skipped and counted (stderr, and skipped_lines in --json): garbled lines\n"
+        "that are not JSON, and a torn last line (a kill mid-write). The terminal lists at\n"
+        "most 100 runs, failed expectations and failed callbacks (the rest are counted).",
     )
     parser.add_argument("records", nargs="+", metavar="RECORD", help="record files (JSONL)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -558,9 +558,16 @@ def _clean(text: str) -> str:
     return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", text)
 
 
+_UNSEEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _e(value: object) -> str:
-    """HTML-escaped text of anything from a record (quotes too: it goes in attributes)."""
-    return html.escape(as_text(value), quote=True)
+    """HTML-escaped text of anything from a record (quotes too: it goes in attributes);
+    a control character (ESC, BEL... from a hand-edited record) is written as ``\\x1b``."""
+    text = as_text(value)
+    if not text.isprintable():
+        text = _UNSEEN.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+    return html.escape(text, quote=True)
 
 
 def write_html(

@@ -147,9 +147,17 @@ def _callback_seconds(cb: CallbackView) -> float:
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _xml(text: object) -> str:
-    """Text XML 1.0 can carry (control characters a receiver sent are dropped)."""
-    return _XML_INVALID.sub("", as_text(text))
+    """Text XML 1.0 can carry: a control character (from a receiver, or a hand-edited
+    record) written as ``\\x1b``, a lone surrogate or non-character dropped."""
+    value = as_text(text)
+    if value.isprintable():
+        return value
+    value = _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode(), value)
+    return _XML_INVALID.sub("", value)
 
 
 def write_junit(

@@ -14,6 +14,7 @@ from emulator.report.model import as_text
 from emulator.report.stats import ms_text
 
 TERMINAL_EXPECTATIONS = 12  # more than this: the terminal lists only the failed ones
+TERMINAL_ROWS = 100  # runs, failed expectations and failed callbacks listed at most
 
 
 def render_terminal(data: Mapping[str, Any], console: Console) -> None:
@@ -32,13 +33,20 @@ def render_terminal(data: Mapping[str, Any], console: Console) -> None:
         console.print(_expectation_table(expectations, runs))
     from rich.text import Text
 
-    for run in runs:
-        for item in run.get("failed_callbacks", []):
-            line = (
-                f"expectation failed: callback {_safe(item.get('callback_id'))} "
-                f"({_safe(item.get('event'))}): {_safe(item.get('why'))}"
-            )
-            console.print(Text(line, style="bold red"), soft_wrap=True)
+    failed = [item for run in runs for item in run.get("failed_callbacks", [])]
+    for item in failed[:TERMINAL_ROWS]:
+        line = (
+            f"expectation failed: callback {_safe(item.get('callback_id'))} "
+            f"({_safe(item.get('event'))}): {_safe(item.get('why'))}"
+        )
+        console.print(Text(line, style="bold red"), soft_wrap=True)
+    if len(failed) > TERMINAL_ROWS:
+        more = len(failed) - TERMINAL_ROWS
+        console.print(
+            Text(f"... and {more:,} more failed callbacks (report --json lists every one)"),
+            style="bold red",
+            soft_wrap=True,
+        )
 
 
 def _single_run_table(run: Mapping[str, Any]) -> Any:
@@ -86,10 +94,16 @@ def _runs_table(runs: Sequence[Mapping[str, Any]], total: Mapping[str, Any]) -> 
     for header, foot in zip(headers, footer, strict=True):
         table.add_column(header, footer=foot, justify="right", no_wrap=True)
     label = _Labels(runs)
-    for run in runs:
+    for run in runs[:TERMINAL_ROWS]:
         table.add_row(Text(label(run)), *_run_cells(run["stats"]))
     answers = _counts(total["status_codes"]) + "  " + _safe(_counts(total["errors"]))
-    table.caption = Text(f"answers: {answers.strip()}")
+    caption = f"answers: {answers.strip()}"
+    if len(runs) > TERMINAL_ROWS:
+        caption = (
+            f"{caption}\n{len(runs) - TERMINAL_ROWS:,} more runs not shown (counted in "
+            "all runs; report --json lists every run)"
+        )
+    table.caption = Text(caption)
     return table
 
 
@@ -162,11 +176,14 @@ def _expectation_table(
     label = _Labels(runs)
     shown = list(expectations)
     held = 0
+    hidden = 0
     if len(shown) > TERMINAL_EXPECTATIONS:
         shown = [(run, item) for run, item in expectations if not item.get("ok")]
         held = len(expectations) - len(shown)
         if not shown:
             return Text(f"Expectations: all {held} held", style="green")
+        hidden = max(0, len(shown) - TERMINAL_ROWS)
+        shown = shown[:TERMINAL_ROWS]
     table = Table(title="Expectations", title_justify="left")
     for header in ("run", "expectation", "expected", "observed", "")[0 if show_run else 1 :]:
         table.add_column(header)
@@ -180,7 +197,13 @@ def _expectation_table(
             Text("ok", style="green") if ok else Text("FAILED", style="bold red"),
         ]
         table.add_row(*cells[0 if show_run else 1 :])
-    if held:
+    if hidden:
+        table.caption = Text(
+            f"{hidden:,} more failed expectation(s) not shown (report --json lists them)"
+            + (f"; {held} more held" if held else ""),
+            style="bold red",
+        )
+    elif held:
         table.caption = Text(f"{held} more expectation(s) held", style="green")
     return table
 

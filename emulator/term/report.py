@@ -7,6 +7,7 @@ when a ``summary`` line records a failed expectation (what ``run`` itself exits 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,14 @@ from emulator.report.model import load, read_into, reported, write_file
 from emulator.report.stats import report_data
 from emulator.report.stream import StreamedReport
 from emulator.report.terminal import render_terminal
+
+_RAW_IN_JSON = re.compile("[\x7f-\x9f]")  # control characters json.dumps leaves raw
+
+
+def json_text(data: object) -> str:
+    """``report --json``: indented JSON, every control character escaped (``\\u001b``)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _RAW_IN_JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def report_command(
@@ -52,7 +61,7 @@ def report_command(
     data["skipped_lines"] = skipped.as_json()
     notes = Console(stderr=True, highlight=False) if as_json else Console(highlight=False)
     if as_json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_text(data))
     else:
         render_terminal(data, Console(highlight=False))
     if html_path:

@@ -73,3 +73,34 @@ async def test_streamed_report_equals_the_whole_read(
     kept = json.loads(capsys.readouterr().out)
     kept.pop("skipped_lines")
     assert kept == streamed  # --junit keeps every callback: the same numbers
+
+
+def test_the_terminal_lists_at_most_100_runs_and_says_how_many_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Many runs: the first 100 rows, the rest counted in "all runs" and said as not shown;
+    the same for failed expectations and failed callbacks."""
+    record = tmp_path / "many.jsonl"
+    lines = []
+    for index in range(130):
+        run_id = f"run-{index:03d}"
+        lines += [
+            {"type": "run", "run_id": run_id, "started_at": 1.7e9, "scenario": f"s{index}"},
+            {"type": "callback", "run_id": run_id, "callback_id": "cb-1", "event": "e",
+             "task_id": "t", "target": "http://127.0.0.1:9/cb", "delay": 0.0,
+             "content_type": "application/json", "body": "{}"},
+            {"type": "outcome", "run_id": run_id, "callback_id": "cb-1", "delivered": False,
+             "lost": True, "attempts": 0, "verdict": "fail", "why": f"why {index}"},
+            {"type": "summary", "run_id": run_id, "callbacks": 1, "delivered": 0, "lost": 1,
+             "attempts": 0, "expectations": [{"name": "lost", "expected": 0, "observed": 1,
+                                              "ok": False}]},
+        ]  # fmt: skip
+    record.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    assert cli.main(["report", str(record)]) == 0
+    out = capsys.readouterr().out
+    assert "s99 " in out and "s100 " not in out and "s129" not in out.split("Attempts")[0]
+    assert "30 more runs not shown (counted in all runs" in " ".join(out.split())
+    assert "all runs" in out and "130" in out.split("all runs")[1].split("\n")[0]
+    assert out.count("expectation failed: callback cb-1") == 100
+    assert "... and 30 more failed callbacks (report --json lists every one)" in out
+    assert "30 more failed expectation(s) not shown" in " ".join(out.split())
