@@ -169,12 +169,12 @@ class _Tally(DispatchListener):
 def procedure_callbacks(
     factory: CallbackFactory, callback_secret: str, encoding: Encoding = "json"
 ) -> Callable[[int], Callback]:
-    """The default callback maker: a fresh ``procedure`` (SUCCESS) callback per number."""
+    """The default callback maker: a ``procedure`` (SUCCESS) callback per number, each a
+    copy of one template with a fresh identity (:mod:`emulator.run.templates`)."""
+    from emulator.run.templates import TemplateMaker
 
-    def make(number: int) -> Callback:
-        return factory.callback(factory.procedure(), callback_secret, encoding=encoding)
-
-    return make
+    template = TemplateMaker(factory, "procedure", None, callback_secret, encoding=encoding)
+    return lambda number: template()
 
 
 async def run_load(
@@ -423,24 +423,27 @@ def _load_one(path: str) -> Scenario:
 def _scenario_callbacks(
     scenario: Scenario, factory: CallbackFactory, callback_secret: str, encoding: Encoding
 ) -> Callable[[int], Callback]:
-    """Callback ``i`` is built from the scenario's entry ``i mod entries`` (repeat ignored),
-    with the entry's ``timestamp:``/``nonce:`` when it fixes them, as ``run`` builds it."""
-    from emulator.run.runner import with_overrides
+    """Callback ``i`` is a copy of the scenario's entry ``i mod entries`` (repeat ignored):
+    its template, generated once as ``run`` generates it (the entry's ``timestamp:``/
+    ``nonce:`` when it fixes them), with a fresh identity (:mod:`emulator.run.templates`)."""
+    from emulator.run.templates import TemplateMaker
 
     entries: list[CallbackCommon] = list(scenario.callbacks)
     if not entries:
         raise UsageError(f"scenario {scenario.name!r} has no callbacks to send")
-
-    def make(number: int) -> Callback:
-        entry = entries[number % len(entries)]
-        model = factory.build(str(getattr(entry, "event", "procedure")), entry.event_params())
-        return factory.callback(
-            with_overrides(model, entry),
+    makers = [
+        TemplateMaker(
+            factory,
+            str(getattr(entry, "event", "procedure")),
+            entry.event_params(),
             callback_secret,
             encoding=encoding,
             tamper=entry.tamper,
             rename=entry.rename,
             extra_fields=entry.fields,
+            timestamp=entry.timestamp,
+            nonce=entry.nonce,
         )
-
-    return make
+        for entry in entries
+    ]
+    return lambda number: makers[number % len(makers)]()

@@ -1,0 +1,171 @@
+"""Load mode's callbacks from templates: generated once, each copy fresh only in its identity.
+
+    make = TemplateMaker(factory, "procedure", params={}, callback_secret="...")
+    callback = make()  # a new task id, timestamp, nonce and signature; the rest the template's
+
+A paced callback cannot afford a whole generation (faking, validating, shaping and encoding
+``extra_params`` is most of its cost), and a load test needs distinct callbacks, not
+distinct file sizes. So an entry is generated once, as a fresh generation would make it,
+and each copy regenerates what a receiver keys on:
+
+* ``timestamp`` (now, or the entry's fixed one) and ``nonce`` (the factory's nonce stream,
+  never repeated at one timestamp), each with its wire type;
+* the task id, when the entry leaves it to the seed: its random part (the longest run of
+  at least 16 hex characters; all digits stay digits) drawn afresh from the seed, the
+  rest of its shape kept (``1500020831-procedurev2-<32 hex>tt0``);
+* the signature, then the entry's tamper, renames and extra fields — the same steps
+  (:func:`~emulator.callback.factory.wire_fields`) a fresh generation takes.
+
+An entry whose task id cannot be regenerated so (no such random run, its text also inside
+another field, or a ``task_id``/``TaskId`` field besides it) is generated afresh for every
+copy instead: correct, only slower.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from emulator.callback.factory import CallbackFactory, wire_fields
+from emulator.callback.model import Callback, Tamper
+from emulator.signing import restamp, signature_keys
+from emulator.wire import Encoding, WireFields, WireValue, field_text
+
+RANDOM_RUN = re.compile(r"[0-9a-f]{16,}")  # the random part of a generated task id
+
+
+class TemplateMaker:
+    """Callbacks of one event and params: a template, each call a copy with a fresh identity."""
+
+    def __init__(
+        self,
+        factory: CallbackFactory,
+        event: str,
+        params: Mapping[str, Any] | None,
+        callback_secret: str,
+        *,
+        encoding: Encoding = "json",
+        tamper: Tamper = "none",
+        rename: Mapping[str, str] | None = None,
+        extra_fields: Mapping[str, WireValue] | None = None,
+        timestamp: int | None = None,
+        nonce: str | None = None,
+    ) -> None:
+        self.factory = factory
+        self.event = event
+        self.params = factory.params(event, params)  # validated once for every copy
+        self.callback_secret = callback_secret
+        self.encoding: Encoding = encoding
+        self.tamper: Tamper = tamper
+        self.rename = dict(rename) if rename else None
+        self.extra_fields = dict(extra_fields) if extra_fields else None
+        self.timestamp = timestamp
+        self.nonce = nonce
+        self._fields: WireFields | None = None  # the template's unsigned wire fields
+        self._task_keys: tuple[str, ...] = ()  # the fields holding its task id
+        self._task_id = ""
+        self._random: tuple[int, int] | None = None  # the task id's random run: start, end
+        self._digits = False  # ... all decimal digits
+        self._catalogue_name = event
+        self._fresh_only = False  # no template: every copy generated afresh
+
+    def __call__(self) -> Callback:
+        """The next callback: the template with a fresh identity (see the module docstring)."""
+        if self._fields is None and not self._fresh_only:
+            return self._first()
+        if self._fresh_only:
+            return self._generated()
+        factory = self.factory
+        template = self._fields
+        assert template is not None
+        common = factory.common(self.timestamp)
+        fields = restamp(template, int(common.timestamp), self.nonce or common.nonce)
+        task_id = self._task_id
+        if self._random is not None:
+            start, end = self._random
+            length = end - start
+            fresh = factory.fake.digits(length) if self._digits else factory.fake.hex(length)
+            task_id = task_id[:start] + fresh + task_id[end:]
+            for key in self._task_keys:
+                fields[key] = task_id
+        return Callback(
+            callback_id=factory.next_callback_id(),
+            event=self._catalogue_name,
+            task_id=task_id,
+            fields=wire_fields(
+                fields, self.callback_secret, self.tamper, self.rename, self.extra_fields
+            ),
+            encoding=self.encoding,
+            tamper=self.tamper,
+        )
+
+    def _model_fields(self) -> tuple[WireFields, str, str]:
+        """A freshly generated model's unsigned wire fields, catalogue name and task id."""
+        model = self.factory.build(self.event, self.params)
+        update: dict[str, str] = {}
+        if self.timestamp is not None:
+            update["timestamp"] = str(self.timestamp)
+        if self.nonce is not None:
+            update["nonce"] = self.nonce
+        if update:
+            model = model.model_copy(update=update)
+        return model.to_fields(), model.catalogue_name(), model.task_id
+
+    def _generated(self) -> Callback:
+        fields, name, task_id = self._model_fields()
+        return Callback(
+            callback_id=self.factory.next_callback_id(),
+            event=name,
+            task_id=task_id,
+            fields=wire_fields(
+                fields, self.callback_secret, self.tamper, self.rename, self.extra_fields
+            ),
+            encoding=self.encoding,
+            tamper=self.tamper,
+        )
+
+    def _first(self) -> Callback:
+        """The first callback, generated afresh; it becomes the template when it can."""
+        fields, name, task_id = self._model_fields()
+        self._catalogue_name = name
+        self._fresh_only = not self._learn(fields, task_id)
+        if not self._fresh_only:
+            self._fields = fields
+        return Callback(
+            callback_id=self.factory.next_callback_id(),
+            event=name,
+            task_id=task_id,
+            fields=wire_fields(
+                fields, self.callback_secret, self.tamper, self.rename, self.extra_fields
+            ),
+            encoding=self.encoding,
+            tamper=self.tamper,
+        )
+
+    def _learn(self, fields: WireFields, task_id: str) -> bool:
+        """Find where the template's identity lives; False when copies cannot be made from it."""
+        timestamp_key, nonce_key, _ = signature_keys(fields)
+        if self.nonce is not None and type(fields.get(nonce_key)) is int:
+            return False  # a fixed nonce on a numeric nonce field: leave it to the model
+        if self.timestamp is None and type(fields.get(timestamp_key)) not in (str, int):
+            return False
+        self._task_id = task_id
+        fixed = getattr(self.params, "task_id", None)
+        if not task_id or (fixed and fixed == task_id):
+            return True  # the entry fixes it (or the event has none): every copy shares it
+        keys = tuple(key for key, value in fields.items() if value == task_id)
+        if not keys or any(
+            task_id in field_text(value) for key, value in fields.items() if key not in keys
+        ):
+            return False  # carried inside another field too: only a generation keeps them agreed
+        if any(key.replace("_", "").lower() == "taskid" for key in fields if key not in keys):
+            return False  # a task id field of its own besides the one the model names
+        runs = [match.span() for match in RANDOM_RUN.finditer(task_id)]
+        if not runs:
+            return False
+        start, end = max(runs, key=lambda span: span[1] - span[0])
+        self._random = (start, end)
+        self._digits = task_id[start:end].isdigit()
+        self._task_keys = keys
+        return True
