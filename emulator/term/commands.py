@@ -11,22 +11,12 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from emulator.delivery.dispatch import DispatchListener
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
-from emulator.record.reader import RunRecord, Skipped, read_runs
 from emulator.run.core import run_in_cli
 from emulator.run.expect import ExpectationResult
-from emulator.run.resume import (
-    ResumeOptions,
-    ResumeResult,
-    check_flags,
-    check_receiver_alive,
-    resign_secret,
-    resume_run,
-    resume_settings,
-)
 from emulator.run.runner import (
     RunResult,
     SendSpec,
@@ -42,6 +32,10 @@ from emulator.sessions.truth import check_truth_path, write_truth
 from emulator.settings import RunOptions, Secret, resolve
 from emulator.term import live
 from emulator.term.live import BROKEN_SHOWN, LineLog, Output
+
+if TYPE_CHECKING:  # resume's modules load only for resume (startup: python -m bench startup)
+    from emulator.record.reader import RunRecord
+    from emulator.run.resume import ResumeOptions, ResumeResult
 
 
 def load_all(paths: Sequence[str]) -> list[tuple[str, Scenario]]:
@@ -239,6 +233,14 @@ def write_junit_of(record: str, run_id: str, path: str) -> str:
 def resume_command(record: str, options: ResumeOptions, stdout: IO[str] | None = None) -> int:
     """``zego-emulator resume RECORD``: continue every unfinished run in it; the exit code."""
     out = stdout or sys.stdout
+    from emulator.record.reader import Skipped, read_runs
+    from emulator.run.resume import (
+        check_flags,
+        check_receiver_alive,
+        resign_secret,
+        resume_settings,
+    )
+
     check_flags(options)  # a bad --target or --ca-bundle is exit 2 before anything happens
     skipped = Skipped()
     runs = [run for run in read_runs(record, skipped) if run.needs_resume]
@@ -272,6 +274,8 @@ async def _resume_all(
     out: IO[str],
     stop: asyncio.Event,
 ) -> list[ResumeResult]:
+    from emulator.run.resume import resume_run
+
     listeners: list[DispatchListener] = [] if options.json else [LineLog(out)]
     results = []
     for state in runs:

@@ -75,6 +75,9 @@ def test_a_one_callback_run_builds_only_its_events_models_and_loads_no_rich(
     assert len(EVENT_NAMES) > 20  # the whole catalogue is registered all the same
     assert not [m for m in modules if m.split(".")[0] in ("rich", "faker", "aiohttp")]
     assert report["plugins"] == "__all__"
+    # resume's and replay's modules (and the record reader they use) load only for them
+    for module in ("emulator.run.resume", "emulator.run.replay", "emulator.record.reader"):
+        assert module not in modules
 
 
 def test_help_loads_neither_pydantic_models_nor_rich(tmp_path: Path) -> None:
