@@ -149,4 +149,6 @@ def _cmd_api(args: argparse.Namespace) -> int:
 
 
 def _print_flushed(line: str) -> None:
-    print(line, flush=True)
+    from emulator.term.safe import say
+
+    say(line)  # task ids, FileIds and the like come from the network

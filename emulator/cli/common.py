@@ -36,7 +36,11 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line on stderr (exit 2), not a usage dump."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        from emulator.term.safe import safe  # an argument quoted back may hold an ESC
+
+        self.exit(
+            EXIT_BAD_INPUT, f"{self.prog}: error: {safe(message)} (see {self.prog} --help)\n"
+        )
 
 
 def positive_float(text: str) -> float:

@@ -30,6 +30,7 @@ from emulator.cli.sign import add_sign
 from emulator.cli.swarm import add_swarm
 from emulator.cli.verify import add_verify
 from emulator.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EmulatorError
+from emulator.term.safe import safe, say
 
 COMMANDS = (
     add_run,
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     unusable = unusable_argument(parser, args)
     if unusable:
-        print(f"zego-emulator {args.command}: error: {unusable}", file=sys.stderr)
+        say(f"zego-emulator {args.command}: error: {safe(unusable)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
@@ -90,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             use_event_loop(args.loop)
         return handler(args)
     except EmulatorError as exc:
-        print(f"zego-emulator {args.command}: error: {exc}", file=sys.stderr)
+        # one line whatever the message quotes (a key, a value, a path from a file)
+        say(f"zego-emulator {args.command}: error: {safe(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"zego-emulator {args.command}: interrupted", file=sys.stderr)
@@ -102,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _note(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    say(text, file=sys.stderr)
 
 
 def _silence_stdout() -> None:

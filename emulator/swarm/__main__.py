@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             plan, options = read_master_input(sys.stdin.read())
         except ValueError as exc:
-            print(f"zego-emulator swarm: error: {exc}", file=sys.stderr)
+            from emulator.term.safe import safe, say
+
+            say(f"zego-emulator swarm: error: {safe(exc)}", file=sys.stderr)
             return 2
         return run_master(plan, options)
     from emulator.swarm.worker import run_worker

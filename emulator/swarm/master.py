@@ -18,7 +18,6 @@ Imported only in a process that gevent has patched (``python -m emulator.swarm``
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -47,6 +46,8 @@ from emulator.swarm.launch import MasterOptions, worker_command
 from emulator.swarm.plan import SwarmPlan
 from emulator.swarm.tally import describe, merge
 from emulator.swarm.user import ZegoCallbackUser
+from emulator.term.safe import json_text, safe
+from emulator.term.safe import say as terminal_say
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 POLL_S = 0.05  # how often the master looks at its workers while it waits
@@ -215,8 +216,9 @@ class Master:
     def _end(self, code: int, clients: list[WorkerNode] | None = None) -> int:
         self.runner.quit()  # workers get "quit" and exit
         for reason in self.reports.failed.values():
-            print(
-                f"zego-emulator swarm: error: a worker refused its share: {reason}", file=sys.stderr
+            terminal_say(
+                f"zego-emulator swarm: error: a worker refused its share: {safe(reason)}",
+                file=sys.stderr,
             )
         if clients is not None:
             self._print_tables()
@@ -234,7 +236,7 @@ class Master:
     def say(self, text: str) -> None:
         """A line for the person at the terminal, at once (on stderr with --json: stdout
         holds only the summary then)."""
-        print(text, file=sys.stderr if self.options.json_summary else sys.stdout, flush=True)
+        terminal_say(text, file=sys.stderr if self.options.json_summary else sys.stdout)
 
     def _print_tables(self) -> None:
         stats = self.runner.stats
@@ -249,7 +251,7 @@ class Master:
         self.say("\n".join(lines))
         if self.options.json_summary:
             total["shards"] = [str(r.get("record", "")) for r in _by_worker(reports)]
-            print(json.dumps(total, indent=2), flush=True)
+            terminal_say(json_text(total, indent=2))
 
     def _write_csv(self, csv: StatsCSVFileWriter) -> None:
         """The final statistics into Locust's CSV files (its writer rewrites them every

@@ -39,6 +39,8 @@ from emulator.swarm.schedule import GeventClock, deliver
 from emulator.swarm.sender import Answer, Sender
 from emulator.swarm.shard import Shard
 from emulator.swarm.user import ZegoCallbackUser
+from emulator.term.safe import safe
+from emulator.term.safe import say as terminal_say
 
 YIELD_EVERY = 64  # callbacks started between two chances for the others to run
 
@@ -93,7 +95,7 @@ class WorkerWork:
     def fail(self, reason: str) -> None:
         """Tell the master this worker cannot take part (it prints the reason, exit 2)."""
         self.failure = reason
-        print(f"zego-emulator swarm --worker: error: {reason}", file=sys.stderr, flush=True)
+        terminal_say(f"zego-emulator swarm --worker: error: {safe(reason)}", file=sys.stderr)
         self.runner.send_message("zego_failed", {"reason": reason, "host": self.host})
 
     # --- the share, run by the user -----------------------------------------------------
@@ -196,8 +198,8 @@ class WorkerWork:
 
 
 def say(text: str) -> None:
-    """One line for the person at the terminal, at once."""
-    print(text, flush=True)
+    """One line for the person at the terminal, at once (control characters escaped)."""
+    terminal_say(text)
 
 
 def run_worker(master_host: str, master_port: int, record_dir: str) -> int:

@@ -11,7 +11,6 @@ a wrong or missing signature is a result, not an error.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +20,7 @@ from emulator.errors import DecodeError, UsageError
 from emulator.events import spec_for_fields
 from emulator.events.base import COMMON_FIELDS, SHAPE_FIELDS, event_of
 from emulator.term.display import callback_lines, callback_markup, signature_state
+from emulator.term.safe import json_text, say
 from emulator.verify import Verdict, verify_callback
 from emulator.wire import WireValue
 
@@ -111,7 +111,7 @@ def verify_body_file(
     """
     verdict = verify_body(read_body(path_or_dash), secret, content_type, max_age)
     if as_json:
-        print(json.dumps(verdict_json(verdict), ensure_ascii=False, indent=2))
+        say(json_text(verdict_json(verdict), indent=2))
     elif sys.stdout.isatty():
         from rich.console import Console
 
@@ -119,7 +119,7 @@ def verify_body_file(
         for line in callback_markup(verdict.fields, verdict):
             console.print(line)
     else:
-        print("\n".join(callback_lines(verdict.fields, verdict)))
+        say("\n".join(callback_lines(verdict.fields, verdict)))
     return verdict.ok
 
 

@@ -9,7 +9,6 @@ Nothing here sees a secret: the evidence carries only signatures.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from rich.text import Text
 from emulator.check import Case, CaseResult, CheckOptions, CheckResult, all_cases, run_check
 from emulator.errors import EXIT_FAILED, EXIT_OK
 from emulator.redact import without_password
+from emulator.term.safe import json_text, safe, say
 
 VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 VERDICT_MARK = {"pass": "pass", "warn": "WARN", "fail": "FAIL"}
@@ -42,11 +42,14 @@ def detail_lines(result: CaseResult) -> list[Text]:
     broken = [probe for probe in result.probes if not probe.verdict.ok]
     lines = [
         Text(
-            f"{pad}{probe.probe.callback.callback_id}: {probe.probe.note}: {probe.verdict.reason}",
+            safe(
+                f"{pad}{probe.probe.callback.callback_id}: {probe.probe.note}: "
+                f"{probe.verdict.reason}"  # the receiver's answer is quoted in reasons
+            ),
             style=VERDICT_STYLE[result.verdict],
         )
         for probe in broken
-    ] or [Text(f"{pad}{result.reason}", style=VERDICT_STYLE[result.verdict])]
+    ] or [Text(safe(f"{pad}{result.reason}"), style=VERDICT_STYLE[result.verdict])]
     lines.append(Text(f"{pad}usually: {result.case.hint}", style="dim"))
     return lines
 
@@ -63,7 +66,7 @@ def summary_line(result: CheckResult) -> Text:
 def render_check(result: CheckResult, console: Console) -> None:
     """The whole report of a check on the terminal."""
     console.print(
-        f"zego-emulator check -> {without_password(result.target)}",
+        safe(f"zego-emulator check -> {without_password(result.target)}"),
         markup=False,
         highlight=False,
         soft_wrap=True,
@@ -79,7 +82,7 @@ def render_check(result: CheckResult, console: Console) -> None:
 
 def print_check_json(result: CheckResult, stream: IO[str]) -> None:
     """``{"cases": [...], "passed": bool}`` on one line."""
-    print(json.dumps(result.to_json(), ensure_ascii=False), file=stream, flush=True)
+    say(json_text(result.to_json()), file=stream)
 
 
 def render_case_list(cases: Sequence[Case], console: Console, as_json: bool = False) -> None:
@@ -89,7 +92,7 @@ def render_case_list(cases: Sequence[Case], console: Console, as_json: bool = Fa
             {"id": case.id, "title": case.title, "why": case.why, "hint": case.hint}
             for case in cases
         ]
-        console.file.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        console.file.write(json_text(payload) + "\n")
         return
     width = max((len(case.id) for case in cases), default=0)
     for case in cases:
@@ -137,7 +140,7 @@ def check_command(
         render_check(result, Console(file=out, highlight=False))
     notes = Console(file=(stderr or sys.stderr) if as_json else out, highlight=False)
     for path in write_check_reports(result, junit_path, html_path):
-        notes.print(f"wrote {path}", markup=False)
+        notes.print(safe(f"wrote {path}"), markup=False)
     return EXIT_OK if result.passed else EXIT_FAILED
 
 

@@ -7,7 +7,6 @@ scenario runs in turn with the live view or plain lines, and the exit code comes
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -32,6 +31,7 @@ from emulator.sessions.truth import check_truth_path, write_truth
 from emulator.settings import RunOptions, Secret, resolve
 from emulator.term import live
 from emulator.term.live import BROKEN_SHOWN, LineLog, Output
+from emulator.term.safe import json_text, safe, safe_strings, say
 
 if TYPE_CHECKING:  # resume's modules load only for resume (startup: python -m bench startup)
     from emulator.record.reader import RunRecord
@@ -152,13 +152,13 @@ def replay_command(record_paths: Sequence[str], options: RunOptions, *, resign: 
     data = report_data(load([result.record_path]))
     data["record"] = str(result.record_path)
     if options.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False), flush=True)
+        say(json_text(data, indent=2))
     else:
         console = Console(highlight=False)
-        render_terminal(data, console)
+        render_terminal(safe_strings(data), console)  # record text, escaped
         done = "stopped after" if result.run.interrupted else "replayed"
         console.print(
-            f"{done} {len(result.outcomes)} callback(s); record: {result.record_path}",
+            safe(f"{done} {len(result.outcomes)} callback(s); record: {result.record_path}"),
             markup=False,
         )
     return EXIT_INTERRUPTED if result.run.interrupted else EXIT_OK
@@ -189,15 +189,15 @@ def load_command(
         max_p99_ms=max_p99_ms,
     )
     if options.json:
-        print(json.dumps(summary, indent=2), flush=True)
+        say(json_text(summary, indent=2))
     else:
-        print("\n".join(result.describe()), flush=True)
+        say("\n".join(result.describe()))
     notes = sys.stderr if options.json else sys.stdout
     for line in failed_lines(summary):
-        print(line, file=notes, flush=True)
+        say(line, file=notes)
     if options.junit and result.record_path is not None:
         junit = write_junit_of(str(result.record_path), summary["run_id"], options.junit)
-        print(f"JUnit XML: {junit}", file=notes, flush=True)
+        say(f"JUnit XML: {junit}", file=notes)
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if summary.get("ok") else EXIT_FAILED
@@ -252,14 +252,14 @@ def resume_command(record: str, options: ResumeOptions, stdout: IO[str] | None =
         check_receiver_alive(run, options, record)  # and a built-in receiver that is gone
     if not runs:
         if options.json:
-            print(json.dumps({"record": record, "resumed": 0}), file=out, flush=True)
+            say(json_text({"record": record, "resumed": 0}), file=out)
         else:
-            print(f"nothing to resume: every run in {record} finished", file=out, flush=True)
+            say(f"nothing to resume: every run in {record} finished", file=out)
         return EXIT_OK
     results = run_in_cli(lambda stop: _resume_all(runs, record, options, out, stop))
     for result in results:
         if options.json:
-            print(json.dumps(result.summary, ensure_ascii=False), file=out, flush=True)
+            say(json_text(result.summary), file=out)
         else:
             _print_result(result, out)
     if any(result.interrupted for result in results):
@@ -282,7 +282,7 @@ async def _resume_all(
         if not options.json:
             pending = len(state.pending) + state.unsent
             noun = "callback" if pending == 1 else "callbacks"
-            print(f"resume run {state.run_id}: {pending} pending {noun}", file=out)
+            say(f"resume run {state.run_id}: {pending} pending {noun}", file=out)
         result = await resume_run(state, record, options, listeners, stop=stop)
         results.append(result)
         if result.interrupted:
@@ -293,14 +293,13 @@ async def _resume_all(
 def _print_result(result: ResumeResult, out: IO[str]) -> None:
     summary = result.summary
     state = "interrupted" if result.interrupted else "finished"
-    print(
+    say(
         f"run {result.run_id} {state}: {summary['callbacks']} callbacks, "
         f"{summary['delivered']} delivered, {summary['lost']} lost, "
         f"{summary['attempts']} attempts, {summary['pending']} pending "
         f"(record {summary['record']})",
         file=out,
-        flush=True,
     )
     for expectation in [] if result.interrupted else result.expectations:
         if not expectation.ok:
-            print(f"expectation failed: {expectation.describe()}", file=out, flush=True)
+            say(f"expectation failed: {expectation.describe()}", file=out)

@@ -42,6 +42,7 @@ from emulator.run.core import run_in_cli
 from emulator.run.runner import RunInfo, RunListener, RunResult, execute
 from emulator.scenario.model import Scenario
 from emulator.settings import RunOptions
+from emulator.term.safe import safe
 
 DEMO_SPEED = 6.2  # the 62 s schedule in about 10 s
 AXIS_SECONDS = sum(ZEGO_INTERVALS)  # 62: the last retry of a lost callback
@@ -144,8 +145,10 @@ class Timeline(RunListener):
         if not self.live:
             result = attempt.status if attempt.error is None else attempt.error
             self.console.print(
-                f"{attempt.callback_id}  request {attempt.attempt} at "
-                f"t={attempt.offset_s:>4.1f} s -> {result}",
+                safe(
+                    f"{attempt.callback_id}  request {attempt.attempt} at "
+                    f"t={attempt.offset_s:>4.1f} s -> {result}"
+                ),
                 markup=False,
                 highlight=False,
             )
@@ -180,7 +183,7 @@ class Timeline(RunListener):
         table.add_column("requests (emulated seconds)", no_wrap=True, min_width=self.axis_width)
         table.add_column("fate", no_wrap=True, min_width=26)
         for lane in lanes:
-            table.add_row(lane.callback_id, _axis(lane, now, self.axis_width), _fate(lane))
+            table.add_row(safe(lane.callback_id), _axis(lane, now, self.axis_width), _fate(lane))
         table.add_row("", _ticks(self.axis_width), "")
         legend = Text.assemble(
             ("● ", "green"), "2xx   ", ("✕ ", "red"), "refused/failed   ",
@@ -275,7 +278,7 @@ def run_demo(
     console.print(timeline.render())
     _print_summary(console, result)
     write_reports(result, console)
-    console.print(f"record: {result.record_path}", markup=False)
+    console.print(safe(f"record: {result.record_path}"), markup=False)
     return result.exit_code
 
 
@@ -288,7 +291,7 @@ async def _run(
 ) -> RunResult:
     class Announce(RunListener):
         def run_started(self, info: RunInfo) -> None:
-            console.print(f"receiver listening on {info.target}", markup=False)
+            console.print(safe(f"receiver listening on {info.target}"), markup=False)
 
     listeners = [Announce(), timeline]
     if not timeline.live:
@@ -312,7 +315,7 @@ def _print_summary(console: Console, result: RunResult) -> None:
         console.print(expectations_table(result))
     if result.failed:
         for item in result.failed:
-            console.print(Text(f"expectation failed: {item.describe()}", style="bold red"))
+            console.print(Text(safe(f"expectation failed: {item.describe()}"), style="bold red"))
     else:
         console.print(Text("every expectation held", style="green"))
 
@@ -327,7 +330,7 @@ def write_reports(result: RunResult, console: Console) -> None:
     html_path = write_html(
         result.record_path, result.record_path.with_suffix(".html"), run_ids=[result.run_id]
     )
-    console.print(f"HTML report: {html_path}  (open it in a browser)")
+    console.print(safe(f"HTML report: {html_path}  (open it in a browser)"), markup=False)
 
 
 __all__ = ["DEMO_SCENARIO", "DEMO_SPEED", "Timeline", "demo_scenario", "run_demo", "write_reports"]

@@ -19,6 +19,7 @@ from typing import Literal
 
 from emulator.events import spec_for_fields
 from emulator.events.base import PASCAL_COMMON, common_text, event_of, printable, row
+from emulator.redact import without_controls
 from emulator.signing import signature_keys
 from emulator.verify import MS_TIMESTAMP_FROM, Verdict
 from emulator.wire import WireValue, field_text
@@ -107,7 +108,7 @@ def _rows(fields: Mapping[str, WireValue], verdict: Verdict | None) -> list[tupl
     problems = _shape_problems(fields)
     if problems:
         rows.append((f"  {row('incomplete', printable('; '.join(problems)))}", "yellow"))
-    return rows
+    return [(without_controls(line), style) for line, style in rows]  # reasons quote values
 
 
 def _shape_problems(fields: Mapping[str, WireValue]) -> list[str]:

@@ -26,11 +26,12 @@ from emulator.clock import Clock
 from emulator.delivery.dispatch import DispatchListener
 from emulator.delivery.results import Attempt, Outcome
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from emulator.redact import without_controls, without_password
+from emulator.redact import without_password
 from emulator.run.expect import describe_broken
 from emulator.run.runner import RunInfo, RunListener, RunResult
 from emulator.scenario.model import Scenario
 from emulator.settings import RunOptions
+from emulator.term.safe import SafeStream, json_text, safe, say
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -157,8 +158,8 @@ class LiveView(RunListener):
         attempts = sum(len(row.attempts) for row in rows)
         title = Text.assemble(
             ("run ", "bold"),
-            (info.scenario if info else "", "bold cyan"),
-            (f" -> {without_password(info.target)}" if info else "", "dim"),
+            (safe(info.scenario) if info else "", "bold cyan"),
+            (safe(f" -> {without_password(info.target)}") if info else "", "dim"),
             f"   t={now:.1f} s   callbacks {len(rows)}   delivered {delivered}   "
             f"lost {len(done) - delivered}   attempts {attempts}",
         )
@@ -169,15 +170,15 @@ class LiveView(RunListener):
         waiting = [row for row in rows if row.outcome is None and row not in active]
         shown = (active + waiting[: max(0, LIVE_ROWS - len(active))] + done[::-1])[:LIVE_ROWS]
         for row in shown:
-            last = attempt_result(row.attempts[-1]) if row.attempts else "-"
+            last = safe(attempt_result(row.attempts[-1])) if row.attempts else "-"
             upcoming = "-"
             if row.next_at is not None:
                 upcoming = f"#{row.next_number} in {max(0.0, row.next_at - now):.1f} s"
             elif row.sending:
                 upcoming = "in flight"
             table.add_row(
-                row.callback_id,
-                row.event,
+                safe(row.callback_id),
+                safe(row.event),
                 str(len(row.attempts)),
                 Text(last, style=_result_style(row.attempts[-1]) if row.attempts else ""),
                 upcoming,
@@ -227,7 +228,7 @@ class LineLog(RunListener):
         )
 
     def _print(self, line: str) -> None:
-        print(without_controls(line), file=self.stream, flush=True)
+        say(safe(line), file=self.stream)
 
 
 # --- after running -----------------------------------------------------------------------
@@ -237,7 +238,7 @@ def summary_table(result: RunResult) -> Table:
     """Callbacks, delivered, lost, attempts (and pending when stopped early)."""
     from rich.table import Table
 
-    title = without_controls(result.scenario)
+    title = safe(result.scenario)
     table = Table(title=title, title_justify="left", header_style="bold")
     columns = ["callbacks", "delivered", "lost", "attempts", "max attempts"]
     if result.interrupted:
@@ -277,14 +278,14 @@ def timeline_table(result: RunResult) -> Table:
         )
         verdict = "delivered" if outcome.delivered else "lost"
         cells: list[str | Text] = [
-            outcome.callback_id,
-            outcome.event,
-            steps,
+            safe(outcome.callback_id),
+            safe(outcome.event),
+            safe(steps),
             Text(verdict, style="green" if outcome.delivered else "red"),
         ]
         if decided:
             decision = final_decision(outcome)
-            cells.append("" if decision is None else decision_text(decision))
+            cells.append("" if decision is None else safe(decision_text(decision)))
         if judged:
             cells.append(verdict_text(outcome))
         table.add_row(*cells)
@@ -311,8 +312,8 @@ def verdict_text(outcome: Outcome) -> Text:
     if judged is None:
         return Text("")
     if judged.ok:
-        return Text(f"{judged.expect} ok", style="green")
-    return Text(f"{judged.expect} FAILED", style="bold red")
+        return Text(safe(f"{judged.expect} ok"), style="green")
+    return Text(safe(f"{judged.expect} FAILED"), style="bold red")
 
 
 def expectations_table(result: RunResult) -> Table:
@@ -324,7 +325,7 @@ def expectations_table(result: RunResult) -> Table:
         table.add_column(column)
     for item in result.expectations:
         mark = Text("ok", style="green") if item.ok else Text("FAILED", style="bold red")
-        table.add_row(item.name, str(item.expected), str(item.observed), mark)
+        table.add_row(safe(item.name), safe(item.expected), safe(item.observed), mark)
     return table
 
 
@@ -401,22 +402,22 @@ class Output:
                 "yellow",
             )
         notes = self.stderr if self.as_json else self.stdout
-        print(f"record: {result.record_path}", file=notes, flush=True)  # plain: no wrapping
+        say(f"record: {result.record_path}", file=notes)  # plain: no wrapping
 
     def _note(self, text: str, style: str) -> None:
         from rich.text import Text
 
-        self.notes.print(Text(text, style=style), soft_wrap=True)
+        self.notes.print(Text(safe(text), style=style), soft_wrap=True)
 
     def note(self, text: str) -> None:
         """One plain line after the run (on stderr with --json)."""
-        self.notes.print(text, markup=False, soft_wrap=True)
+        self.notes.print(safe(text), markup=False, soft_wrap=True)
 
     def finish(self, results: Sequence[RunResult]) -> int:
         """Print the JSON (with --json) and return the exit code of all runs."""
         if self.as_json:
             payload: Any = results[0].summary if len(results) == 1 else [r.summary for r in results]
-            print(json.dumps(payload, ensure_ascii=False), file=self.stdout, flush=True)
+            say(json_text(payload), file=self.stdout)
         if any(result.interrupted for result in results):
             return EXIT_INTERRUPTED
         if any(result.failed or result.broken for result in results):
@@ -450,10 +451,10 @@ def show_requests(
 
     Plain ``print`` on purpose: no markup, no wrapping, so curl lines paste as they are.
     """
-    out = stream or sys.stdout
+    out = SafeStream(stream or sys.stdout)  # every value here may come from the scenario
     if as_json:
         document = {"scenario": scenario.name, "file": source, "requests": list(previews)}
-        print(json.dumps(document, ensure_ascii=False, indent=2), file=out)
+        print(json_text(document, indent=2), file=stream or sys.stdout)
         return
     count = len(previews)
     print(f"# {scenario.name} ({source}): {count} request{'' if count == 1 else 's'}", file=out)

@@ -7,7 +7,6 @@ module says where it listens (first, flushed) and shows every request as it arri
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from emulator.servers.receiver import (
 )
 from emulator.servers.start import DEFAULT_HOST
 from emulator.term.display import callback_lines
+from emulator.term.safe import json_safe, json_text, say
 
 
 def answer_text(item: Received) -> str:
@@ -57,9 +57,9 @@ async def serve_until_interrupted(receiver: Receiver, host: str, port: int, as_j
         await receiver.start(host, port)
         try:
             if as_json:
-                print(json.dumps({"type": "listening", "url": receiver.url}), flush=True)
+                say(json_text({"type": "listening", "url": receiver.url}))
             else:
-                print(f"listening on {receiver.url}  (Ctrl-C to stop)", flush=True)
+                say(f"listening on {receiver.url}  (Ctrl-C to stop)")
             await stop.wait()
         finally:
             await receiver.stop()
@@ -92,9 +92,9 @@ def run_receiver(
 
     def show(item: Received) -> None:
         if as_json:
-            print(received_json(item), flush=True)
+            say(json_safe(received_json(item)))
         else:
-            print("\n".join(received_lines(item)), flush=True)
+            say("\n".join(received_lines(item)))  # each line escaped: it is all from the network
 
     receiver = Receiver(
         callback_secret,

@@ -6,8 +6,6 @@ when a ``summary`` line records a failed expectation (what ``run`` itself exits 
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,14 +19,7 @@ from emulator.report.model import load, read_into, reported, write_file
 from emulator.report.stats import report_data
 from emulator.report.stream import StreamedReport
 from emulator.report.terminal import render_terminal
-
-_RAW_IN_JSON = re.compile("[\x7f-\x9f]")  # control characters json.dumps leaves raw
-
-
-def json_text(data: object) -> str:
-    """``report --json``: indented JSON, every control character escaped (``\\u001b``)."""
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    return _RAW_IN_JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+from emulator.term.safe import json_text, safe, safe_strings, say
 
 
 def report_command(
@@ -57,18 +48,18 @@ def report_command(
         data = streamed.report_data(runs)
         facts = streamed.html_facts(runs) if html_path else None
     for notice in skipped.notices():
-        print(notice, file=sys.stderr, flush=True)
+        say(notice, file=sys.stderr)
     data["skipped_lines"] = skipped.as_json()
     notes = Console(stderr=True, highlight=False) if as_json else Console(highlight=False)
     if as_json:
-        print(json_text(data))
+        say(json_text(data, indent=2), flush=False)  # C0, DEL, C1, bidi: \u-escaped
     else:
-        render_terminal(data, Console(highlight=False))
+        render_terminal(safe_strings(data), Console(highlight=False))  # record text
     if html_path:
         page = write_file(Path(html_path), render_html(runs, facts=facts))
-        notes.print(f"HTML report: {page}", markup=False)
+        notes.print(safe(f"HTML report: {page}"), markup=False)
     if junit_path:
         written = write_file(Path(junit_path), render_junit(runs))
-        notes.print(f"JUnit XML: {written}", markup=False)
+        notes.print(safe(f"JUnit XML: {written}"), markup=False)
     sys.stdout.flush()
     return 1 if check and data["expectations_failed"] else 0
