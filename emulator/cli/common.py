@@ -38,9 +38,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         from emulator.term.safe import safe  # an argument quoted back may hold an ESC
 
-        self.exit(
-            EXIT_BAD_INPUT, f"{self.prog}: error: {safe(message)} (see {self.prog} --help)\n"
-        )
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {safe(message)} (see {self.prog} --help)\n")
 
 
 def positive_float(text: str) -> float:
