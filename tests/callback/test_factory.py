@@ -78,6 +78,16 @@ def test_nonces_are_six_digits_and_app_ids_look_like_zegos() -> None:
     assert 0 < int(factory.app_id) < 2**32  # ZEGO app ids are uint32
 
 
+def test_a_burst_in_one_second_keeps_six_digit_nonces_and_never_repeats_one() -> None:
+    # 3,000 callbacks stamped in the same second: a collision among six-digit draws is
+    # certain over this many (about 5 expected), and each must be redrawn as six digits.
+    for nonce_seed in range(5):
+        factory = CallbackFactory(seed=2, timestamp=1_700_000_000, nonce_seed=nonce_seed)
+        nonces = [factory.procedure().nonce for _ in range(3_000)]
+        assert all(re.fullmatch(r"[1-9]\d{5}", nonce) for nonce in nonces)
+        assert len(set(nonces)) == len(nonces)
+
+
 def test_given_app_id_is_used_on_every_callback() -> None:
     factory = CallbackFactory(seed=3, app_id="1234567890")
     assert {factory.procedure().appid for _ in range(3)} == {"1234567890"}
