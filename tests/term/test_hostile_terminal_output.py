@@ -292,6 +292,8 @@ def test_receive_prints_hostile_requests_escaped(as_json: bool) -> None:
         raw_http(base, post(b"/zego/callback", b"application/json", HOSTILE.encode() + b"\xff"))
         # a Content-Type header with a C1 CSI byte pair
         raw_http(base, post(b"/zego/callback", b"application/json\xc2\x9b", b"{}"))
+        # a header the HTTP parser itself refuses (raw ESC): nothing of it may be logged raw
+        raw_http(base, post(b"/zego/callback", HOSTILE.encode(), b"{}"))
     finally:
         out, err = stop(process)
     assert_terminal_safe(out)
@@ -361,3 +363,50 @@ def test_report_json_of_a_hostile_record_stays_valid_json(
     done = cli(["report", str(record), "--json"])
     assert done.returncode == 0
     assert HOSTILE in list(strings_of(json.loads(done.stdout)))
+
+
+# --- the live view, on a real terminal (a pseudo-terminal) -------------------------------
+
+
+def test_the_live_view_on_a_terminal_shows_hostile_names_escaped(tmp_path: Path) -> None:
+    """On a terminal rich draws the live table with its own escape sequences, so the scan
+    is for the hostile ones: the title (OSC 0), the clear (CSI 2J), BEL, BS, DEL, C1 CSI and
+    the bidi controls never appear raw; their escaped form does."""
+    import pty
+
+    scenario = tmp_path / "live.yaml"
+    scenario.write_text(
+        f'name: "{YAML_HOSTILE}"\nseed: 1\nretry: {{intervals: [1]}}\n'
+        f'callbacks:\n  - {{event: procedure, status: SUCCESS, task_id: "{YAML_HOSTILE}"}}\n'
+        "receiver:\n  responses: [500, 200]\n"
+    )
+    leader, follower = pty.openpty()
+    values = {k: v for k, v in env().items() if k not in ("NO_COLOR", "TERM")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "run", str(scenario), "--builtin-receiver",
+         "--speed", "2", "--record", str(tmp_path / "live.jsonl")],
+        env={**values, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"},
+        stdin=follower, stdout=follower, stderr=follower,
+    )  # fmt: skip
+    os.close(follower)
+    seen = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(leader)
+    text = seen.decode("utf-8")
+    assert "callback" in text and "next request" in text  # the live table was drawn
+    for raw in ("\x1b]0;pwn", "\x1b[2J", "\x07", "\x08", "\x7f", "\x9b", "\u202e", "\u2066"):
+        assert raw not in text, repr(raw)
+    assert "E\\x1b]0;pwn\\x07" in text
