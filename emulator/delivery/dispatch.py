@@ -42,6 +42,8 @@ from emulator.delivery.verdict import Expectation
 from emulator.retry import RetryPolicy
 
 RESPONSE_READ_CAP = 64 * 1024  # bytes of a response body we read at most
+LOOKAHEAD_PER_SLOT = 4  # due requests waiting for a worker, per concurrency slot, at most
+LOOKAHEAD_MIN = 256
 
 
 class RecordSink(Protocol):
@@ -169,6 +171,9 @@ class Dispatcher:
         self._ready: collections.deque[Schedule] = collections.deque()  # due, no worker yet
         self._workers: set[asyncio.Future[None]] = set()  # at most `concurrency`
         self._batches: set[Batch | Single] = set()  # what callers wait for
+        # requests due with no worker free before deliver_chains takes no more chains
+        self.lookahead = max(LOOKAHEAD_MIN, LOOKAHEAD_PER_SLOT * concurrency)
+        self._room_waiters: list[asyncio.Event] = []  # deliver_chains waiting for room
         # real time needs no timer for a request due now; a virtual clock does, to hold
         # time still until the request's worker has joined the clock
         self._direct = isinstance(self.clock, ScaledClock)
@@ -229,21 +234,30 @@ class Dispatcher:
         """
         return (await self.deliver_chains([list(deliveries)]))[0]
 
-    async def deliver_chains(self, chains: Iterable[Sequence[Delivery]]) -> list[list[Outcome]]:
+    async def deliver_chains(
+        self, chains: Iterable[Sequence[Delivery]], spawn_batch: int = SPAWN_BATCH
+    ) -> list[list[Outcome]]:
         """Deliver every chain concurrently, each one in turn (see :func:`delivery_chains`).
 
-        Chains start ``SPAWN_BATCH`` at a time with a pass of the loop in between, so that
-        requests already due go out meanwhile; time holds still on a virtual clock while
-        they start.
+        ``chains`` is taken lazily, ``spawn_batch`` at a time with a pass of the loop in
+        between, so that requests already due go out meanwhile (time holds still on a
+        virtual clock while they start) — and no further while :attr:`lookahead` requests
+        are due with no worker free, so that a generator of chains produces each one just
+        ahead of its first request rather than all of them up front.
         """
         loop = asyncio.get_running_loop()
         batch = Batch([], loop.create_future(), self)
         self._batches.add(batch)
+        ready = self._ready
+        lookahead = self.lookahead
         try:
             async with self.clock.participant():
-                for chain in chains:
+                for count, chain in enumerate(chains, 1):
                     batch.add(chain)
-                    if len(batch.chains) % SPAWN_BATCH == 0:
+                    if len(ready) >= lookahead:
+                        if not await self._room(batch):
+                            break  # failed or cancelled meanwhile
+                    elif count % spawn_batch == 0:
                         await asyncio.sleep(0)
                 batch.sealed = True
                 batch.settle()
@@ -251,6 +265,33 @@ class Dispatcher:
             return await batch.future
         finally:
             batch.cancel()
+
+    async def _room(self, batch: Batch) -> bool:
+        """Wait until at most half of :attr:`lookahead` requests are due with no worker;
+        False when ``batch`` ended meanwhile (failed or cancelled)."""
+        if batch.future.done():
+            return False
+        room = asyncio.Event()
+
+        def wake(_: object) -> None:
+            room.set()
+
+        self._room_waiters.append(room)
+        batch.future.add_done_callback(wake)
+        try:
+            await room.wait()
+        finally:
+            batch.future.remove_done_callback(wake)
+            if room in self._room_waiters:
+                self._room_waiters.remove(room)
+        return not batch.future.done()
+
+    def _make_room(self) -> None:
+        """Wake the chain takers waiting for room once the due requests are few enough."""
+        if len(self._ready) <= self.lookahead // 2:
+            for room in self._room_waiters:
+                room.set()
+            self._room_waiters.clear()
 
     def _announce(self, delivery: Delivery) -> None:
         """Record the delivery's ``callback`` line (not for one picked up from a record)."""
@@ -320,6 +361,8 @@ class Dispatcher:
             worker = asyncio.ensure_future(self._work(schedule))
             self._workers.add(worker)
             worker.add_done_callback(self._worker_done)
+        if self._room_waiters:
+            self._make_room()
 
     def _worker_done(self, worker: asyncio.Future[None]) -> None:
         self._workers.discard(worker)
@@ -347,8 +390,11 @@ class Dispatcher:
             self._workers.discard(current)
 
     def _next_ready(self) -> Schedule | None:
-        while self._ready:
-            schedule = self._ready.popleft()
+        ready = self._ready
+        if self._room_waiters:
+            self._make_room()
+        while ready:
+            schedule = ready.popleft()
             if not schedule.cancelled:
                 return schedule
         return None

@@ -117,6 +117,7 @@ class Batch:
         if schedule.position + 1 < len(self.chains[schedule.chain]):
             self._start(schedule.chain, schedule.position + 1, announced=True)
             return
+        self.chains[schedule.chain] = ()  # its deliveries (and bodies) are not kept
         self.left -= 1
         self.settle()
 

@@ -32,35 +32,37 @@ import random
 import secrets
 import shlex
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.callback.factory import CallbackFactory, RenameError, wire_fields
 from emulator.callback.model import DUPLICATE_MARK, Callback, Tamper
-from emulator.clock import Clock
+from emulator.callback.sessions import session_model
+from emulator.clock import SPAWN_BATCH, Clock
 from emulator.delivery.dispatch import (
     USER_AGENT,
     Delivery,
     DispatchListener,
     delivery_chains,
 )
-from emulator.delivery.results import Outcome
+from emulator.delivery.results import AnswerReader, Outcome
 from emulator.delivery.transport import request_headers
+from emulator.delivery.verdict import Expectation
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from emulator.events import EVENTS
-from emulator.events.base import CallbackModel
+from emulator.events.base import CallbackModel, EventParams
 from emulator.redact import without_password
 from emulator.retry import RetryPolicy
 from emulator.run.core import CoreResult, RunCore
 from emulator.run.expect import ExpectationResult, broken_verdicts
-from emulator.run.sessions import plan_session_callbacks
+from emulator.run.sessions import SESSION_GAP
 from emulator.scenario.compose import scenario_entries
 from emulator.scenario.model import CallbackCommon, Scenario
-from emulator.sessions import Truth
+from emulator.sessions import SessionEvent, Truth, in_order, plan_sessions, truth
 from emulator.settings import RunOptions, Secret, Settings, resolve, scenario_secret
-from emulator.wire import Encoding, WireValue, decode
+from emulator.wire import WireValue, decode
 
 if TYPE_CHECKING:
     from emulator.servers.receiver import Receiver
@@ -135,51 +137,153 @@ def plan_run(
     ``sessions:``). ``epoch``: the Unix time the plan is generated at (callback
     timestamps, call and session times); None = ``now()``. With the same scenario,
     settings, factory seeds and epoch the plan is the same, byte for byte."""
-    if settings.target is None:
-        raise UsageError(f"scenario {scenario.name!r}: no target to plan for")
-    target = settings.target
-    secret = settings.secret
-    factory = factory or make_factory(settings)
-    encoding: Encoding = settings.encoding
-    resign_each = settings.policy.resign_each_attempt
-    generated: list[tuple[Callback, CallbackModel, CallbackCommon]] = []
-    at = now() if epoch is None else epoch
-    entries = scenario_entries(scenario, at, settings.seed)
-    for entry in entries:
-        event = str(getattr(entry, "event", "procedure"))
-        params = factory.params(event, entry.event_params())  # once for all repeat copies
-        for _ in range(entry.repeat):
-            model = with_overrides(factory.build(event, params, timestamp=entry.timestamp), entry)
-            try:
-                callback = factory.callback(
-                    model,
-                    secret.value,
-                    encoding=encoding,
-                    tamper=entry.tamper,
-                    rename=entry.rename,
-                    extra_fields=entry.fields,
-                )
-            except RenameError as exc:
-                raise _rename_problem(scenario, entry, exc) from None
-            generated.append((callback, model, entry))
-    ordered = _in_order(generated, scenario.order, settings.seed)
-    own_policies: dict[str, RetryPolicy | None] = {}  # event -> its policy, if not the run's
-    planned: list[PlannedDelivery] = []
-    for callback, model, entry in ordered:
-        resign = (
-            _resigner(model, entry, secret.value, now, factory.fake.seed) if resign_each else None
+    planner = Planner(scenario, settings, factory, now, epoch)
+    return [item for chain in planner.chains() for item in chain], planner.truth
+
+
+class Planner:
+    """A run's plan: its cheap skeleton at once, each callback generated when asked for.
+
+    On construction: the entries (``calls:`` expanded), each entry's params validated
+    once for all its ``repeat`` copies, the sessions played (their truth), and
+    :attr:`size`, the number of deliveries. :meth:`chains` then generates, signs and
+    shapes the callbacks one chain at a time (a callback and its ``duplicates``), in
+    delivery order — lazily when the delivery order is the generation order
+    (:attr:`streams`), so a run generates each callback just ahead of its first request
+    and never holds them all. Either way the callbacks are the same, byte for byte:
+    they are always generated in listed order from the one seeded factory.
+
+    Eager (every callback generated before the first is handed out) where the order
+    cannot follow generation: ``order: reversed``/``shuffled`` (the last generated may be
+    the first sent), and an entry with ``rename`` (a rename that cannot apply must be
+    the one-line exit 2 before the first request, not a failure mid-run). The session
+    callbacks are generated in one go when ``order:`` moves them (anything but
+    ``as_listed``), for the same reason.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        settings: Settings,
+        factory: CallbackFactory | None = None,
+        now: Callable[[], float] = time.time,
+        epoch: float | None = None,
+    ) -> None:
+        if settings.target is None:
+            raise UsageError(f"scenario {scenario.name!r}: no target to plan for")
+        self.scenario = scenario
+        self.settings = settings
+        self.target = settings.target
+        self.factory = factory or make_factory(settings)
+        self.now = now
+        at = now() if epoch is None else epoch
+        self.entries = scenario_entries(scenario, at, settings.seed)
+        self._params: list[EventParams] = [  # once for all repeat copies
+            self.factory.params(_event_of(entry), entry.event_params()) for entry in self.entries
+        ]
+        self._sessions: list[SessionEvent] = []
+        self._session_order: list[SessionEvent] = []
+        self.truth: Truth | None = None
+        if scenario.sessions:
+            played = plan_sessions(scenario.sessions, settings.seed, int(at * 1000))
+            self._sessions = played.events
+            self._session_order = in_order(played.events, scenario.order, settings.seed)
+            self.truth = truth(played.world)
+        self.size = sum(entry.repeat * (1 + entry.duplicates) for entry in self.entries) + len(
+            self._sessions
         )
-        event = str(getattr(entry, "event", "procedure"))  # the spec's name (zim.<name>)
-        reader = EVENTS[event].read_answer
-        if event not in own_policies:
-            own = settings.event_policy(scenario, event)
-            own_policies[event] = None if own == settings.policy else own
-        policy = own_policies[event]
-        expect = entry.expectation()
-        delivery = Delivery(
-            callback, target, entry.delay, resign, read_answer=reader, policy=policy, expect=expect
+        self.streams = scenario.order in ("as_listed", "zego-documented") and not any(
+            entry.rename for entry in self.entries
         )
-        planned.append(PlannedDelivery(delivery, entry))
+        self._policies: dict[str, RetryPolicy | None] = {}  # event -> its own, if not the run's
+        # id(entry) -> its answer reader, own policy and expectation
+        self._shared: dict[int, tuple[AnswerReader | None, RetryPolicy | None, Expectation]] = {}
+        self._started = False
+
+    def chains(self) -> Iterator[list[PlannedDelivery]]:
+        """Every delivery, one chain (a callback, then its duplicates) at a time, in delivery
+        order; generated as they are taken when :attr:`streams`. Once only."""
+        if self._started:
+            raise RuntimeError("a Planner hands out its chains once")
+        self._started = True
+        if self.streams:
+            for entry, params in zip(self.entries, self._params, strict=True):
+                for _ in range(entry.repeat):
+                    callback, model = self._generate(entry, params)
+                    yield self._chain(callback, model, entry)
+        else:
+            generated = [
+                (*self._generate(entry, params), entry)
+                for entry, params in zip(self.entries, self._params, strict=True)
+                for _ in range(entry.repeat)
+            ]
+            for callback, model, entry in _in_order(
+                generated, self.scenario.order, self.settings.seed
+            ):
+                yield self._chain(callback, model, entry)
+        yield from self._session_chains()
+
+    def _generate(
+        self, entry: CallbackCommon, params: EventParams
+    ) -> tuple[Callback, CallbackModel]:
+        """The next callback of ``entry``: generated, signed, tampered, renamed, extended."""
+        factory = self.factory
+        model = with_overrides(
+            factory.build(_event_of(entry), params, timestamp=entry.timestamp), entry
+        )
+        try:
+            callback = factory.callback(
+                model,
+                self.settings.secret.value,
+                encoding=self.settings.encoding,
+                tamper=entry.tamper,
+                rename=entry.rename,
+                extra_fields=entry.fields,
+            )
+        except RenameError as exc:
+            raise _rename_problem(self.scenario, entry, exc) from None
+        return callback, model
+
+    def _policy(self, event: str) -> RetryPolicy | None:
+        if event not in self._policies:
+            own = self.settings.event_policy(self.scenario, event)
+            self._policies[event] = None if own == self.settings.policy else own
+        return self._policies[event]
+
+    def _resigner(
+        self, model: CallbackModel, entry: CallbackCommon
+    ) -> Callable[[Callback], Callback] | None:
+        if not self.settings.policy.resign_each_attempt:
+            return None
+        secret = self.settings.secret.value
+        return _resigner(model, entry, secret, self.now, self.factory.fake.seed)
+
+    def _chain(
+        self, callback: Callback, model: CallbackModel, entry: CallbackCommon
+    ) -> list[PlannedDelivery]:
+        """The delivery of ``callback`` and of each of its duplicates."""
+        resign = self._resigner(model, entry)
+        shared = self._shared.get(id(entry))
+        if shared is None:  # the same for every repeat copy of the entry
+            event = _event_of(entry)  # the spec's name (zim.<name>)
+            shared = (EVENTS[event].read_answer, self._policy(event), entry.expectation())
+            self._shared[id(entry)] = shared
+        reader, policy, expect = shared
+        target = self.target
+        chain = [
+            PlannedDelivery(
+                Delivery(
+                    callback,
+                    target,
+                    entry.delay,
+                    resign,
+                    read_answer=reader,
+                    policy=policy,
+                    expect=expect,
+                ),
+                entry,
+            )
+        ]
         for number in range(1, entry.duplicates + 1):
             duplicate = Callback(
                 callback_id=f"{callback.callback_id}{DUPLICATE_MARK}{number}",
@@ -189,37 +293,41 @@ def plan_run(
                 encoding=callback.encoding,
                 tamper=callback.tamper,
             )
-            planned.append(
-                PlannedDelivery(
-                    Delivery(
-                        duplicate,
-                        target,
-                        0.0,
-                        resign,
-                        read_answer=reader,
-                        policy=policy,
-                        expect=expect,
-                    ),
-                    entry,
-                    callback.callback_id,
-                )
+            delivery = Delivery(
+                duplicate, target, 0.0, resign, read_answer=reader, policy=policy, expect=expect
             )
-    if not scenario.sessions:
-        return planned, None
-    sessions = plan_session_callbacks(
-        scenario, factory, secret.value, encoding, settings.seed, int(at * 1000)
-    )
-    for item in sessions.callbacks:
-        resign = (
-            _resigner(item.model, SESSION_ENTRY, secret.value, now, factory.fake.seed)
-            if resign_each
-            else None
-        )
-        own = settings.event_policy(scenario, item.event.event)  # rtc, unless retry names one
-        policy = None if own == settings.policy else own
-        delivery = Delivery(item.callback, target, item.delay, resign, policy=policy)
-        planned.append(PlannedDelivery(delivery, SESSION_ENTRY))
-    return planned, sessions.truth
+            chain.append(PlannedDelivery(delivery, entry, callback.callback_id))
+        return chain
+
+    def _session_chains(self) -> Iterator[list[PlannedDelivery]]:
+        """The session callbacks, generated in the order the changes happened and delivered
+        in ``order`` (the n-th one ``n x SESSION_GAP`` emulated seconds into the run)."""
+        if not self._sessions:
+            return
+        built: dict[int, tuple[Callback, CallbackModel]] = {}
+        moved = any(a is not b for a, b in zip(self._session_order, self._sessions, strict=True))
+        if moved:  # every one generated first
+            for event in self._sessions:
+                built[id(event)] = self._session_callback(event)
+        for index, event in enumerate(self._session_order):
+            ready = built.pop(id(event), None)
+            callback, model = ready if ready is not None else self._session_callback(event)
+            resign = self._resigner(model, SESSION_ENTRY)
+            # rtc, unless retry names one
+            own = self.settings.event_policy(self.scenario, event.event)
+            policy = None if own == self.settings.policy else own
+            delivery = Delivery(callback, self.target, index * SESSION_GAP, resign, policy=policy)
+            yield [PlannedDelivery(delivery, SESSION_ENTRY)]
+
+    def _session_callback(self, event: SessionEvent) -> tuple[Callback, CallbackModel]:
+        model = session_model(self.factory, event)
+        settings = self.settings
+        return self.factory.callback(model, settings.secret.value, settings.encoding), model
+
+
+def _event_of(entry: CallbackCommon) -> str:
+    """The catalogue name of an entry's event (``procedure`` when it names none)."""
+    return str(getattr(entry, "event", "procedure"))
 
 
 @dataclass(frozen=True)
@@ -328,7 +436,11 @@ def _resigner(
 
 @dataclass
 class RunInfo:
-    """What a run is about to do (handed to :class:`RunListener.run_started`)."""
+    """What a run is about to do (handed to :class:`RunListener.run_started`).
+
+    ``deliveries`` is every planned delivery when some listener asked for them up front
+    (:attr:`RunListener.wants_deliveries`), else empty: the callbacks are generated as
+    they are sent. ``planned`` is their number either way."""
 
     run_id: str
     scenario: str
@@ -336,10 +448,15 @@ class RunInfo:
     record_path: Path
     deliveries: list[Delivery]
     clock: Clock
+    planned: int = 0
 
 
 class RunListener(DispatchListener):
     """A dispatch listener that also hears when a run starts and ends (the live view)."""
+
+    # True: run_started needs every delivery of the plan (RunInfo.deliveries), so the run
+    # generates them all before its first request instead of just ahead of each one
+    wants_deliveries = True
 
     def run_started(self, info: RunInfo) -> None:
         """The record's ``run`` line is written; deliveries are about to start."""
@@ -413,39 +530,52 @@ async def execute(
             )
         clock = settings.clock
         seeds = PlanSeeds.fresh(settings, int(clock.epoch(clock.now())))
-        planned, truth = plan_run(
+        planner = Planner(
             scenario,
             seeds.apply(settings),
             seeds.factory(),
             now=lambda: clock.epoch(clock.now()),
             epoch=seeds.epoch,
         )
+        eager = not planner.streams or any(
+            isinstance(listener, RunListener) and listener.wants_deliveries
+            for listener in listeners
+        )
+        chains: Iterable[list[PlannedDelivery]] = (
+            list(planner.chains()) if eager else planner.chains()
+        )
         if receiver is not None:
-            _script_receiver(receiver, planned)
-        plan = seeds.record(scenario, len(planned))
-        result = await _dispatch(scenario, settings, planned, listeners, stop, plan)
-        result.truth = truth
+            chains = _scripting(receiver, chains)
+            if eager:
+                chains = list(chains)
+        plan = seeds.record(scenario, planner.size)
+        result = await _dispatch(scenario, settings, chains, planner.size, listeners, stop, plan)
+        result.truth = planner.truth
         return result
 
 
 async def _dispatch(
     scenario: Scenario,
     settings: Settings,
-    planned: list[PlannedDelivery],
+    chains: Iterable[list[PlannedDelivery]],
+    size: int,
     listeners: Sequence[DispatchListener],
     stop: asyncio.Event | None,
     plan: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Deliver the planned callbacks on the run core (record, run line, summary line).
+    """Deliver the planned chains on the run core (record, run line, summary line).
 
     ``plan`` goes in the run line: before the first request the record holds enough to
-    regenerate every planned callback (``resume`` sends those a kill kept from starting).
+    regenerate every planned callback (``resume`` sends those a kill kept from starting,
+    whether or not they were generated yet). A list of ``chains`` is the whole plan,
+    generated already; any other iterable generates each chain as the dispatcher takes
+    it — a few passes of the loop ahead of its first request (:meth:`Dispatcher.
+    deliver_chains` takes no more while ``concurrency`` x 4 requests are due unsent).
     """
-    deliveries = [item.delivery for item in planned]
     target = settings.target or ""
     core = RunCore(
         settings,
-        planned=len(deliveries),
+        planned=size,
         listeners=listeners,
         expect=scenario.expect,
         run_extra={"plan": plan} if plan is not None else None,
@@ -471,20 +601,46 @@ async def _dispatch(
         results.append(run)
         return run
 
+    whole = isinstance(chains, list)
+    deliveries = [item.delivery for chain in chains for item in chain] if whole else []
     try:
         async with core:
             assert core.record_path is not None
+            clock = settings.clock
             info = RunInfo(
-                core.run_id, scenario.name, target, core.record_path, deliveries, settings.clock
+                core.run_id,
+                scenario.name,
+                target,
+                core.record_path,
+                deliveries,
+                clock,
+                planned=size,
             )
             for listener in listeners:
                 if isinstance(listener, RunListener):
                     listener.run_started(info)
-            await core.run(core.dispatcher.deliver_chains(delivery_chains(deliveries)), stop)
+            work = core.dispatcher.deliver_chains(
+                _timed(chains, clock), spawn_batch=SPAWN_BATCH if whole else STREAM_BATCH
+            )
+            await core.run(work, stop)
     finally:
         if core.result is not None and not results:
             finished(core.result)
     return results[0]
+
+
+STREAM_BATCH = 32  # chains generated between two passes of the loop (each ~0.1 ms)
+
+
+def _timed(chains: Iterable[list[PlannedDelivery]], clock: Clock) -> Iterator[list[Delivery]]:
+    """The chains' deliveries, a delayed first request due ``delay`` emulated seconds after
+    the run started (not after the chain was generated, which may be later)."""
+    started = clock.now()
+    for chain in chains:
+        first = chain[0].delivery
+        if first.delay > 0 and first.at is None:
+            first.at = started + first.delay
+        yield [item.delivery for item in chain]
 
 
 # --- the built-in receiver ---------------------------------------------------------------
@@ -520,17 +676,19 @@ async def _builtin_receiver(
         yield receiver
 
 
-def _script_receiver(receiver: Receiver, planned: list[PlannedDelivery]) -> None:
-    """Per-callback ``respond:``/``answer:``/``answer_after:`` of the scenario, set on the
-    built-in receiver."""
-    for item in planned:
-        if item.duplicate_of is not None:
-            continue
+def _scripting(
+    receiver: Receiver, chains: Iterable[list[PlannedDelivery]]
+) -> Iterator[list[PlannedDelivery]]:
+    """The chains, each callback's ``respond:``/``answer:``/``answer_after:`` set on the
+    built-in receiver before the dispatcher gets it."""
+    for chain in chains:
+        item = chain[0]
         entry, task_id = item.entry, item.delivery.callback.task_id
         if entry.respond:
             receiver.respond_for(task_id, *entry.respond)
         if entry.answer is not None or entry.answer_after is not None:
             receiver.answer_with(entry.answer, task_id, entry.answer_after)
+        yield chain
 
 
 # --- request previews (show) -------------------------------------------------------------

@@ -201,11 +201,13 @@ def _result_style(attempt: Attempt) -> str:
 class LineLog(RunListener):
     """One plain line per attempt and per outcome, for pipes, CI logs and ``--no-live``."""
 
+    wants_deliveries = False  # the count is enough: callbacks are generated as they go
+
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
 
     def run_started(self, info: RunInfo) -> None:
-        count, target = len(info.deliveries), without_password(info.target)
+        count, target = info.planned, without_password(info.target)
         noun = "callback" if count == 1 else "callbacks"
         self._print(f"run {info.scenario} -> {target} ({count} {noun})")
 
