@@ -6,17 +6,23 @@
 
 The flow of one run (one scenario):
 
-1. :func:`plan` turns the scenario into :class:`~emulator.delivery.dispatch.Delivery` objects:
-   callback entries expanded by ``repeat`` (ids ``cb-000001``... in listed order, so a
-   seed gives the same payloads whatever the ``order``), each generated, signed, tampered,
-   renamed and given its extra ``fields``, then put in delivery ``order``. A callback
-   with ``duplicates: N`` is followed by N deliveries of the very same body
+1. A :class:`Planner` turns the scenario into :class:`~emulator.delivery.dispatch.Delivery`
+   objects: callback entries expanded by ``repeat`` (ids ``cb-000001``... in listed order,
+   so a seed gives the same payloads whatever the ``order``), each generated, signed,
+   tampered, renamed and given its extra ``fields``, then put in delivery ``order``. A
+   callback with ``duplicates: N`` is followed by N deliveries of the very same body
    (``cb-000003-dup1``...), each starting once the one before it finished. The
    ``sessions:`` callbacks follow (:mod:`emulator.run.sessions`), in their ``order``.
-2. :func:`execute` writes the record's ``run`` line, hands the deliveries to one
-   :class:`~emulator.delivery.dispatch.Dispatcher` (one HTTP session) which records every
-   ``callback``/``attempt``/``outcome`` line as it happens, then checks the expectations
-   and writes the ``summary`` line — also when the run is stopped early (Ctrl-C).
+   Its skeleton (entries, sessions, size) is known at once; the callbacks are generated
+   as the dispatcher takes them, just ahead of their first request, wherever the
+   delivery order is the generation order (:class:`Planner` says where it is not).
+   :func:`plan` is the whole list, for ``show``, ``--dry-run`` and ``resume``.
+2. :func:`execute` writes the record's ``run`` line — holding the plan (scenario, seeds,
+   epoch, size), so that ``resume`` regenerates any callback a kill kept from being sent —
+   hands the chains to one :class:`~emulator.delivery.dispatch.Dispatcher` (one HTTP
+   session) which records every ``callback``/``attempt``/``outcome`` line as it happens,
+   then checks the expectations and writes the ``summary`` line — also when the run is
+   stopped early (Ctrl-C).
 3. :mod:`emulator.term.commands` drives it for the ``run``, ``send`` and ``show`` commands.
 
 Flags (:class:`RunOptions`) override the scenario file; ``None`` means "the scenario's
