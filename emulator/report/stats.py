@@ -5,10 +5,11 @@ data = report_data(runs)   # what ``report --json`` prints
 
 from __future__ import annotations
 
+import heapq
 import math
 from array import array
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from emulator.retry import ZEGO_INTERVALS
@@ -87,9 +88,11 @@ class Tally:
         self.errors: Counter[str] = Counter()
         self.latencies = array("d")
         self.lateness = array("d")
+        self._result: dict[str, Any] | None = None
 
     def add(self, cb: CallbackView) -> None:
         """Count one callback and its attempts."""
+        self._result = None
         state = cb.state
         count = cb.attempt_count
         self.callbacks += 1
@@ -133,7 +136,12 @@ class Tally:
         return total
 
     def result(self) -> dict[str, Any]:
-        """The numbers, as ``report --json`` prints them."""
+        """The numbers, as ``report --json`` prints them (worked out once)."""
+        if self._result is None:
+            self._result = self._numbers()
+        return self._result
+
+    def _numbers(self) -> dict[str, Any]:
         highest = max([len(ZEGO_INTERVALS) + 1, *self.per_callback])
         return {
             "callbacks": self.callbacks,
@@ -158,22 +166,38 @@ def stats(callbacks: Sequence[CallbackView]) -> dict[str, Any]:
     return tally.result()
 
 
-def _percentiles(values: Sequence[float], pcts: Sequence[int]) -> dict[str, float | None]:
-    ordered = sorted(values)  # once for every percentile
-    out: dict[str, float | None] = {}
-    for pct in pcts:
-        value = _ranked(ordered, pct)
-        out[f"p{pct}"] = None if value is None else round(value, 3)
-    out["max"] = round(ordered[-1], 3) if ordered else None
+SORTED_CHUNK = 65_536  # values sorted at a time: no sorted copy of every attempt's latency
+
+
+def _percentiles(values: array[float], pcts: Sequence[int]) -> dict[str, float | None]:
+    """Nearest-rank percentiles and the max, from values sorted in place in chunks and
+    merged, so that no list of every value is built (an 800,000-line record)."""
+    count = len(values)
+    out: dict[str, float | None] = {f"p{pct}": None for pct in pcts}
+    if not count:
+        return {**out, "max": None}
+    ranks = {pct: min(count, max(1, math.ceil(pct / 100 * count))) for pct in pcts}
+    if count <= SORTED_CHUNK:
+        ordered: Iterable[float] = sorted(values)
+    else:
+        for start in range(0, count, SORTED_CHUNK):
+            values[start : start + SORTED_CHUNK] = array(
+                "d", sorted(values[start : start + SORTED_CHUNK])
+            )
+        ordered = heapq.merge(
+            *(values[start : start + SORTED_CHUNK] for start in range(0, count, SORTED_CHUNK))
+        )
+    wanted = sorted(set(ranks.values()))
+    at_rank: dict[int, float] = {}
+    for position, value in enumerate(ordered, 1):
+        if position == wanted[len(at_rank)]:
+            at_rank[position] = value
+            if len(at_rank) == len(wanted):
+                break
+    for pct, rank in ranks.items():
+        out[f"p{pct}"] = round(at_rank[rank], 3)
+    out["max"] = round(max(values), 3)
     return out
-
-
-def _ranked(ordered: Sequence[float], pct: float) -> float | None:
-    """Nearest-rank percentile of values already sorted."""
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 def report_data(runs: Sequence[RunView]) -> dict[str, Any]:

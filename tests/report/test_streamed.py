@@ -104,3 +104,26 @@ def test_the_terminal_lists_at_most_100_runs_and_says_how_many_more(
     assert out.count("expectation failed: callback cb-1") == 100
     assert "... and 30 more failed callbacks (report --json lists every one)" in out
     assert "30 more failed expectation(s) not shown" in " ".join(out.split())
+
+
+def test_percentiles_of_many_values_equal_the_nearest_rank_of_the_sorted_list() -> None:
+    """Beyond one sorted chunk the values are sorted in chunks and merged: same answer."""
+    import random
+    from array import array
+
+    from emulator.report.stats import SORTED_CHUNK, Tally, percentile
+
+    rng = random.Random(5)
+    values = [round(rng.lognormvariate(1, 1), 3) for _ in range(SORTED_CHUNK * 2 + 17)]
+    values += [values[0]] * 1000  # duplicates across chunks
+    tally = Tally()
+    tally.latencies = array("d", values)
+    tally.lateness = array("d", [0.0] * 5)
+    numbers = tally.result()
+    assert numbers["latency_ms"] == {
+        "p50": round(percentile(values, 50) or 0, 3),
+        "p95": round(percentile(values, 95) or 0, 3),
+        "p99": round(percentile(values, 99) or 0, 3),
+        "max": round(max(values), 3),
+    }
+    assert numbers["lateness_ms"] == {"p50": 0.0, "p99": 0.0, "max": 0.0}
