@@ -10,7 +10,9 @@ as its first request's ``scheduled_at``, so ``sent_at - scheduled_at`` is how fa
 the rate schedule the sender went. Every slot due by now starts at once (a batch per pass
 of the loop), each a timer-driven schedule of the Dispatcher, not a task. Each goes through the
 ``Dispatcher``, so a failed request is retried on ZEGO's schedule while new callbacks keep
-coming, as ZEGO does: this is a load test of a receiver that behaves like ZEGO.
+coming, as ZEGO does: this is a load test of a receiver that behaves like ZEGO. A scenario
+entry's callbacks retry on its own policy, as ``run`` gives it (its event family's profile
+unless the scenario names one).
 ``window`` bounds the requests in flight (first requests and retries alike); a new
 callback starts only while fewer than ``window`` first requests are unanswered, so a slow
 receiver slows the sender down and the achieved rate drops below the asked one — the
@@ -46,7 +48,7 @@ from emulator.wire import Encoding
 
 if TYPE_CHECKING:
     from emulator.scenario.model import CallbackCommon, Scenario
-    from emulator.settings import RunOptions
+    from emulator.settings import RunOptions, Settings
 
 DEFAULT_WINDOW = 100
 LOAD_NAME = "load"
@@ -190,6 +192,7 @@ async def run_load(
     factory: CallbackFactory | None = None,
     make_callback: Callable[[int], Callback] | None = None,
     expect_for: Callable[[int], Expectation | None] | None = None,
+    policy_for: Callable[[int], RetryPolicy | None] | None = None,
     recorder: Recorder | None = None,
     run_id: str = "",
     concurrency: int | None = None,
@@ -235,7 +238,16 @@ async def run_load(
     pending: set[asyncio.Future[Outcome]] = set()
     async with context as dispatcher:
         sender = asyncio.ensure_future(
-            _send_steadily(dispatcher, target, make_callback, result, slots, pending, expect_for)
+            _send_steadily(
+                dispatcher,
+                target,
+                make_callback,
+                result,
+                slots,
+                pending,
+                expect_for,
+                policy_for,
+            )
         )
         stopper = asyncio.ensure_future(stop.wait() if stop is not None else asyncio.Event().wait())
         try:
@@ -278,6 +290,7 @@ async def _send_steadily(
     slots: asyncio.Semaphore,
     pending: set[asyncio.Future[Outcome]],
     expect_for: Callable[[int], Expectation | None] | None = None,
+    policy_for: Callable[[int], RetryPolicy | None] | None = None,
 ) -> None:
     """Start callback ``i`` in its slot ``start + i / rate`` while fewer than ``window`` first
     requests wait; every slot due by now starts in one batch, its slot as the first
@@ -302,10 +315,11 @@ async def _send_steadily(
                         break
                     await slots.acquire()  # free: does not wait
                     expect = expect_for(number) if expect_for is not None else None
+                    own = policy_for(number) if policy_for is not None else None
                     callback = make_callback(number)
                     reader = answer_reader(callback.event)
                     delivery = Delivery(
-                        callback, target, expect=expect, at=slot, read_answer=reader
+                        callback, target, expect=expect, at=slot, read_answer=reader, policy=own
                     )
                     result.behind_max = max(result.behind_max, clock.now() - slot)
                     future = dispatcher.start(delivery)
@@ -359,11 +373,14 @@ def load_from_cli(
         settings = replace(settings, concurrency=window or DEFAULT_WINDOW)
     factory = CallbackFactory(seed=settings.seed, app_id=settings.app_id)
     expect_for: Callable[[int], Expectation | None] | None = None
+    policy_for: Callable[[int], RetryPolicy | None] | None = None
     if scenario is not None:
         make = _scenario_callbacks(scenario, factory, settings.secret.value, settings.encoding)
         entries: list[CallbackCommon] = list(scenario.callbacks)
         expectations = [entry.expectation() for entry in entries]
         expect_for = lambda number: expectations[number % len(entries)]  # noqa: E731
+        policies = entry_policies(settings, scenario, entries)
+        policy_for = lambda number: policies[number % len(entries)]  # noqa: E731
     else:
         make = procedure_callbacks(factory, settings.secret.value, settings.encoding)
     window = window or DEFAULT_WINDOW
@@ -391,6 +408,7 @@ def load_from_cli(
                     window=window,
                     make_callback=make,
                     expect_for=expect_for,
+                    policy_for=policy_for,
                     dispatcher=core.dispatcher,
                     stop=stop,
                 )
@@ -412,6 +430,20 @@ def load_from_cli(
     result = run_in_cli(main)
     assert core.result is not None
     return result, core.result.summary
+
+
+def entry_policies(
+    settings: Settings, scenario: Scenario, entries: Sequence[CallbackCommon]
+) -> list[RetryPolicy | None]:
+    """Each entry's own retry policy, as ``run`` gives it (its event family's profile unless
+    the scenario names one, ``--timeout`` applied); None where it is the run's own."""
+    policies: dict[str, RetryPolicy | None] = {}
+    for entry in entries:
+        event = str(getattr(entry, "event", "procedure"))
+        if event not in policies:
+            own = settings.event_policy(scenario, event)
+            policies[event] = None if own == settings.policy else own
+    return [policies[str(getattr(entry, "event", "procedure"))] for entry in entries]
 
 
 def _load_one(path: str) -> Scenario:

@@ -11,6 +11,10 @@ import pytest
 from aiohttp import web
 
 from emulator.cli.main import main
+from emulator.record.reader import read_record
+from emulator.servers.start import start_server
+from emulator.settings import RunOptions, Secret
+from emulator.term.commands import load_command
 from tests.check.receivers.doc_receiver import Bugs, DocReceiver, ServedInThread
 
 SECRET = "load-expect-callback-secret"
@@ -95,3 +99,42 @@ def test_load_mode_checks_the_scenarios_expect_block(
 def test_thresholds_without_load_mode_are_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "x.yaml", "--max-lost", "1"]) == 2
     assert "--max-lost and --max-p99-ms go with --rate" in capsys.readouterr().err
+
+
+def test_load_mode_gives_each_entry_its_own_familys_retry_profile(tmp_path: Path) -> None:
+    # procedure retries on ZEGO's RTC schedule; a Cloud Recording callback takes a non-2xx
+    # answer as final (its family's profile), as `run` sends them
+    async def serve_and_load() -> int:
+        async def refuse(request: web.Request) -> web.Response:
+            await request.read()
+            return web.Response(status=500, text="no")
+
+        app = web.Application()
+        app.router.add_post("/cb", refuse)
+        async with await start_server(app) as server:
+            scenario = tmp_path / "families.yaml"
+            scenario.write_text(
+                f"name: families\ntarget: {server.url}/cb\nseed: 2\n"
+                "callbacks:\n  - event: procedure\n  - event: cloud_recording\n"
+            )
+            options = RunOptions(
+                secret=Secret(SECRET, "test"), virtual=True, record=tmp_path / "r.jsonl"
+            )
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                None,
+                lambda: load_command(options, rate=2, duration=1, scenario_paths=[str(scenario)]),
+            )
+
+    asyncio.run(serve_and_load())
+    lines = read_record(tmp_path / "r.jsonl")
+    attempts: dict[str, list[float]] = {}
+    for line in lines:
+        if line["type"] == "attempt":
+            attempts.setdefault(str(line["event"]), []).append(float(line["offset_s"]))
+    assert attempts["procedure"] == [0.0, 2.0, 6.0, 14.0, 30.0, 62.0]
+    assert attempts["cloud_recording"] == [0.0]
+    retry = {line["event"]: line.get("retry") for line in lines if line["type"] == "callback"}
+    assert retry["procedure"] is None  # the run's own policy
+    assert isinstance(retry["cloud_recording"], dict)
+    assert retry["cloud_recording"]["profile"] == "cloud-recording"
