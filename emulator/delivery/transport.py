@@ -48,6 +48,7 @@ MAX_HEAD = 64 * 1024  # bytes of a whole answer head
 READ_BUFFER = 16 * 1024  # bytes read from the socket at a time
 SWEEP_MAX = 0.05  # seconds between two sweeps for timed-out exchanges, at most
 SWEEP_MIN = 0.001  # ... and at least (a zero timeout must not spin the loop)
+MAX_HEADS = 1024  # (target, content type) request heads kept made
 KEEPALIVE_IDLE = 15.0  # seconds an idle pooled connection is trusted (aiohttp's default)
 # characters a request target keeps as they are (RFC 3986 pchar, "/" and "?", and "%" so
 # that escapes already in the URL stay); anything else is percent-encoded as UTF-8
@@ -150,6 +151,7 @@ class CallbackClient:
         self._tls = tls  # a context, True (verify), or False (do not verify)
         self._ssl_context: ssl.SSLContext | None = None
         self._routes: dict[str, Route] = {}
+        self._heads: dict[tuple[str, str], tuple[Route, bytes]] = {}  # see _head
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._open: set[_Connection] = set()
         self._waiting: set[_Connection] = set()  # exchanges in progress, with deadlines
@@ -194,21 +196,11 @@ class CallbackClient:
         """
         if self._closed:
             raise RuntimeError("the client is closed")
-        route = self._routes.get(target)
-        if route is None:
-            try:
-                route = route_for(target, self.user_agent)
-            except ValueError as exc:
-                raise SendError("protocol", str(exc)) from exc
-            self._routes[target] = route
-        if "\r" in content_type or "\n" in content_type:
-            raise SendError("protocol", "a line break in the Content-Type header")
-        request = b"%bContent-Type: %b\r\nContent-Length: %d\r\n\r\n%b" % (
-            route.head,
-            content_type.encode("latin-1"),
-            len(body),
-            body,
-        )
+        known = self._heads.get((target, content_type))
+        if known is None:
+            known = self._head(target, content_type)
+        route, head = known
+        request = b"%b%d\r\n\r\n%b" % (head, len(body), body)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         for fresh in (False, True):
@@ -236,6 +228,26 @@ class CallbackClient:
             self._release(route.key, connection)
             return
         raise AssertionError("unreachable: a fresh connection is never retried")
+
+    def _head(self, target: str, content_type: str) -> tuple[Route, bytes]:
+        """The route of ``target`` and a request head up to its Content-Length value
+        (worked out once per target and content type)."""
+        route = self._routes.get(target)
+        if route is None:
+            try:
+                route = route_for(target, self.user_agent)
+            except ValueError as exc:
+                raise SendError("protocol", str(exc)) from exc
+            self._routes[target] = route
+        if "\r" in content_type or "\n" in content_type:
+            raise SendError("protocol", "a line break in the Content-Type header")
+        head = b"%bContent-Type: %b\r\nContent-Length: " % (
+            route.head,
+            content_type.encode("latin-1"),
+        )
+        if len(self._heads) < MAX_HEADS:
+            self._heads[(target, content_type)] = (route, head)
+        return route, head
 
     def _watch(self, connection: _Connection, deadline: float, timeout: float) -> None:
         """Have the sweep fail ``connection``'s exchange if it is not done by ``deadline``."""

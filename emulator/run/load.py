@@ -37,7 +37,7 @@ from emulator.callback.factory import CallbackFactory
 from emulator.callback.model import Callback
 from emulator.clock import Clock, ScaledClock
 from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
-from emulator.delivery.results import Attempt, Outcome
+from emulator.delivery.results import AnswerReader, Attempt, Outcome
 from emulator.delivery.verdict import Expectation
 from emulator.errors import UsageError
 from emulator.events import answer_reader
@@ -146,10 +146,34 @@ class LoadResult:
         return lines
 
 
+class _Window:
+    """The first requests that may still start: taken without awaiting (a counter, not a
+    semaphore's coroutine per callback), waited for only when none is free."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._freed: asyncio.Future[None] | None = None
+
+    def take(self) -> None:
+        self.free -= 1
+
+    def release(self) -> None:
+        self.free += 1
+        freed = self._freed
+        if freed is not None and not freed.done():
+            freed.set_result(None)
+
+    async def wait_free(self) -> None:
+        """Return once a slot is free."""
+        while self.free <= 0:
+            self._freed = asyncio.get_running_loop().create_future()
+            await self._freed
+
+
 class _Tally(DispatchListener):
     """Counts what the dispatcher reports; a callback's first answer frees its window slot."""
 
-    def __init__(self, result: LoadResult, window: asyncio.Semaphore) -> None:
+    def __init__(self, result: LoadResult, window: _Window) -> None:
         self.result = result
         self.window = window
 
@@ -218,7 +242,7 @@ async def run_load(
         factory or CallbackFactory(), callback_secret, encoding
     )
     result = LoadResult(target, rate, duration, window, run_id=run_id)
-    slots = asyncio.Semaphore(window)
+    slots = _Window(window)
     tally = _Tally(result, slots)
     if dispatcher is None:
         context: contextlib.AbstractAsyncContextManager[Dispatcher] = Dispatcher(
@@ -287,7 +311,7 @@ async def _send_steadily(
     target: str,
     make_callback: Callable[[int], Callback],
     result: LoadResult,
-    slots: asyncio.Semaphore,
+    slots: _Window,
     pending: set[asyncio.Future[Outcome]],
     expect_for: Callable[[int], Expectation | None] | None = None,
     policy_for: Callable[[int], RetryPolicy | None] | None = None,
@@ -303,36 +327,47 @@ async def _send_steadily(
     count = max(1, round(result.rate * result.duration))
     interval = 1.0 / result.rate
     start = clock.now()
+    readers: dict[str, AnswerReader | None] = {}  # event -> its answer reader (hooks)
     number = 0
     while number < count:
         async with clock.participant():
-            while number < count and not slots.locked():
+            while number < count and slots.free > 0:
                 await clock.sleep_until(start + number * interval)
                 now = clock.now()
-                while number < count and not slots.locked():
+                first = number
+                while number < count and slots.free > 0:
                     slot = start + number * interval
                     if slot > now:
                         break
-                    await slots.acquire()  # free: does not wait
+                    slots.take()
                     expect = expect_for(number) if expect_for is not None else None
                     own = policy_for(number) if policy_for is not None else None
                     callback = make_callback(number)
-                    reader = answer_reader(callback.event)
+                    event = callback.event
+                    if event not in readers:
+                        readers[event] = answer_reader(event)
                     delivery = Delivery(
-                        callback, target, expect=expect, at=slot, read_answer=reader, policy=own
+                        callback,
+                        target,
+                        expect=expect,
+                        at=slot,
+                        read_answer=readers[event],
+                        policy=own,
                     )
-                    result.behind_max = max(result.behind_max, clock.now() - slot)
                     future = dispatcher.start(delivery)
                     pending.add(future)
                     future.add_done_callback(pending.discard)
                     number += 1
+                if number > first:  # the batch's first and last started this far behind
+                    first_behind = now - (start + first * interval)
+                    last_behind = clock.now() - (start + (number - 1) * interval)
+                    result.behind_max = max(result.behind_max, first_behind, last_behind)
                 result.callbacks = number
                 result.send_seconds = clock.now() - start + interval
                 await asyncio.sleep(0)  # the batch's requests go out before the next slot
         if number < count:
             waited = time.monotonic()
-            async with slots:  # window full: wait (off the clock) for a slot to free
-                pass
+            await slots.wait_free()  # window full: wait (off the clock) for a slot to free
             result.window_full_s += time.monotonic() - waited
 
 

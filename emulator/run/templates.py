@@ -68,17 +68,17 @@ class TemplateMaker:
         self._random: tuple[int, int] | None = None  # the task id's random run: start, end
         self._digits = False  # ... all decimal digits
         self._catalogue_name = event
-        self._fresh_only = False  # no template: every copy generated afresh
+        # the template, made now so that no slot of the rate schedule pays for it
+        fields, self._catalogue_name, task_id = self._model_fields()
+        if self._learn(fields, task_id):
+            self._fields = fields
 
     def __call__(self) -> Callback:
         """The next callback: the template with a fresh identity (see the module docstring)."""
-        if self._fields is None and not self._fresh_only:
-            return self._first()
-        if self._fresh_only:
-            return self._generated()
+        if self._fields is None:
+            return self._generated()  # no template: every copy generated afresh
         factory = self.factory
         template = self._fields
-        assert template is not None
         common = factory.common(self.timestamp)
         fields = restamp(template, int(common.timestamp), self.nonce or common.nonce)
         task_id = self._task_id
@@ -114,24 +114,6 @@ class TemplateMaker:
 
     def _generated(self) -> Callback:
         fields, name, task_id = self._model_fields()
-        return Callback(
-            callback_id=self.factory.next_callback_id(),
-            event=name,
-            task_id=task_id,
-            fields=wire_fields(
-                fields, self.callback_secret, self.tamper, self.rename, self.extra_fields
-            ),
-            encoding=self.encoding,
-            tamper=self.tamper,
-        )
-
-    def _first(self) -> Callback:
-        """The first callback, generated afresh; it becomes the template when it can."""
-        fields, name, task_id = self._model_fields()
-        self._catalogue_name = name
-        self._fresh_only = not self._learn(fields, task_id)
-        if not self._fresh_only:
-            self._fields = fields
         return Callback(
             callback_id=self.factory.next_callback_id(),
             event=name,
