@@ -64,6 +64,7 @@ from emulator.retry import RetryPolicy
 from emulator.run.core import CoreResult, RunCore
 from emulator.run.expect import ExpectationResult, broken_verdicts
 from emulator.run.sessions import SESSION_GAP
+from emulator.run.templates import TemplateMaker
 from emulator.scenario.compose import scenario_entries
 from emulator.scenario.model import CallbackCommon, Scenario
 from emulator.sessions import SessionEvent, Truth, in_order, plan_sessions, truth
@@ -204,6 +205,7 @@ class Planner:
         self._policies: dict[str, RetryPolicy | None] = {}  # event -> its own, if not the run's
         # id(entry) -> its answer reader, own policy and expectation
         self._shared: dict[int, tuple[AnswerReader | None, RetryPolicy | None, Expectation]] = {}
+        self._makers: dict[int, TemplateMaker] = {}  # id(entry) -> its repeat copies' maker
         self._started = False
 
     def chains(self) -> Iterator[list[PlannedDelivery]]:
@@ -231,17 +233,38 @@ class Planner:
 
     def _generate(
         self, entry: CallbackCommon, params: EventParams
-    ) -> tuple[Callback, CallbackModel]:
-        """The next callback of ``entry``: generated, signed, tampered, renamed, extended."""
+    ) -> tuple[Callback, CallbackModel | None]:
+        """The next callback of ``entry``: generated, signed, tampered, renamed, extended.
+
+        An entry's ``repeat`` copies come from its template (:mod:`emulator.run.templates`:
+        generated once, each copy with a fresh task id, timestamp, nonce and signature),
+        unless each retry is re-signed (that needs each copy's model)."""
         factory = self.factory
-        model = with_overrides(
-            factory.build(_event_of(entry), params, timestamp=entry.timestamp), entry
-        )
+        settings = self.settings
         try:
+            if entry.repeat > 1 and not settings.policy.resign_each_attempt:
+                maker = self._makers.get(id(entry))
+                if maker is None:
+                    maker = self._makers[id(entry)] = TemplateMaker(
+                        factory,
+                        _event_of(entry),
+                        entry.event_params(),
+                        settings.secret.value,
+                        encoding=settings.encoding,
+                        tamper=entry.tamper,
+                        rename=entry.rename,
+                        extra_fields=entry.fields,
+                        timestamp=entry.timestamp,
+                        nonce=entry.nonce,
+                    )
+                return maker(), None
+            model = with_overrides(
+                factory.build(_event_of(entry), params, timestamp=entry.timestamp), entry
+            )
             callback = factory.callback(
                 model,
-                self.settings.secret.value,
-                encoding=self.settings.encoding,
+                settings.secret.value,
+                encoding=settings.encoding,
                 tamper=entry.tamper,
                 rename=entry.rename,
                 extra_fields=entry.fields,
@@ -257,15 +280,15 @@ class Planner:
         return self._policies[event]
 
     def _resigner(
-        self, model: CallbackModel, entry: CallbackCommon
+        self, model: CallbackModel | None, entry: CallbackCommon
     ) -> Callable[[Callback], Callback] | None:
-        if not self.settings.policy.resign_each_attempt:
+        if model is None or not self.settings.policy.resign_each_attempt:
             return None
         secret = self.settings.secret.value
         return _resigner(model, entry, secret, self.now, self.factory.fake.seed)
 
     def _chain(
-        self, callback: Callback, model: CallbackModel, entry: CallbackCommon
+        self, callback: Callback, model: CallbackModel | None, entry: CallbackCommon
     ) -> list[PlannedDelivery]:
         """The delivery of ``callback`` and of each of its duplicates."""
         resign = self._resigner(model, entry)
@@ -399,9 +422,10 @@ def with_overrides(model: CallbackModel, entry: CallbackCommon) -> CallbackModel
     return model.model_copy(update=update) if update else model
 
 
-def _in_order(
-    generated: list[tuple[Callback, CallbackModel, CallbackCommon]], order: str, seed: int | None
-) -> list[tuple[Callback, CallbackModel, CallbackCommon]]:
+Generated = tuple[Callback, CallbackModel | None, CallbackCommon]
+
+
+def _in_order(generated: list[Generated], order: str, seed: int | None) -> list[Generated]:
     if order == "reversed":
         return list(reversed(generated))
     if order == "shuffled":
