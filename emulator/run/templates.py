@@ -13,6 +13,10 @@ and each copy regenerates what a receiver keys on:
 * the task id, when the entry leaves it to the seed: its random part (the longest run of
   at least 16 hex characters; all digits stay digits) drawn afresh from the seed, the
   rest of its shape kept (``1500020831-procedurev2-<32 hex>tt0``);
+* the other ids a receiver keys on — a ``file_id`` (procedure's source file) and the
+  vendor's ``TaskId``/``FileID``/``PersistentId`` inside ``extra_params`` (record) — their
+  random run redrawn the same way and replaced wherever the template carries it (the
+  media URLs hold the file id), unless the entry fixes them;
 * the signature, then the entry's tamper, renames and extra fields — the same steps
   (:func:`~emulator.callback.factory.wire_fields`) a fresh generation takes.
 
@@ -23,6 +27,7 @@ copy instead: correct, only slower.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -33,6 +38,7 @@ from emulator.signing import restamp, signature_keys
 from emulator.wire import Encoding, WireFields, WireValue, field_text
 
 RANDOM_RUN = re.compile(r"[0-9a-f]{16,}")  # the random part of a generated task id
+ID_KEYS = ("file_id", "fileId", "FileID", "TaskId", "PersistentId")  # ids besides the task id
 
 
 class TemplateMaker:
@@ -68,6 +74,7 @@ class TemplateMaker:
         self._random: tuple[int, int] | None = None  # the task id's random run: start, end
         self._digits = False  # ... all decimal digits
         self._catalogue_name = event
+        self._ids: list[tuple[str, bool]] = []  # other ids' random runs: text, all digits
         # the template, made now so that no slot of the rate schedule pays for it
         fields, self._catalogue_name, task_id = self._model_fields()
         if self._learn(fields, task_id):
@@ -89,6 +96,15 @@ class TemplateMaker:
             task_id = task_id[:start] + fresh + task_id[end:]
             for key in self._task_keys:
                 fields[key] = task_id
+        if self._ids:
+            fake = factory.fake
+            fresh_ids = [
+                (run, fake.digits(len(run)) if digits else fake.hex(len(run)))
+                for run, digits in self._ids
+            ]
+            for key, value in fields.items():
+                if key not in self._task_keys:
+                    fields[key] = _swapped(value, fresh_ids)
         return Callback(
             callback_id=factory.next_callback_id(),
             event=self._catalogue_name,
@@ -133,6 +149,7 @@ class TemplateMaker:
         if self.timestamp is None and type(fields.get(timestamp_key)) not in (str, int):
             return False
         self._task_id = task_id
+        self._ids = self._other_ids(fields, task_id)
         fixed = getattr(self.params, "task_id", None)
         if not task_id or (fixed and fixed == task_id):
             return True  # the entry fixes it (or the event has none): every copy shares it
@@ -151,3 +168,45 @@ class TemplateMaker:
         self._digits = task_id[start:end].isdigit()
         self._task_keys = keys
         return True
+
+    def _other_ids(self, fields: WireFields, task_id: str) -> list[tuple[str, bool]]:
+        """The random runs of the template's other ids (file ids, a vendor's task id) that
+        the entry leaves to the seed, each with whether it is all digits."""
+        found: list[str] = []
+        for key, value in fields.items():
+            if type(value) is not str:
+                continue
+            if key in ID_KEYS:
+                found.append(value)
+            elif value.startswith("{"):  # JSON inside a string (record's extra_params)
+                try:
+                    inner = json.loads(value)
+                except ValueError:
+                    continue
+                if isinstance(inner, dict):
+                    found += [v for k, v in inner.items() if k in ID_KEYS and type(v) is str]
+        given = [v for v in self.params.model_dump().values() if isinstance(v, str)]
+        runs: list[tuple[str, bool]] = []
+        for text in found:
+            if text == task_id or any(text in value for value in given):
+                continue  # the task id (redrawn above), or fixed by the entry
+            spans = [match.group() for match in RANDOM_RUN.finditer(text)]
+            if spans:
+                run = max(spans, key=len)
+                if all(run != seen for seen, _ in runs):
+                    runs.append((run, run.isdigit()))
+        return runs
+
+
+def _swapped(value: WireValue, fresh: list[tuple[str, str]]) -> WireValue:
+    """``value`` with every old random run in its text replaced by its fresh one."""
+    if type(value) is str:
+        for old, new in fresh:
+            if old in value:
+                value = value.replace(old, new)
+        return value
+    if isinstance(value, list):
+        return [_swapped(item, fresh) for item in value]
+    if isinstance(value, dict):
+        return {key: _swapped(item, fresh) for key, item in value.items()}
+    return value

@@ -55,9 +55,41 @@ def test_copies_of_a_procedure_differ_in_identity_only_and_are_signed() -> None:
     for body in bodies:
         assert body["signature"] == zego_signature(body["timestamp"], body["nonce"])
         assert re.fullmatch(r"\d{6}", body["nonce"])
-    identity = {"task_id", "timestamp", "nonce", "signature"}
-    rest = [{k: v for k, v in body.items() if k not in identity} for body in bodies]
-    assert all(other == rest[0] for other in rest)  # file id, sizes, URLs: the template's
+    file_ids = [body["file_id"] for body in bodies]  # an id a receiver keys on: fresh too
+    assert len(set(file_ids)) == 5 and all(re.fullmatch(r"\d{19}", f) for f in file_ids)
+    for body in bodies:  # each copy's media URLs carry its own file id, no other copy's
+        urls = re.findall(r"https://[^\"]+", body["extra_params"])
+        assert urls and all(body["file_id"] in url for url in urls)
+        assert not any(
+            other in body["extra_params"] for other in file_ids if other != body["file_id"]
+        )
+    identity = {"task_id", "timestamp", "nonce", "signature", "file_id"}
+    rest = [
+        {k: str(v).replace(body["file_id"], "<file>") for k, v in body.items() if k not in identity}
+        for body in bodies
+    ]
+    assert all(other == rest[0] for other in rest)  # sizes, durations, URL shape: the template's
+
+
+def test_copies_of_a_record_callback_carry_fresh_vendor_ids() -> None:
+    factory = CallbackFactory(seed=5, app_id="1234567890")
+    extras = [
+        json.loads(body["extra_params"])
+        for body in copies(TemplateMaker(factory, "record", None, SECRET), 4)
+    ]
+    assert len({extra["TaskId"] for extra in extras}) == 4
+    assert len({extra["FileID"] for extra in extras}) == 4
+    assert all(re.fullmatch(r"[0-9a-f]{32}", e["TaskId"]) for e in extras)
+    assert all(re.fullmatch(r"\d{19}", e["FileID"]) for e in extras)
+    assert len({extra["Duration"] for extra in extras}) == 1  # the rest: the template's
+
+
+def test_an_entrys_fixed_file_id_stays_fixed() -> None:
+    factory = CallbackFactory(seed=6, app_id="1234567890")
+    given = "3270835010897125368"
+    bodies = copies(TemplateMaker(factory, "procedure", {"file_id": given}, SECRET), 3)
+    assert [body["file_id"] for body in bodies] == [given] * 3
+    assert len({body["task_id"] for body in bodies}) == 3
 
 
 def test_nonces_never_repeat_within_one_timestamp() -> None:
