@@ -175,14 +175,22 @@ def callback_line(
 
 _CALLBACK_LINE = (
     '{"type":"callback","run_id":%s,"callback_id":%s,"event":%s,"task_id":%s,"target":%s,'
-    '"delay":%s,"encoding":%s,"tamper":%s,"content_type":%s,"body":%s}'
+    '"delay":%s,"encoding":%s,"tamper":%s,"content_type":%s,"body":%s%s%s}'
 )
 
 
-def callback_text(callback: Callback, target: str, delay: float, run_id: str) -> str | None:
-    """:func:`callback_line` (without ``retry``/``expect``) as compact JSON text, formatted
-    directly: the body is escaped into the line once, with no dict built and re-encoded.
-    None for a delay JSON cannot write as it stands (inf, nan, not a number)."""
+def callback_text(
+    callback: Callback,
+    target: str,
+    delay: float,
+    run_id: str,
+    retry: Mapping[str, Any] | None = None,
+    expect: str | None = None,
+) -> str | None:
+    """:func:`callback_line` as compact JSON text, formatted directly: the body is escaped
+    into the line once, with no dict built and re-encoded (only ``retry``, a small dict, is
+    encoded on its own). None for a delay JSON cannot write as it stands (inf, nan, not a
+    number)."""
     if type(delay) not in (int, float) or not math.isfinite(delay):
         return None
     content_type, body = callback.body()
@@ -197,6 +205,8 @@ def callback_text(callback: Callback, target: str, delay: float, run_id: str) ->
         _json_string(callback.tamper),
         _json_string(content_type),
         _json_string(body.decode("utf-8")),
+        "" if retry is None else ',"retry":' + _record_text(dict(retry)),
+        "" if expect is None else ',"expect":' + _json_string(expect),
     )
 
 

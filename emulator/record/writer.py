@@ -139,7 +139,7 @@ class Recorder:
         expect: str | None = None,
     ) -> None:
         """Append a ``callback`` line (before the callback's first request)."""
-        text = None if retry or expect else callback_text(callback, target, delay, run_id)
+        text = callback_text(callback, target, delay, run_id, retry, expect)
         if text is None:
             self.write(callback_line(callback, target, delay, run_id, retry, expect))
         else:

@@ -29,6 +29,19 @@ def test_the_template_writes_what_the_dict_encoder_writes(encoding: str, delay: 
     assert json.loads(text) == callback_line(callback, target, delay, "run-1")
 
 
+@pytest.mark.parametrize("expect", [None, "delivered", 'a "label" ü'])
+@pytest.mark.parametrize("retry", [None, {"intervals": [2.0, 4.5], "profile": "cloud-recording"}])
+def test_the_template_with_retry_and_expect_writes_what_the_dict_encoder_writes(
+    expect: str | None, retry: dict[str, object] | None
+) -> None:
+    factory = CallbackFactory(seed=4, app_id="1234567890")
+    callback = factory.callback(factory.compose(), "s")
+    target = "http://127.0.0.1:8080/zego/callback"
+    text = callback_text(callback, target, 2.5, "run-1", retry, expect)
+    assert text == ENCODE(callback_line(callback, target, 2.5, "run-1", retry, expect))
+    assert json.loads(text) == callback_line(callback, target, 2.5, "run-1", retry, expect)
+
+
 def test_a_delay_json_cannot_write_as_it_stands_falls_back_to_the_dict() -> None:
     factory = CallbackFactory(seed=4)
     callback = factory.callback(factory.procedure(), "s")
