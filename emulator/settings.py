@@ -26,10 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from emulator.errors import UsageError
 from emulator.retry import RetryPolicy, recorded_policy
+from emulator.urls import check_url as check_url  # re-exported: every mode checks here
+from emulator.urls import url_problem as url_problem
 from emulator.wire import ENCODINGS
 
 if TYPE_CHECKING:
@@ -133,34 +134,6 @@ def secret_candidates(flag_value: str | None, env_name: str | None = None) -> li
 
 
 # --- URLs, TLS, record paths: one of each for every mode --------------------------------
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` is not a usable target (an http/https URL with a host), or None."""
-    shown = repr(url) if len(repr(url)) <= 40 else repr(url)[:36] + "...'"
-    if any(ch.isspace() or not ch.isprintable() for ch in url):
-        return f"expected an http:// or https:// URL without spaces, got {shown}"
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        return f"expected an http:// or https:// URL, got {shown} ({exc})"
-    if parts.scheme.lower() not in ("http", "https"):
-        scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
-        return f"expected an http:// or https:// URL, got {shown} ({scheme})"
-    if not parts.hostname:
-        return f"expected an http:// or https:// URL with a host, got {shown}"
-    if port == 0:
-        return f"expected a port from 1 to 65535, got {shown}"
-    return None
-
-
-def check_url(url: str, what: str = "--target") -> str:
-    """``url`` if it is an http(s) URL with a host; else a one-line UsageError naming ``what``."""
-    problem = url_problem(url)
-    if problem is not None:
-        raise UsageError(f"{what}: {problem}")
-    return url
 
 
 def tls_context(ca_bundle: str | None = None, insecure: bool = False) -> ssl.SSLContext | bool:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from emulator.errors import UsageError
 from emulator.run.core import RunCore, run_in_cli
-from emulator.servers.mockapi import DEFAULT_PORT, DEFAULT_PROCESSING_TIME, MockApi, serve
+from emulator.run.interrupt import stop_on_signals
+from emulator.servers.mockapi import DEFAULT_PORT, DEFAULT_PROCESSING_TIME, MockApi
 from emulator.servers.start import DEFAULT_HOST
 from emulator.sessions import SessionEntry
 from emulator.settings import RunOptions, Secret, Settings, resolve, scenario_layer
@@ -124,3 +125,22 @@ def run_api(
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+async def serve(
+    api: MockApi,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], None],
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run ``api`` on ``host:port`` until ``stop`` is set, Ctrl-C or SIGTERM arrives or the
+    task is cancelled; ``on_ready(url)`` once listening."""
+    stop = stop or asyncio.Event()
+    server = await api.start(host, port)
+    try:
+        with stop_on_signals(stop):
+            on_ready(server.url)
+            await stop.wait()
+    finally:
+        await server.stop()

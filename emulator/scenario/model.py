@@ -44,7 +44,7 @@ from emulator.retry import (
 from emulator.scenario.calls import CallScript
 from emulator.sessions.order import Order
 from emulator.sessions.plan import MAX_SESSION_EVENTS, SessionEntry
-from emulator.settings import url_problem
+from emulator.urls import url_problem
 from emulator.wire import Encoding
 
 

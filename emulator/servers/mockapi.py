@@ -52,7 +52,6 @@ from emulator.delivery.results import Attempt, Outcome
 from emulator.events.base import CallbackModel
 from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
-from emulator.run.interrupt import stop_on_signals
 from emulator.servers.api_params import (
     AUTH_FAILED,
     BAD_PARAMETERS,
@@ -430,25 +429,6 @@ class MockApi(MediaTaskActions):
         return f"started task {tencent.get('TaskId')}"
 
 
-async def serve(
-    api: MockApi,
-    host: str,
-    port: int,
-    on_ready: Callable[[str], None],
-    stop: asyncio.Event | None = None,
-) -> None:
-    """Run ``api`` on ``host:port`` until ``stop`` is set, Ctrl-C or SIGTERM arrives or the
-    task is cancelled; ``on_ready(url)`` once listening."""
-    stop = stop or asyncio.Event()
-    server = await api.start(host, port)
-    try:
-        with stop_on_signals(stop):
-            on_ready(server.url)
-            await stop.wait()
-    finally:
-        await server.stop()
-
-
 __all__ = [
     "ACTIONS",
     "DEFAULT_PORT",
@@ -458,5 +438,4 @@ __all__ = [
     "MockApi",
     "RateLimiter",
     "envelope",
-    "serve",
 ]

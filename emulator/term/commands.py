@@ -16,16 +16,8 @@ from emulator.delivery.dispatch import DispatchListener
 from emulator.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from emulator.run.core import run_in_cli
 from emulator.run.expect import ExpectationResult
-from emulator.run.runner import (
-    RunResult,
-    SendSpec,
-    execute,
-    plan,
-    request_preview,
-    resolve_scenario_secret,
-    resolve_target,
-    send_scenario,
-)
+from emulator.run.planner import plan, resolve_scenario_secret, resolve_target
+from emulator.run.runner import RunResult, SendSpec, execute, request_preview, send_scenario
 from emulator.scenario.model import Scenario
 from emulator.sessions.truth import check_truth_path, write_truth
 from emulator.settings import RunOptions, Secret, resolve

@@ -28,7 +28,8 @@ from emulator.report.html import render_html
 from emulator.report.junit import render_junit
 from emulator.report.model import load
 from emulator.retry import RetryPolicy
-from emulator.run.runner import execute, plan
+from emulator.run.planner import plan
+from emulator.run.runner import execute
 from emulator.scenario.model import Scenario
 from emulator.servers.receiver import answer_content
 from emulator.servers.start import start_server

@@ -26,7 +26,7 @@ import pytest
 
 from emulator.cli.main import main
 from emulator.record.reader import read_record
-from emulator.run.runner import PlanSeeds, plan_run
+from emulator.run.planner import PlanSeeds, plan_run
 from emulator.scenario.model import Scenario
 from emulator.settings import RunOptions, Secret, resolve
 
@@ -254,7 +254,7 @@ def test_the_planner_knows_its_size_and_truth_before_generating_anything(
 ) -> None:
     """The skeleton (size, truth) is there before the first callback is generated, and the
     chains it then hands out are the eager plan's, in its order."""
-    from emulator.run.runner import Planner
+    from emulator.run.planner import Planner
 
     scenario = Scenario.model_validate(
         {

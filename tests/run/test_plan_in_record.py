@@ -22,7 +22,7 @@ from scripted import ScriptedReceiver, ThreadedReceiver
 
 from emulator.cli.main import main
 from emulator.record.reader import read_record
-from emulator.run.runner import PlanSeeds, plan_run
+from emulator.run.planner import PlanSeeds, plan_run
 from emulator.scenario.model import Scenario
 from emulator.scenario.reader import load_scenario
 from emulator.settings import RunOptions, Secret, resolve

@@ -269,7 +269,7 @@ async def test_session_callbacks_keep_the_rtc_retry_profile_beside_another_famil
 
 
 def test_an_unseeded_sessions_plan_comes_out_the_same_from_its_recorded_seeds() -> None:
-    from emulator.run.runner import PlanSeeds, plan_run
+    from emulator.run.planner import PlanSeeds, plan_run
     from emulator.settings import resolve
 
     scenario = Scenario.model_validate(
