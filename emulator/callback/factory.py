@@ -52,16 +52,22 @@ class CallbackFactory:
     def common(self, timestamp: int | None = None) -> Common:
         """Common field values for the next callback (``timestamp``, else the factory's
         fixed one, else now)."""
+        timestamp, nonce = self.stamp(timestamp)
+        return Common(
+            appid=self.app_id,
+            timestamp=str(timestamp),
+            nonce=nonce,
+            vod_app_id=self.vod_app_id,
+        )
+
+    def stamp(self, timestamp: int | None = None) -> tuple[int, str]:
+        """The next callback's ``(timestamp, nonce)``, as :meth:`common` draws them (the
+        same nonce stream), without the rest of the common values."""
         if timestamp is None:
             timestamp = self.fixed_timestamp
         if timestamp is None:
             timestamp = int(self.now())
-        return Common(
-            appid=self.app_id,
-            timestamp=str(timestamp),
-            nonce=self._fresh_nonce(timestamp),
-            vod_app_id=self.vod_app_id,
-        )
+        return timestamp, self._fresh_nonce(timestamp)
 
     def _fresh_nonce(self, timestamp: int) -> str:
         """A random nonce never repeated at the same timestamp: (timestamp, nonce) is what a

@@ -30,11 +30,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from hashlib import sha1
 from typing import Any
 
 from emulator.callback.factory import CallbackFactory, wire_fields
 from emulator.callback.model import Callback, Tamper
-from emulator.signing import restamp, signature_keys
+from emulator.signing import signature_keys
 from emulator.wire import Encoding, WireFields, WireValue, field_text
 
 RANDOM_RUN = re.compile(r"[0-9a-f]{16,}")  # the random part of a generated task id
@@ -79,15 +80,18 @@ class TemplateMaker:
         fields, self._catalogue_name, task_id = self._model_fields()
         if self._learn(fields, task_id):
             self._fields = fields
+            self._stamp_keys(fields)
 
     def __call__(self) -> Callback:
         """The next callback: the template with a fresh identity (see the module docstring)."""
         if self._fields is None:
             return self._generated()  # no template: every copy generated afresh
         factory = self.factory
-        template = self._fields
-        common = factory.common(self.timestamp)
-        fields = restamp(template, int(common.timestamp), self.nonce or common.nonce)
+        timestamp, drawn = factory.stamp(self.timestamp)
+        nonce = self.nonce or drawn
+        fields = dict(self._fields)  # restamped as signing.restamp does, its keys known
+        fields[self._timestamp_key] = timestamp if self._numeric_timestamp else str(timestamp)
+        fields[self._nonce_key] = int(nonce) if self._numeric_nonce else nonce
         task_id = self._task_id
         if self._random is not None:
             start, end = self._random
@@ -102,18 +106,39 @@ class TemplateMaker:
                 (run, fake.digits(len(run)) if digits else fake.hex(len(run)))
                 for run, digits in self._ids
             ]
-            for key, value in fields.items():
-                if key not in self._task_keys:
-                    fields[key] = _swapped(value, fresh_ids)
+            for key in self._swap_keys:  # the only fields carrying an old run
+                fields[key] = _swapped(fields[key], fresh_ids)
+        if self._plain:  # sign in place: what wire_fields does with nothing else to apply
+            stamped = (fields[self._timestamp_key], fields[self._nonce_key])
+            texts = sorted([self.callback_secret, field_text(stamped[0]), field_text(stamped[1])])
+            fields[self._signature_key] = sha1("".join(texts).encode("utf-8")).hexdigest()
+        else:
+            fields = wire_fields(
+                fields, self.callback_secret, self.tamper, self.rename, self.extra_fields
+            )
         return Callback(
             callback_id=factory.next_callback_id(),
             event=self._catalogue_name,
             task_id=task_id,
-            fields=wire_fields(
-                fields, self.callback_secret, self.tamper, self.rename, self.extra_fields
-            ),
+            fields=fields,
             encoding=self.encoding,
             tamper=self.tamper,
+        )
+
+    def _stamp_keys(self, fields: WireFields) -> None:
+        """Learn, once, what each copy's restamping and signing touch in the template."""
+        self._timestamp_key, self._nonce_key, self._signature_key = signature_keys(fields)
+        self._numeric_timestamp = type(fields.get(self._timestamp_key)) is int
+        self._numeric_nonce = type(fields.get(self._nonce_key)) is int
+        self._plain = self.tamper == "none" and not self.rename and not self.extra_fields
+        # a copy's fresh timestamp and nonce (at most 12 digits) never hold a random run
+        # (16 or more hex characters), nor does what replaces one: only the fields whose
+        # template text carries an old run are ever swapped
+        runs = [run for run, _ in self._ids]
+        self._swap_keys = tuple(
+            key
+            for key, value in fields.items()
+            if key not in self._task_keys and _carries(value, runs)
         )
 
     def _model_fields(self) -> tuple[WireFields, str, str]:
@@ -196,6 +221,17 @@ class TemplateMaker:
                 if all(run != seen for seen, _ in runs):
                     runs.append((run, run.isdigit()))
         return runs
+
+
+def _carries(value: WireValue, runs: list[str]) -> bool:
+    """True when ``value``'s text (any string in it) holds one of ``runs``."""
+    if type(value) is str:
+        return any(run in value for run in runs)
+    if isinstance(value, list):
+        return any(_carries(item, runs) for item in value)
+    if isinstance(value, dict):
+        return any(_carries(item, runs) for item in value.values())
+    return False
 
 
 def _swapped(value: WireValue, fresh: list[tuple[str, str]]) -> WireValue:
