@@ -12,17 +12,18 @@ from emulator.jsontext import compact_encoder
 from emulator.record.lines import callback_line, callback_text
 from emulator.record.reader import read_record
 from emulator.record.writer import Recorder
+from emulator.wire import Encoding
 
 ENCODE = compact_encoder()
 
 
 @pytest.mark.parametrize("encoding", ["form", "json", "json-urlencoded"])
 @pytest.mark.parametrize("delay", [0.0, 2, 1.5e-7, 3600.25])
-def test_the_template_writes_what_the_dict_encoder_writes(encoding: str, delay: float) -> None:
+def test_the_template_writes_what_the_dict_encoder_writes(encoding: Encoding, delay: float) -> None:
     factory = CallbackFactory(seed=4, app_id="1234567890")
     model = factory.procedure(status="SUCCESS")
     extra = {"note": 'a "quoted" \\ value — ünïcode\n'}  # escapes and non-ASCII in the body
-    callback = factory.callback(model, "s", encoding=encoding, extra_fields=extra)  # type: ignore[arg-type]
+    callback = factory.callback(model, "s", encoding=encoding, extra_fields=extra)
     target = "http://127.0.0.1:8080/zego/callback?x=ü"
     text = callback_text(callback, target, delay, "run-1")
     assert text == ENCODE(callback_line(callback, target, delay, "run-1"))

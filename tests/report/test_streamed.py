@@ -60,12 +60,12 @@ async def test_streamed_report_equals_the_whole_read(
     assert cli.main(["report", *paths, "--html", str(page)]) == 0
     out = capsys.readouterr().out
     assert page.read_text(encoding="utf-8") == render_html(whole)
-    console = Console(file=io.StringIO(), highlight=False)  # as the command makes it
+    buffer = io.StringIO()
+    console = Console(file=buffer, highlight=False)  # as the command makes it
     render_terminal(expected, console)
     terminal = out.split("HTML report:")[0]
     assert [line.rstrip() for line in terminal.splitlines()] == [
-        line.rstrip()
-        for line in console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+        line.rstrip() for line in buffer.getvalue().splitlines()
     ]
 
     xml = tmp_path / "r.xml"
