@@ -37,6 +37,7 @@ from bench.receiver import ReceiverProcess
 
 SECRET = "bench-callback-secret"
 TARGET_RATIO = 1.5
+TARGET_SIZE = 30_000  # callbacks the target is set for
 
 
 def scenario_text(callbacks: int) -> str:
@@ -118,8 +119,9 @@ def run(
             "s",
             "bare aiohttp (its time / ours)",
             ratio,
-            f">= {TARGET_RATIO:g}x",
-            ratio >= TARGET_RATIO,
+            # the target is the issue's, for 30,000: a small burst is mostly process start-up
+            f">= {TARGET_RATIO:g}x" if callbacks >= TARGET_SIZE else "",
+            ratio >= TARGET_RATIO if callbacks >= TARGET_SIZE else None,
         )
     )
     result.add(Figure("run: callbacks per second, whole process", callbacks / best_run, "/s"))

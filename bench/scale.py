@@ -219,10 +219,10 @@ def run(quick: bool = False, schedules: int | None = None) -> Result:
     base = child_peak(0)
     loaded = child_peak(schedules)
     peak = loaded["peak_mb"]
-    target_mb = TARGET_MB * max(1, schedules) / 100_000  # 600 MB for 100,000, in proportion
     result.add(Figure("baseline: interpreter + imports + dispatcher", base["peak_mb"], "MB"))
-    result.add(
-        Figure(
+    if schedules >= 100_000:  # 600 MB for 100,000, in proportion above that
+        target_mb = TARGET_MB * schedules / 100_000
+        whole = Figure(
             f"peak RSS, {schedules:,} schedules pending",
             peak,
             "MB",
@@ -231,7 +231,9 @@ def run(quick: bool = False, schedules: int | None = None) -> Result:
             f"< {target_mb:,.0f} MB",
             peak < target_mb,
         )
-    )
+    else:  # below it the interpreter's own ~35 MB dominates: only the per-schedule targets
+        whole = Figure(f"peak RSS, {schedules:,} schedules pending", peak, "MB")
+    result.add(whole)
     per_schedule = (peak - base["peak_mb"]) * 1024 / max(1, schedules)
     result.add(Figure("per pending schedule", per_schedule, "KB"))
     beyond = per_schedule - loaded["body_kb"]
