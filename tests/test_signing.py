@@ -16,6 +16,7 @@ from emulator.signing import (
     verify_callback_signature,
     verify_fields,
 )
+from emulator.wire import WireFields
 
 # spec §2: secret "secret", timestamp 1470820198, nonce 123412
 ZEGO_CALLBACK_EXAMPLE = ("secret", "1470820198", "123412")
@@ -109,7 +110,12 @@ def _zego_sha1(secret: str, timestamp: str, nonce: str) -> str:
 
 def test_a_numeric_timestamp_is_signed_over_its_decimal_text() -> None:
     # room_create/room_close (and ZIM) send timestamp as a JSON number (digest §1.2)
-    fields = {"event": "room_create", "appid": 1, "timestamp": 1470820198, "nonce": "123412"}
+    fields: WireFields = {
+        "event": "room_create",
+        "appid": 1,
+        "timestamp": 1470820198,
+        "nonce": "123412",
+    }
     signed = sign_fields(fields, "secret")
     assert signed["signature"] == ZEGO_CALLBACK_SIGNATURE
     assert signed["timestamp"] == 1470820198  # still a number
@@ -138,9 +144,8 @@ def test_pascal_case_bodies_sign_timestamp_and_nonce_into_signature() -> None:
         {"Event": "transcode_stop", "Timestamp": "1499676978", "Nonce": "350176"},
     ],
 )
-def test_tampers_keep_the_timestamp_type_and_the_field_spelling(fields: dict[str, object]) -> None:
-    # type: ignore: the parametrized fields are plain objects, as a decoded body gives them
-    signed = sign_fields(fields, "k")  # type: ignore[arg-type]
+def test_tampers_keep_the_timestamp_type_and_the_field_spelling(fields: WireFields) -> None:
+    signed = sign_fields(fields, "k")
     stamp_key = "Timestamp" if "Timestamp" in fields else "timestamp"
     signature_key = "Signature" if "Timestamp" in fields else "signature"
     stale = apply_tamper(signed, "stale_timestamp", "k")

@@ -157,9 +157,9 @@ def test_junit_and_html_name_the_failing_probe(
         assert main(argv) == 1
     root = ET.parse(junit).getroot()
     failures = {
-        case.get("name", "").split()[0]: case.find("failure")
+        case.get("name", "").split()[0]: failure
         for case in root.iter("testcase")
-        if case.find("failure") is not None
+        if (failure := case.find("failure")) is not None
     }
     assert set(failures) == {
         "signature.forged#1",
@@ -168,7 +168,7 @@ def test_junit_and_html_name_the_failing_probe(
         "signature.future#1",
         "signature.server-secret#1",
     }
-    message = failures["signature.forged#1"].get("message", "")  # type: ignore[union-attr]  # JSON evidence: a dict here
+    message = failures["signature.forged#1"].get("message", "")
     assert "expected refused, accepted (200 on attempt 1)" in message
     page = html.read_text()
     assert 'data-callback-id="signature.forged#1"' in page

@@ -30,6 +30,7 @@ from emulator.clock import VirtualClock
 from emulator.delivery.dispatch import Delivery, Dispatcher
 from emulator.retry import RetryPolicy
 from emulator.servers.start import RunningServer, start_server
+from emulator.wire import Encoding
 
 SECRET = "catalogue-doc-receiver-secret"
 BIG = 858012925204410400  # the digest's room_session_id example, above 2**53
@@ -300,12 +301,12 @@ async def deliver(server: RunningServer, callbacks: list[Any]) -> list[bool]:
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
 async def test_every_catalogue_event_verifies_against_the_digest(
-    doc_receiver: tuple[DocReceiver, RunningServer], encoding: str
+    doc_receiver: tuple[DocReceiver, RunningServer], encoding: Encoding
 ) -> None:
     receiver, server = doc_receiver
     factory = CallbackFactory(seed=8, app_id="1234567890")
     callbacks = [
-        factory.callback(factory.build(event, params), SECRET, encoding)  # type: ignore[arg-type]  # str from the table
+        factory.callback(factory.build(event, params), SECRET, encoding)
         for event, params in VARIANTS
     ]
     delivered = await deliver(server, callbacks)
