@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
 LATEST_TIME = 253_402_300_799.0  # 9999-12-31T23:59:59Z: any later "time" is not one
@@ -50,10 +50,10 @@ FreeForm = dict[str, Any]
 _CONFIG = ConfigDict(strict=True, extra="allow", allow_inf_nan=False)
 
 
+@with_config(_CONFIG)
 class RunLine(TypedDict, total=False):
     """A ``run`` line (CONTRACT "Record files"; writer: ``lines.run_line``)."""
 
-    __pydantic_config__ = _CONFIG  # type: ignore[misc]  # pydantic reads it off the class
     type: str
     run_id: str
     started_at: Time
@@ -80,10 +80,10 @@ class RunLine(TypedDict, total=False):
     builtin_receiver: bool | None
 
 
+@with_config(_CONFIG)
 class RetryLine(TypedDict, total=False):
     """A ``callback`` line's own ``retry`` policy."""
 
-    __pydantic_config__ = _CONFIG  # type: ignore[misc]
     intervals: Annotated[list[Gap], Field(max_length=1000)] | None
     timeout: Annotated[float, Field(gt=0, le=86400)] | None
     retry_on: str | None
@@ -92,15 +92,21 @@ class RetryLine(TypedDict, total=False):
     resign_each_attempt: bool | None
 
 
-class CallbackLine(TypedDict, total=False):
-    """A ``callback`` line: the exact body sent (writer: ``lines.callback_line``)."""
+@with_config(_CONFIG)
+class _OfOneCallback(TypedDict, total=False):
+    """The keys every line about one callback starts with."""
 
-    __pydantic_config__ = _CONFIG  # type: ignore[misc]
     type: str
     run_id: str
     callback_id: Annotated[str, Field(min_length=1)]
     event: str
     task_id: str
+
+
+@with_config(_CONFIG)
+class CallbackLine(_OfOneCallback, total=False):
+    """A ``callback`` line: the exact body sent (writer: ``lines.callback_line``)."""
+
     target: str | None
     delay: Annotated[float, Field(ge=0, le=MAX_SECONDS)]
     encoding: str | None
@@ -111,15 +117,10 @@ class CallbackLine(TypedDict, total=False):
     retry: RetryLine | None
 
 
-class AttemptLine(TypedDict, total=False):
+@with_config(_CONFIG)
+class AttemptLine(_OfOneCallback, total=False):
     """An ``attempt`` line: one request and its answer (writer: ``lines.attempt_text``)."""
 
-    __pydantic_config__ = _CONFIG  # type: ignore[misc]
-    type: str
-    run_id: str
-    callback_id: Annotated[str, Field(min_length=1)]
-    event: str
-    task_id: str
     attempt: Annotated[int, Field(ge=1, le=100_000)]
     scheduled_at: Time
     sent_at: Time
@@ -133,15 +134,10 @@ class AttemptLine(TypedDict, total=False):
     decision: FreeForm | None
 
 
-class OutcomeLine(TypedDict, total=False):
+@with_config(_CONFIG)
+class OutcomeLine(_OfOneCallback, total=False):
     """An ``outcome`` line: delivered or lost (writer: ``lines.outcome_text``)."""
 
-    __pydantic_config__ = _CONFIG  # type: ignore[misc]
-    type: str
-    run_id: str
-    callback_id: Annotated[str, Field(min_length=1)]
-    event: str
-    task_id: str
     delivered: bool
     lost: bool
     attempts: Annotated[int, Field(ge=0, le=100_000)]
@@ -151,10 +147,10 @@ class OutcomeLine(TypedDict, total=False):
     why: str | None
 
 
+@with_config(_CONFIG)
 class ExpectationItem(TypedDict, total=False):
     """One entry of a summary's ``expectations``."""
 
-    __pydantic_config__ = _CONFIG  # type: ignore[misc]
     name: str
     expected: Number
     observed: Number | str | None
@@ -162,10 +158,10 @@ class ExpectationItem(TypedDict, total=False):
     at_most: bool
 
 
+@with_config(_CONFIG)
 class SummaryLine(TypedDict, total=False):
     """A ``summary`` line (writer: ``lines.summary_line``)."""
 
-    __pydantic_config__ = _CONFIG  # type: ignore[misc]
     type: str
     run_id: str
     callbacks: Count
@@ -185,10 +181,10 @@ class SummaryLine(TypedDict, total=False):
     load: FreeForm | None
 
 
+@with_config(_CONFIG)
 class ResumeLine(TypedDict, total=False):
     """A ``resume`` line: a run picked up again (writer: ``lines.resume_line``)."""
 
-    __pydantic_config__ = _CONFIG  # type: ignore[misc]
     type: str
     run_id: str
     resumed_at: Time
