@@ -437,7 +437,10 @@ class Dispatcher:
         return None
 
     async def _attempt(self, schedule: Schedule) -> None:
-        """The schedule's next request, recorded; then its next wait, or its end."""
+        """The schedule's next request, recorded; then its next wait, or its end.
+
+        The request itself never raises: every receiver failure becomes the attempt's
+        ``error`` (and ``error_detail``)."""
         clock = self.clock
         delivery = schedule.delivery
         policy = delivery.policy or self.policy
@@ -448,38 +451,58 @@ class Dispatcher:
         sent = clock.now()
         for listener in self.listeners:
             listener.attempt_started(callback, number)
-        status, error, detail, raw, latency_ms = await self._post(
-            callback, delivery.target, policy.timeout
-        )
-        first_sent = sent if schedule.first_sent is None else schedule.first_sent
+        client = self._client
+        if client is None:
+            raise RuntimeError("Dispatcher is not open: use 'async with Dispatcher(...)'")
+        content_type, body = callback.body()
+        answer = Answer()
+        error: AttemptError | None = None
+        detail: str | None = None
+        started = time.perf_counter()
+        try:
+            await client.post(delivery.target, content_type, body, answer, policy.timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every receiver failure becomes an outcome
+            error, detail = classify_error(exc), error_detail(exc)
+        ended = time.perf_counter()
+        status = answer.status
+        first_sent = schedule.first_sent
+        if first_sent is None:
+            first_sent = schedule.first_sent = sent
         previous_sent = schedule.previous_sent
-        schedule.first_sent = first_sent
-        attempt = Attempt(
-            callback_id=callback.callback_id,
-            event=callback.event,
-            task_id=callback.task_id,
-            attempt=number,
-            scheduled_at=clock.epoch(schedule.scheduled),
-            sent_at=clock.epoch(sent),
-            offset_s=sent - first_sent,
-            gap_s=None if previous_sent is None else sent - previous_sent,
-            status=status,
-            error=error,
-            latency_ms=latency_ms,
-            response_excerpt=raw[:RESPONSE_EXCERPT].decode("utf-8", errors="replace"),
-            run_id=self.run_id,
-            error_detail=detail,
+        attempt = Attempt(  # by position, in Attempt's field order (a third of the keywords' cost)
+            callback.callback_id,
+            callback.event,
+            callback.task_id,
+            number,
+            clock.epoch(schedule.scheduled),
+            clock.epoch(sent),
+            sent - first_sent,
+            None if previous_sent is None else sent - previous_sent,
+            status,
+            error,
+            (ended - started) * 1000,
+            answer.body[:RESPONSE_EXCERPT].decode("utf-8", errors="replace"),
+            self.run_id,
+            None,
+            detail,
         )
         if delivery.read_answer is not None:
-            attempt.decision = delivery.read_answer(status, error, raw)
+            attempt.decision = delivery.read_answer(status, error, answer.body)
         schedule.previous_sent = sent
-        schedule.outcome.history.append(attempt)
+        outcome = schedule.outcome
+        outcome.history.append(attempt)
         self._notify_attempt(attempt)
-        _quiet_gc.tick()
+        if _quiet_gc.holders:
+            _quiet_gc.tick(ended)
+        if error is None and status is not None and 200 <= status <= 299:  # attempt.ok
+            outcome.delivered = True
+            self._finish(schedule)
+            return
         gap = policy.retry_gap(number)
-        final = number >= policy.max_attempts or not policy.retries_after(status)
-        if attempt.ok or gap is None or final:  # delivered, out of retries, or taken as final
-            schedule.outcome.delivered = attempt.ok
+        if gap is None or number >= policy.max_attempts or not policy.retries_after(status):
+            outcome.delivered = False  # out of retries, or an answer taken as final
             self._finish(schedule)
             return
         schedule.number = number + 1
@@ -506,28 +529,6 @@ class Dispatcher:
             self.recorder.attempt(attempt)
         for listener in self.listeners:
             listener.attempt_finished(attempt)
-
-    async def _post(
-        self, callback: Callback, target: str, timeout: float
-    ) -> tuple[int | None, AttemptError | None, str | None, bytes, float]:
-        """One request: ``(status, error, error_detail, response body, latency_ms)``;
-        never raises."""
-        client = self._client
-        if client is None:
-            raise RuntimeError("Dispatcher is not open: use 'async with Dispatcher(...)'")
-        content_type, body = callback.body()
-        answer = Answer()
-        error: AttemptError | None = None
-        detail: str | None = None
-        started = time.perf_counter()
-        try:
-            await client.post(target, content_type, body, answer, timeout)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # every receiver failure becomes an outcome
-            error, detail = classify_error(exc), error_detail(exc)
-        latency_ms = (time.perf_counter() - started) * 1000
-        return answer.status, error, detail, answer.body, latency_ms
 
 
 class _QuietGC:
@@ -560,14 +561,15 @@ class _QuietGC:
             self.frozen_before = gc.get_freeze_count() > 0
             gc.freeze()
             gc.disable()
-            self.next_collect = time.monotonic() + self.COLLECT_EVERY
+            self.next_collect = time.perf_counter() + self.COLLECT_EVERY
         self.holders += 1
 
-    def tick(self) -> None:
-        """Collect if the last collection is ``COLLECT_EVERY`` seconds old."""
-        if self.holders and time.monotonic() >= self.next_collect:
+    def tick(self, now: float) -> None:
+        """Collect if the last collection is ``COLLECT_EVERY`` seconds old (``now``: the
+        ``time.perf_counter()`` of the attempt that just ended)."""
+        if self.holders and now >= self.next_collect:
             gc.collect()
-            self.next_collect = time.monotonic() + self.COLLECT_EVERY
+            self.next_collect = time.perf_counter() + self.COLLECT_EVERY
 
     def release(self) -> None:
         self.holders -= 1

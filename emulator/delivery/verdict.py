@@ -104,6 +104,24 @@ class NamedExpectation:
         self, outcome: Outcome, tamper: str = "none", what: str | None = None
     ) -> CallbackVerdict:
         history = outcome.history
+        if len(history) != 1:
+            return self._judge(history, tamper, what)
+        # one request (most deliveries): the verdict depends only on its number and answer,
+        # so each distinct one is worked out once (verdicts are immutable: shared)
+        only = history[0]
+        number, status, error = only.attempt, only.status, only.error
+        if type(number) is not int or not (status is None or type(status) is int):
+            return self._judge(history, tamper, what)
+        key = (self.name, tamper, what, number, status, error)
+        verdict = _ONE_REQUEST.get(key)
+        if verdict is None:
+            verdict = self._judge(history, tamper, what)
+            if len(_ONE_REQUEST) >= ONE_REQUEST_KEPT:
+                _ONE_REQUEST.clear()
+            _ONE_REQUEST[key] = verdict
+        return verdict
+
+    def _judge(self, history: Sequence[Attempt], tamper: str, what: str | None) -> CallbackVerdict:
         carried = what or what_it_carried(tamper)
         answers = answers_text(history) or "no request made"
         if self.name == "any":
@@ -148,6 +166,9 @@ class NamedExpectation:
             return CallbackVerdict(self.name, False, "expected refused, no request was made")
         return CallbackVerdict(self.name, True, f"refused ({answers})")
 
+
+ONE_REQUEST_KEPT = 4096  # verdicts on one-request deliveries kept (NamedExpectation.judge)
+_ONE_REQUEST: dict[tuple[str, str, str | None, int, int | None, str | None], CallbackVerdict] = {}
 
 NAMED: Mapping[str, NamedExpectation] = {name: NamedExpectation(name) for name in EXPECT_NAMES}
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from emulator.callback.model import Callback
     from emulator.clock import Clock
     from emulator.delivery.results import Attempt, Outcome
+    from emulator.delivery.verdict import CallbackVerdict
     from emulator.retry import RetryPolicy
 
 RUN_KEYS = (
@@ -84,14 +85,12 @@ _record_text = record_encoder()
 # rounds as round(x, 6) does (both correctly rounded) without round()'s float -> text ->
 # float trip.
 _ATTEMPT_LINE = (
-    '{"type":"attempt","run_id":%s,"callback_id":%s,"event":%s,"task_id":%s,"attempt":%d,'
-    '"scheduled_at":%.6f,"sent_at":%.6f,"offset_s":%.6f,"gap_s":%s,"status":%s,"error":%s,'
-    '"latency_ms":%.3f,"response_excerpt":%s,"error_detail":%s}'
+    '{"type":"attempt",%s,"attempt":%d,"scheduled_at":%.6f,"sent_at":%.6f,"offset_s":%s,'
+    '"gap_s":%s,"status":%s,"error":%s,"latency_ms":%.3f,"response_excerpt":%s,'
+    '"error_detail":%s}'
 )
-_OUTCOME_LINE = (
-    '{"type":"outcome","run_id":%s,"callback_id":%s,"event":%s,"task_id":%s,'
-    '"delivered":%s,"lost":%s,"attempts":%d,"final_status":%s%s}'
-)
+_OUTCOME_LINE = '{"type":"outcome",%s,"delivered":%s,"lost":%s,"attempts":%d,"final_status":%s%s}'
+_IDENTITY_KEYS = '"run_id":%s,"callback_id":%s,"event":%s,"task_id":%s'
 _VERDICT_KEYS = ',"expect":%s,"verdict":%s,"why":%s'  # an outcome judged by its expect:
 
 
@@ -235,30 +234,6 @@ def attempt_record(attempt: Attempt) -> dict[str, Any]:
 def attempt_text(attempt: Attempt) -> str:
     """:func:`attempt_record` as compact JSON text, formatted directly (one line a request
     is the hot path); its values and types are those of :func:`attempt_record`."""
-    gap, status, error = attempt.gap_s, attempt.status, attempt.error
-    if attempt.decision is not None or not _fits_template(attempt):
-        return _record_text(attempt_record(attempt))
-    return _ATTEMPT_LINE % (
-        _json_string(attempt.run_id),
-        _json_string(attempt.callback_id),
-        _json_string(attempt.event),
-        _json_string(attempt.task_id),
-        attempt.attempt,
-        attempt.scheduled_at,
-        attempt.sent_at,
-        attempt.offset_s,
-        "null" if gap is None else f"{gap:.6f}",
-        "null" if status is None else f"{status:d}",
-        "null" if error is None else _json_string(error),
-        attempt.latency_ms,
-        _json_string(attempt.response_excerpt),
-        "null" if attempt.error_detail is None else _json_string(attempt.error_detail),
-    )
-
-
-def _fits_template(attempt: Attempt) -> bool:
-    """True when every number has the type its template slot writes: "%.6f" has no text
-    for inf or nan and would write an int time as a float, "%d" a float as an int."""
     scheduled, sent, offset, latency, gap = (
         attempt.scheduled_at,
         attempt.sent_at,
@@ -266,16 +241,74 @@ def _fits_template(attempt: Attempt) -> bool:
         attempt.latency_ms,
         attempt.gap_s,
     )
-    return (
+    number, status, error, detail = (
+        attempt.attempt,
+        attempt.status,
+        attempt.error,
+        attempt.error_detail,
+    )
+    # every number must have the type its template slot writes: "%.6f" has no text for inf
+    # or nan and would write an int time as a float, "%d" a float as an int
+    if not (
         type(scheduled) is float
         and type(sent) is float
         and type(offset) is float
         and type(latency) is float
         and (gap is None or type(gap) is float)
-        and math.isfinite(scheduled + sent + offset + latency + (gap or 0.0))
-        and type(attempt.attempt) is int
-        and (attempt.status is None or type(attempt.status) is int)
+        and _isfinite(scheduled + sent + offset + latency + (gap or 0.0))
+        and type(number) is int
+        and (status is None or type(status) is int)
+        and attempt.decision is None
+    ):
+        return _record_text(attempt_record(attempt))
+    return _ATTEMPT_LINE % (
+        _identity.text(attempt.run_id, attempt.callback_id, attempt.event, attempt.task_id),
+        number,
+        scheduled,
+        sent,
+        # a first request's offset is 0.0 (+0.0: x - x is never -0.0)
+        _ZERO if offset == 0.0 and _copysign(1.0, offset) > 0 else f"{offset:.6f}",
+        "null" if gap is None else f"{gap:.6f}",
+        "null" if status is None else str(status),
+        "null" if error is None else _json_string(error),
+        latency,
+        _json_string(attempt.response_excerpt),
+        "null" if detail is None else _json_string(detail),
     )
+
+
+_ZERO = f"{0.0:.6f}"
+_isfinite = math.isfinite
+_copysign = math.copysign
+
+
+class _IdentityText:
+    """The four keys that start every attempt and outcome line (``run_id``,
+    ``callback_id``, ``event``, ``task_id``) as JSON text, escaped once per callback: the
+    text of the last callback is kept, and a callback's outcome line comes right after its
+    final attempt's. Kept only for the very same strings (``is``: an equal-looking id never
+    gets another's text), all in one tuple swapped at once."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last = ("", "", "", "", _IDENTITY_KEYS % ('""', '""', '""', '""'))
+
+    def text(self, run_id: str, callback_id: str, event: str, task_id: str) -> str:
+        last = self.last
+        if callback_id is last[1] and task_id is last[3] and run_id is last[0] and event is last[2]:
+            return last[4]
+        value = _IDENTITY_KEYS % (
+            _json_string(run_id),
+            _json_string(callback_id),
+            _json_string(event),
+            _json_string(task_id),
+        )
+        self.last = (run_id, callback_id, event, task_id, value)
+        return value
+
+
+_identity = _IdentityText()
 
 
 def outcome_record(outcome: Outcome) -> dict[str, Any]:
@@ -296,32 +329,40 @@ def outcome_record(outcome: Outcome) -> dict[str, Any]:
 
 def outcome_text(outcome: Outcome) -> str:
     """:func:`outcome_record` as compact JSON text, formatted directly (one line a callback)."""
-    delivered, final_status = outcome.delivered, outcome.final_status
+    delivered, history = outcome.delivered, outcome.history
+    final_status = history[-1].status if history else None
     if type(delivered) is not bool or not (final_status is None or type(final_status) is int):
         return _record_text(outcome_record(outcome))
+    judged = outcome.verdict
     return _OUTCOME_LINE % (
-        _json_string(outcome.run_id),
-        _json_string(outcome.callback_id),
-        _json_string(outcome.event),
-        _json_string(outcome.task_id),
+        _identity.text(outcome.run_id, outcome.callback_id, outcome.event, outcome.task_id),
         "true" if delivered else "false",
         "false" if delivered else "true",
-        len(outcome.history),
-        "null" if final_status is None else f"{final_status:d}",
-        _verdict_keys(outcome),
+        len(history),
+        "null" if final_status is None else str(final_status),
+        "" if judged is None else _verdict_keys(judged),
     )
 
 
-def _verdict_keys(outcome: Outcome) -> str:
-    """The outcome line's ``expect``/``verdict``/``why`` ("" when it was not judged)."""
-    judged = outcome.verdict
-    if judged is None:
-        return ""
-    return _VERDICT_KEYS % (
-        _json_string(judged.expect),
-        _json_string(judged.verdict),
-        _json_string(judged.reason),
-    )
+_VERDICT_TEXTS: dict[tuple[str, bool, str], str] = {}  # see _verdict_keys
+_VERDICT_TEXTS_MAX = 4096
+
+
+def _verdict_keys(judged: CallbackVerdict) -> str:
+    """The outcome line's ``expect``/``verdict``/``why`` of a verdict (the few distinct
+    verdicts of a run are escaped once each)."""
+    key = (judged.expect, judged.ok, judged.reason)
+    text = _VERDICT_TEXTS.get(key)
+    if text is None:
+        text = _VERDICT_KEYS % (
+            _json_string(judged.expect),
+            _json_string(judged.verdict),
+            _json_string(judged.reason),
+        )
+        if len(_VERDICT_TEXTS) >= _VERDICT_TEXTS_MAX:
+            _VERDICT_TEXTS.clear()
+        _VERDICT_TEXTS[key] = text
+    return text
 
 
 def resume_line(
