@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rates", help="load: comma-separated rates (callbacks a second)")
     parser.add_argument("--duration", type=float, help="load: seconds at each rate")
+    parser.add_argument(
+        "--loop", choices=("asyncio", "uvloop"), help="load: the event loop the emulator runs on"
+    )
     parser.add_argument("--sizes", help="lateness: comma-separated callback counts")
     parser.add_argument("--speed", type=float, help="lateness: clock speed (default 10)")
     parser.add_argument("--schedules", type=int, help="scale: pending schedules")
@@ -45,7 +48,7 @@ def options_for(name: str, args: argparse.Namespace) -> dict[str, object]:
     wanted = {
         "throughput": ("callbacks", "concurrency", "rounds"),
         "burst": ("callbacks", "concurrency", "rounds"),
-        "load": ("rates", "duration"),
+        "load": ("rates", "duration", "loop"),
         "lateness": ("sizes", "speed"),
         "scale": ("schedules",),
         "virtual": ("callbacks",),

@@ -59,3 +59,17 @@ def test_one_benchmark_can_be_picked_and_an_unknown_name_is_refused() -> None:
         [sys.executable, "-m", "bench", "speed"], cwd=ROOT, capture_output=True, text=True
     )
     assert refused.returncode == 2 and "unknown benchmark 'speed'" in refused.stderr
+
+
+def test_load_runs_on_uvloop_when_asked() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "load", "--quick", "--loop", "uvloop"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "python -m bench load --rates 200,500 --duration 1 --loop uvloop" in done.stdout
+    assert "whole processes on uvloop" in done.stdout
+    assert "500/s asked: achieved" in done.stdout

@@ -38,7 +38,7 @@ from emulator._version import __version__
 from emulator.callback.model import Callback
 from emulator.clock import SPAWN_BATCH, Clock, ScaledClock
 from emulator.delivery.results import AnswerReader, Attempt, AttemptError, Outcome
-from emulator.delivery.schedules import Batch, Schedule, Single
+from emulator.delivery.schedules import Batch, Paced, Schedule, Single
 from emulator.delivery.transport import Answer, CallbackClient, SendError
 from emulator.delivery.verdict import Expectation
 from emulator.retry import RetryPolicy
@@ -176,7 +176,7 @@ class Dispatcher:
         # schedule to send, or None when the dispatcher closes
         self._idle: list[asyncio.Future[Schedule | None]] = []
         self._closing = False
-        self._batches: set[Batch | Single] = set()  # what callers wait for
+        self._batches: set[Batch | Single | Paced] = set()  # what callers wait for
         # requests due with no worker free before deliver_chains takes no more chains
         self.lookahead = max(LOOKAHEAD_MIN, LOOKAHEAD_PER_SLOT * concurrency)
         self._room_waiters: list[asyncio.Event] = []  # deliver_chains waiting for room
@@ -227,6 +227,14 @@ class Dispatcher:
         self._batches.add(single)
         single.begin()
         return single.future
+
+    def paced(self) -> Paced:
+        """A batch to add deliveries to one at a time (:meth:`Paced.add`), as a load sender
+        does: no future per delivery; its ``future`` is done once it is sealed and every
+        delivery ended. Cancelled on :meth:`close` like every batch."""
+        paced = Paced(self)
+        self._batches.add(paced)
+        return paced
 
     async def deliver(self, delivery: Delivery) -> Outcome:
         """Send one callback until a 2xx or the retries run out; the Outcome says which."""

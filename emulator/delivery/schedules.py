@@ -3,7 +3,9 @@
 A waiting schedule is a :class:`Schedule` (a dozen slots) and one timer on the clock — no
 task, no coroutine: the Dispatcher's bounded pool of workers sends whichever requests are
 due. A :class:`Batch` is the chains of deliveries one caller waits for together
-(``deliver_chains``/``deliver_all``), a :class:`Single` one delivery (``start``).
+(``deliver_chains``/``deliver_all``), a :class:`Single` one delivery (``start``), a
+:class:`Paced` the deliveries a load sender adds one at a time (``paced``): no future or
+done-callback per delivery, its outcomes counted but not kept.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class Schedule:
     )
 
     def __init__(
-        self, batch: Batch | Single, chain: int, position: int, delivery: Delivery
+        self, batch: Batch | Single | Paced, chain: int, position: int, delivery: Delivery
     ) -> None:
         callback = delivery.callback
         self.batch = batch
@@ -175,3 +177,63 @@ class Single:
         schedule, self.schedule = self.schedule, None
         if schedule is not None:
             schedule.cancel()
+
+
+class Paced:
+    """Deliveries a sender adds one at a time (load mode), waited for and cancelled as a whole.
+
+    Per delivery only its :class:`Schedule`: no future, no done-callback, no outcome kept
+    (the listeners and the record see each one). :attr:`future` is done once the sender
+    sealed it (:meth:`seal`) and every delivery added has ended.
+    """
+
+    __slots__ = ("delivered", "dispatcher", "future", "live", "lost", "sealed")
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.live: set[Schedule] = set()  # started, not finished
+        self.delivered = 0
+        self.lost = 0
+        self.sealed = False  # no more deliveries will be added
+
+    def add(self, delivery: Delivery) -> None:
+        """Start ``delivery`` (its first request timed at ``delivery.at`` or its delay)."""
+        if self.future.done():
+            raise RuntimeError("deliveries added to a paced batch that has ended")
+        schedule = Schedule(self, 0, 0, delivery)
+        self.live.add(schedule)
+        self.dispatcher._begin(schedule, announced=False)
+
+    def seal(self) -> None:
+        """No more deliveries: :attr:`future` is done once the live ones end."""
+        self.sealed = True
+        self.settle()
+
+    def finished(self, schedule: Schedule) -> None:
+        self.live.discard(schedule)
+        if schedule.outcome.delivered:
+            self.delivered += 1
+        else:
+            self.lost += 1
+        if self.sealed and not self.live:
+            self.settle()
+
+    def settle(self) -> None:
+        if self.sealed and not self.live and not self.future.done():
+            self.dispatcher._batches.discard(self)
+            self.future.set_result(None)
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(exc)
+        self.cancel()
+
+    def cancel(self) -> None:
+        """Stop every delivery still going (nothing more of them is recorded)."""
+        self.dispatcher._batches.discard(self)
+        for schedule in list(self.live):
+            schedule.cancel()
+        self.live.clear()
+        if not self.future.done():
+            self.future.cancel()

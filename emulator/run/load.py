@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import math
 import time
+from asyncio import FIRST_COMPLETED
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,7 +38,8 @@ from emulator.callback.factory import CallbackFactory
 from emulator.callback.model import Callback
 from emulator.clock import Clock, ScaledClock
 from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
-from emulator.delivery.results import AnswerReader, Attempt, Outcome
+from emulator.delivery.results import AnswerReader, Attempt
+from emulator.delivery.schedules import Paced
 from emulator.delivery.verdict import Expectation
 from emulator.errors import UsageError
 from emulator.events import answer_reader
@@ -171,25 +173,22 @@ class _Window:
 
 
 class _Tally(DispatchListener):
-    """Counts what the dispatcher reports; a callback's first answer frees its window slot."""
+    """Counts what the dispatcher reports; a callback's first answer frees its window slot.
+    (Delivered and lost come from the paced batch: only this sender's callbacks.)"""
 
     def __init__(self, result: LoadResult, window: _Window) -> None:
         self.result = result
         self.window = window
 
     def attempt_finished(self, attempt: Attempt) -> None:
-        self.result.requests += 1
-        if attempt.status is not None:
-            self.result.latencies.append(attempt.latency_ms)
-        self.result.answers[attempt.error or str(attempt.status)] += 1
+        result = self.result
+        result.requests += 1
+        status = attempt.status
+        if status is not None:
+            result.latencies.append(attempt.latency_ms)
+        result.answers[attempt.error or str(status)] += 1
         if attempt.attempt == 1:
             self.window.release()
-
-    def delivery_finished(self, outcome: Outcome) -> None:
-        if outcome.delivered:
-            self.result.delivered += 1
-        else:
-            self.result.lost += 1
 
 
 def procedure_callbacks(
@@ -215,8 +214,8 @@ async def run_load(
     clock: Clock | None = None,
     factory: CallbackFactory | None = None,
     make_callback: Callable[[int], Callback] | None = None,
-    expect_for: Callable[[int], Expectation | None] | None = None,
-    policy_for: Callable[[int], RetryPolicy | None] | None = None,
+    expectations: Sequence[Expectation | None] = (),
+    policies: Sequence[RetryPolicy | None] = (),
     recorder: Recorder | None = None,
     run_id: str = "",
     concurrency: int | None = None,
@@ -227,10 +226,12 @@ async def run_load(
 ) -> LoadResult:
     """Send ``rate x duration`` callbacks ``1/rate`` apart, at most ``window`` requests in flight.
 
-    Times are emulated seconds of ``clock`` (real seconds on the default clock). Returns
-    once every started callback is delivered or lost, or — when ``stop`` is set — once the
-    sender stopped and the callbacks still in flight were cancelled. ``dispatcher``: an
-    open one to send through (the run core's); its clock is used.
+    Times are emulated seconds of ``clock`` (real seconds on the default clock). Callback
+    ``i`` is judged by ``expectations[i % len]`` and retried on ``policies[i % len]`` (None:
+    the run's policy), when given. Returns once every started callback is delivered or
+    lost, or — when ``stop`` is set — once the sender stopped and the callbacks still in
+    flight were cancelled. ``dispatcher``: an open one to send through (the run core's);
+    its clock is used.
     """
     if not rate > 0 or not math.isfinite(rate):
         raise ValueError("rate must be a number greater than 0")
@@ -259,66 +260,61 @@ async def run_load(
         result.run_id = dispatcher.run_id
         context = contextlib.nullcontext(dispatcher)
     started_wall = time.perf_counter()
-    pending: set[asyncio.Future[Outcome]] = set()
     async with context as dispatcher:
+        paced = dispatcher.paced()
         sender = asyncio.ensure_future(
             _send_steadily(
-                dispatcher,
-                target,
-                make_callback,
-                result,
-                slots,
-                pending,
-                expect_for,
-                policy_for,
+                dispatcher, paced, target, make_callback, result, slots, expectations, policies
             )
         )
         stopper = asyncio.ensure_future(stop.wait() if stop is not None else asyncio.Event().wait())
         try:
-            await asyncio.wait([sender, stopper], return_when=asyncio.FIRST_COMPLETED)
-            if sender.done():
+            everything: list[asyncio.Future[Any]] = [sender, stopper, paced.future]
+            await asyncio.wait(everything, return_when=FIRST_COMPLETED)
+            _raise_failure(paced)
+            if sender.done() and not stopper.done():
                 sender.result()
-                if pending and not stopper.done():
-                    waiters: list[asyncio.Future[Any]] = [_all_done(pending), stopper]
-                    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                paced.seal()
+                draining: list[asyncio.Future[Any]] = [paced.future, stopper]
+                await asyncio.wait(draining, return_when=FIRST_COMPLETED)
+                _raise_failure(paced)
             result.interrupted = stopper.done()
         finally:
-            everything: list[asyncio.Future[Any]] = [sender, stopper, *pending]
-            for future in everything:
+            paced.cancel()
+            for future in (sender, stopper):
                 future.cancel()
-            await asyncio.gather(*everything, return_exceptions=True)
+            await asyncio.gather(sender, stopper, paced.future, return_exceptions=True)
+        result.delivered, result.lost = paced.delivered, paced.lost
     result.wall_seconds = time.perf_counter() - started_wall
     return result
 
 
-def _all_done(pending: set[asyncio.Future[Outcome]]) -> asyncio.Future[None]:
-    """A future done once every future in ``pending`` is (they leave the set as they end)."""
-    drained: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+def _raise_failure(paced: Paced) -> None:
+    """Raise what failed the batch (a listener's or the recorder's error), if anything did."""
+    if paced.future.done() and not paced.future.cancelled():
+        paced.future.result()
 
-    def check(_: asyncio.Future[Outcome]) -> None:
-        if not pending and not drained.done():
-            drained.set_result(None)
 
-    for future in list(pending):
-        future.add_done_callback(check)
-    if not pending:
-        drained.set_result(None)
-    return drained
+# A loop may run a sleep shorter than its timers' resolution at once (uvloop's are
+# milliseconds: a 0.3 ms sleep is no sleep), so a sender that woke before its next slot
+# would spin until then: it waits at least this long (real seconds) between passes.
+SHORTEST_WAIT = 0.001
 
 
 async def _send_steadily(
     dispatcher: Dispatcher,
+    paced: Paced,
     target: str,
     make_callback: Callable[[int], Callback],
     result: LoadResult,
     slots: _Window,
-    pending: set[asyncio.Future[Outcome]],
-    expect_for: Callable[[int], Expectation | None] | None = None,
-    policy_for: Callable[[int], RetryPolicy | None] | None = None,
+    expectations: Sequence[Expectation | None] = (),
+    policies: Sequence[RetryPolicy | None] = (),
 ) -> None:
     """Start callback ``i`` in its slot ``start + i / rate`` while fewer than ``window`` first
-    requests wait; every slot due by now starts in one batch, its slot as the first
-    request's scheduled time.
+    requests wait: every slot due by now starts in one batch, its slot as the first
+    request's scheduled time; then one pass of the loop (the batch's requests go out,
+    answers come in), or a wait for the next slot when none is due.
 
     The sender is a clock participant while it paces (virtual time must not jump past its
     next slot) and leaves the clock only while it waits for a full window to free a slot.
@@ -326,45 +322,46 @@ async def _send_steadily(
     clock = dispatcher.clock
     count = max(1, round(result.rate * result.duration))
     interval = 1.0 / result.rate
+    shortest = SHORTEST_WAIT * clock.speed if math.isfinite(clock.speed) else 0.0
     start = clock.now()
     readers: dict[str, AnswerReader | None] = {}  # event -> its answer reader (hooks)
+    judged, retried = len(expectations), len(policies)
+    add = paced.add
     number = 0
     while number < count:
         async with clock.participant():
             while number < count and slots.free > 0:
-                await clock.sleep_until(start + number * interval)
                 now = clock.now()
                 first = number
-                while number < count and slots.free > 0:
-                    slot = start + number * interval
-                    if slot > now:
-                        break
+                slot = start + number * interval
+                while slot <= now and number < count and slots.free > 0:
                     slots.take()
-                    expect = expect_for(number) if expect_for is not None else None
-                    own = policy_for(number) if policy_for is not None else None
                     callback = make_callback(number)
                     event = callback.event
                     if event not in readers:
                         readers[event] = answer_reader(event)
-                    delivery = Delivery(
-                        callback,
-                        target,
-                        expect=expect,
-                        at=slot,
-                        read_answer=readers[event],
-                        policy=own,
+                    add(
+                        Delivery(
+                            callback,
+                            target,
+                            expect=expectations[number % judged] if judged else None,
+                            at=slot,
+                            read_answer=readers[event],
+                            policy=policies[number % retried] if retried else None,
+                        )
                     )
-                    future = dispatcher.start(delivery)
-                    pending.add(future)
-                    future.add_done_callback(pending.discard)
                     number += 1
+                    slot = start + number * interval
                 if number > first:  # the batch's first and last started this far behind
                     first_behind = now - (start + first * interval)
                     last_behind = clock.now() - (start + (number - 1) * interval)
                     result.behind_max = max(result.behind_max, first_behind, last_behind)
-                result.callbacks = number
-                result.send_seconds = clock.now() - start + interval
-                await asyncio.sleep(0)  # the batch's requests go out before the next slot
+                    result.callbacks = number
+                    result.send_seconds = clock.now() - start + interval
+                if number < count and slots.free > 0 and slot > clock.now():
+                    await clock.sleep_until(max(slot, clock.now() + shortest))
+                else:
+                    await asyncio.sleep(0)  # the batch's requests go out, answers come in
         if number < count:
             waited = time.monotonic()
             await slots.wait_free()  # window full: wait (off the clock) for a slot to free
@@ -407,15 +404,13 @@ def load_from_cli(
     if options.concurrency is None:  # load mode: the window bounds requests in flight
         settings = replace(settings, concurrency=window or DEFAULT_WINDOW)
     factory = CallbackFactory(seed=settings.seed, app_id=settings.app_id)
-    expect_for: Callable[[int], Expectation | None] | None = None
-    policy_for: Callable[[int], RetryPolicy | None] | None = None
+    expectations: list[Expectation | None] = []
+    policies: list[RetryPolicy | None] = []
     if scenario is not None:
         make = _scenario_callbacks(scenario, factory, settings.secret.value, settings.encoding)
         entries: list[CallbackCommon] = list(scenario.callbacks)
         expectations = [entry.expectation() for entry in entries]
-        expect_for = lambda number: expectations[number % len(entries)]  # noqa: E731
         policies = entry_policies(settings, scenario, entries)
-        policy_for = lambda number: policies[number % len(entries)]  # noqa: E731
     else:
         make = procedure_callbacks(factory, settings.secret.value, settings.encoding)
     window = window or DEFAULT_WINDOW
@@ -442,8 +437,8 @@ def load_from_cli(
                     callback_secret=settings.secret.value,
                     window=window,
                     make_callback=make,
-                    expect_for=expect_for,
-                    policy_for=policy_for,
+                    expectations=expectations,
+                    policies=policies,
                     dispatcher=core.dispatcher,
                     stop=stop,
                 )

@@ -1,0 +1,225 @@
+"""Load mode's sender: a stall is caught up, every callback starts once, the pacing never spins.
+
+A real receiver on 127.0.0.1; stalls are made on a virtual clock (exact and instant) by
+moving its time on while the sender makes a callback, so no wall-clock assert is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from emulator.callback.factory import CallbackFactory
+from emulator.callback.model import Callback
+from emulator.clock import VirtualClock
+from emulator.delivery.dispatch import DispatchListener
+from emulator.delivery.results import Attempt
+from emulator.record.reader import read_record
+from emulator.record.writer import Recorder
+from emulator.run.load import SHORTEST_WAIT, procedure_callbacks, run_load
+from emulator.servers.start import start_server
+
+SECRET = "load-paced-secret"
+START = 1_000.0
+
+
+class Seen:
+    """The task ids the receiver got, and how often each."""
+
+    def __init__(self) -> None:
+        self.task_ids: Counter[str] = Counter()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[str, Seen]]:
+    seen = Seen()
+
+    async def ok(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.task_ids[str(body["task_id"])] += 1
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/zego/callback", ok)
+    async with await start_server(app) as server:
+        yield f"{server.url}/zego/callback", seen
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver_url_thread() -> Iterator[str]:
+    """A receiver in its own thread, for a command run in a child process."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/zego/callback"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def first_requests(record: Path) -> list[tuple[float, float]]:
+    """``(slot, sent)`` of every first request, in emulated seconds since the start, by slot."""
+    lines = [line for line in read_record(record) if line["type"] == "attempt"]
+    return sorted(
+        (float(str(line["scheduled_at"])) - START, float(str(line["sent_at"])) - START)
+        for line in lines
+        if line["attempt"] == 1
+    )
+
+
+def stalling(clock: VirtualClock, at: int, seconds: float) -> tuple[list[int], object]:
+    """A callback maker that holds the sender up for ``seconds`` while it makes callback
+    ``at`` (time moves on under it, as a busy or descheduled process's would)."""
+    made: list[int] = []
+    make = procedure_callbacks(CallbackFactory(seed=9), SECRET)
+
+    def maker(number: int) -> Callback:
+        made.append(number)
+        if number == at:
+            clock.advance(seconds)
+        return make(number)
+
+    return made, maker
+
+
+@pytest.mark.parametrize("window", [100, 7])
+async def test_a_stall_is_caught_up_and_later_slots_go_out_on_time(
+    receiver: tuple[str, Seen], tmp_path: Path, window: int
+) -> None:
+    url, seen = receiver
+    record = tmp_path / "load.jsonl"
+    clock = VirtualClock(start_epoch=START)
+    made, maker = stalling(clock, at=50, seconds=0.5)  # slot 0.5: 50 slots overdue after
+    with Recorder(record) as recorder:
+        result = await run_load(
+            url,
+            rate=100,
+            duration=2,
+            window=window,
+            callback_secret=SECRET,
+            clock=clock,
+            recorder=recorder,
+            make_callback=maker,  # type: ignore[arg-type]
+        )
+    assert made == list(range(200))  # each callback made, and started, once
+    assert (result.callbacks, result.delivered, result.lost) == (200, 200, 0)
+    assert sorted(seen.task_ids.values()) == [1] * 200
+    firsts = first_requests(record)
+    assert [slot for slot, _ in firsts] == [pytest.approx(i / 100, abs=1e-6) for i in range(200)]
+    on_time = [sent for slot, sent in firsts if slot < 0.5 - 1e-9 or slot > 1.0 + 1e-9]
+    assert on_time == [slot for slot, _ in firsts if slot < 0.5 - 1e-9 or slot > 1.0 + 1e-9]
+    caught_up = [sent for slot, sent in firsts if 0.5 - 1e-9 < slot < 1.0 + 1e-9]
+    assert caught_up == [pytest.approx(1.0, abs=1e-6)] * 51  # all at once, as the stall ended
+    assert result.behind_max == pytest.approx(0.5, abs=1e-6)
+    assert result.achieved_rate == pytest.approx(100)
+
+
+async def test_a_failing_listener_ends_the_load_with_its_error(
+    receiver: tuple[str, Seen],
+) -> None:
+    url, _ = receiver
+
+    class Broken(DispatchListener):
+        def attempt_finished(self, attempt: Attempt) -> None:
+            if attempt.callback_id == "cb-000003":
+                raise RuntimeError("listener bug")
+
+    with pytest.raises(RuntimeError, match="listener bug"):
+        await run_load(
+            url,
+            rate=10,
+            duration=100,
+            callback_secret=SECRET,
+            clock=VirtualClock(),
+            listeners=[Broken()],
+        )
+
+
+class SteppingClock:
+    """A clock of finite speed (a real clock's kind) whose time moves only when the sender
+    sleeps, to the time it asked for: the waits it asks for are exact."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self._now = 0.0
+        self.waits: list[float] = []  # real seconds asked for
+
+    def now(self) -> float:
+        return self._now
+
+    def epoch(self, emulated: float) -> float:
+        return START + emulated / self.speed
+
+    async def sleep_until(self, emulated: float) -> None:
+        self.waits.append((emulated - self._now) / self.speed)
+        self._now = max(self._now, emulated)
+        await asyncio.sleep(0)
+
+    def call_at(self, emulated: float, callback: Callable[[], None]) -> asyncio.Handle:
+        return asyncio.get_running_loop().call_soon(callback)
+
+    def participant(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return contextlib.nullcontext()
+
+
+@pytest.mark.parametrize("speed", [1.0, 20.0])
+async def test_the_sender_never_asks_for_a_wait_shorter_than_the_loop_can_keep(
+    receiver: tuple[str, Seen], speed: float
+) -> None:
+    url, seen = receiver
+    clock = SteppingClock(speed)
+    result = await run_load(
+        url, rate=5_000 * speed, duration=0.02 / speed, callback_secret=SECRET, clock=clock
+    )
+    assert (result.callbacks, result.delivered) == (100, 100)
+    assert sorted(seen.task_ids.values()) == [1] * 100
+    # slots 0.2 ms apart: a loop with millisecond timers (uvloop) would run such a wait at
+    # once, and the sender would spin until its slot; it waits at least SHORTEST_WAIT, then
+    # starts every slot due by then
+    assert clock.waits
+    assert min(clock.waits) == pytest.approx(SHORTEST_WAIT)
+    assert len(clock.waits) <= 100 * 0.2e-3 / SHORTEST_WAIT + 1
+
+
+def test_load_mode_on_uvloop_keeps_every_slot(receiver_url_thread: str, tmp_path: Path) -> None:
+    record = tmp_path / "load.jsonl"
+    argv = [sys.executable, "-m", "emulator", "run", "--target", receiver_url_thread]
+    argv += ["--rate", "400", "--duration", "0.25", "--loop", "uvloop", "--json", "--no-live"]
+    argv += ["--record", str(record)]
+    env = dict(os.environ, ZEGO_CALLBACK_SECRET=SECRET)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["callbacks"], summary["delivered"], summary["attempts"]) == (100, 100, 100)
+    attempts = [line for line in read_record(record) if line["type"] == "attempt"]
+    slots = sorted(float(str(line["scheduled_at"])) for line in attempts)
+    steps = [later - earlier for earlier, later in itertools.pairwise(slots)]
+    assert steps == [pytest.approx(1 / 400, abs=2e-6)] * 99  # the slots, 2.5 ms apart
+    # a request never leaves before its slot (a loop's early timer does not send it early)
+    assert all(line["sent_at"] >= line["scheduled_at"] for line in attempts)
