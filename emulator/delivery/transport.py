@@ -157,6 +157,8 @@ class CallbackClient:
         self._waiting: set[_Connection] = set()  # exchanges in progress, with deadlines
         self._sweep: asyncio.TimerHandle | None = None
         self._sweep_every = SWEEP_MAX
+        self._watched = -1.0  # the last post's timeout, and the sweep period it asks for
+        self._watched_every = SWEEP_MAX
         self._closed = False
 
     async def __aenter__(self) -> CallbackClient:
@@ -253,7 +255,10 @@ class CallbackClient:
         """Have the sweep fail ``connection``'s exchange if it is not done by ``deadline``."""
         connection.deadline = deadline
         self._waiting.add(connection)
-        every = max(SWEEP_MIN, min(SWEEP_MAX, timeout / 5))
+        if timeout != self._watched:  # worked out once per timeout: most posts share one
+            self._watched = timeout
+            self._watched_every = max(SWEEP_MIN, min(SWEEP_MAX, timeout / 5))
+        every = self._watched_every
         if self._sweep is None or every < self._sweep_every:
             if self._sweep is not None:
                 self._sweep.cancel()
@@ -503,6 +508,8 @@ class _Connection(asyncio.BufferedProtocol):
             raise _HeadTooLarge
         if b"\x00" in value:  # lenient parsing lets it through; aiohttp refuses it too
             raise _Malformed
+        if len(name) < 14:  # not Content-Length (14 bytes) nor Transfer-Encoding (17)
+            return
         lowered = name.strip().lower()
         if lowered == b"content-length" or (
             lowered == b"transfer-encoding" and b"chunked" in value.lower()
