@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring
 from typing import Any, Literal, TypeAlias, get_args
 from urllib.parse import parse_qsl, unquote
 
@@ -244,3 +245,176 @@ def _has_lone_surrogate(value: Any) -> bool:
             except UnicodeEncodeError:
                 return True
     return False
+
+
+# --- copies of one body: the fixed text encoded once ---------------------------------------
+
+
+class Run:
+    """A hole in a template's text for a fresh random run (``0-9a-f`` only, which no
+    encoding or escaping changes): the copy's ``runs[index]`` goes there."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+# a holed string: its text as pieces, fixed text and Run holes
+Holed: TypeAlias = "list[str | Run]"
+_ESCAPE_NEEDED = re.compile(r'["\\\x00-\x1f]')
+
+
+class BodyTemplate:
+    """:func:`encode` for copies of one callback that differ only in a few values: the
+    same bytes, with the fixed text encoded (and escaped for the record) once.
+
+        template = BodyTemplate(fields, "json", scalars=("nonce",), holed={"task_id": [...]})
+        body, literal = template.render(["123456"], ["a3f0..."])
+
+    ``scalars`` are keys whose value each copy gives whole (in that order); a ``holed`` key
+    holds a string whose :class:`Run` holes get each copy's fresh runs. ``literal`` is the
+    body's text as a JSON string (what the record's callback line carries). Every escaping
+    involved (JSON strings, percent-encoding) works character by character and leaves a
+    run as it is, so escaping the pieces and joining them is escaping the whole;
+    :meth:`check` compares a render with :func:`encode` of the same fields.
+
+    """
+
+    def __init__(
+        self,
+        fields: Mapping[str, WireValue],
+        encoding: Encoding,
+        scalars: Sequence[str] = (),
+        holed: Mapping[str, Holed] | None = None,
+    ) -> None:
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {encoding!r}")
+        self.encoding: Encoding = encoding
+        self.content_type = CONTENT_TYPES[encoding]
+        self.scalars = tuple(scalars)
+        holed = holed or {}
+        form = encoding == "form"
+        outer = self._outer
+        # the body's text: fixed text, Run holes, and scalar holes (a scalar's position)
+        pieces: list[str | Run | int] = ["" if form else outer("{")]
+        for position, (key, value) in enumerate(fields.items()):
+            if position:
+                pieces.append("&" if form else outer(","))
+            pieces.append(self._key(key) + ("=" if form else outer(":")))
+            if key in self.scalars:
+                pieces.append(self.scalars.index(key))
+            elif key in holed:
+                pieces.extend(self._holed(holed[key]))
+            else:
+                pieces.append(self._value(value))
+        pieces.append("" if form else outer("}"))
+        merged: list[str | Run | int] = []  # adjacent fixed text joined
+        for piece in pieces:
+            if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += piece
+            elif piece != "":
+                merged.append(piece)
+        # the text as a list with each hole's place left empty, and which value fills it
+        self._body: list[str] = []
+        self._literal: list[str] = ['"']  # the same, escaped for the record
+        places: list[tuple[int, int]] = []  # (place, index in render()'s scalars + runs)
+        for piece in merged:
+            if isinstance(piece, str):
+                self._body.append(piece)
+                self._literal.append(_literal_part(piece) if encoding == "json" else piece)
+            else:
+                hole = piece if isinstance(piece, int) else len(self.scalars) + piece.index
+                places.append((len(self._body), hole))
+                self._body.append("")
+                self._literal.append("")
+        self._literal.append('"')
+        self._places = tuple(places)
+        # how a plain scalar (ASCII letters and digits) is quoted, in the body and the record
+        self._quote = {"json": '"', "form": "", "json-urlencoded": "%22"}[encoding]
+
+    def render(self, scalars: Sequence[WireValue], runs: Sequence[str]) -> tuple[bytes, str]:
+        """``(body, literal)`` of one copy: its scalars' values (in :attr:`scalars`' order)
+        and its fresh runs."""
+        json = self.encoding == "json"
+        quote = self._quote
+        texts: list[str] = []
+        literals: list[str] = []
+        for item in scalars:
+            if type(item) is int:
+                text = literal = str(item)
+            elif isinstance(item, str) and item.isascii() and item.isalnum():
+                text = quote + item + quote
+                literal = '\\"' + item + '\\"' if json else text
+            else:
+                text = self._value(item)
+                literal = _literal_part(text) if json else text
+            texts.append(text)
+            literals.append(literal)
+        texts += runs
+        body = self._body.copy()
+        for place, hole in self._places:
+            body[place] = texts[hole]
+        whole = "".join(body)
+        if not json:  # percent-encoded: nothing in it to escape
+            return whole.encode("utf-8"), '"' + whole + '"'
+        literals += runs
+        escaped = self._literal.copy()
+        for place, hole in self._places:
+            escaped[place + 1] = literals[hole]  # one place on: the literal opens with a quote
+        return whole.encode("utf-8"), "".join(escaped)
+
+    def check(
+        self, fields: Mapping[str, WireValue], scalars: Sequence[WireValue], runs: Sequence[str]
+    ) -> bool:
+        """True when :meth:`render` writes what :func:`encode` writes for ``fields`` (and
+        the literal is that body's text as a JSON string)."""
+        body, literal = self.render(scalars, runs)
+        expected = encode(fields, self.encoding)[1]
+        return body == expected and literal == encode_basestring(expected.decode("utf-8"))
+
+    # --- this encoding's text of a key, a value, a holed string --------------------------
+
+    def _key(self, key: str) -> str:
+        if self.encoding == "form":
+            return _escape_form_text(key.encode("utf-8")).decode("ascii")
+        return self._outer(encode_basestring(key))
+
+    def _value(self, value: WireValue) -> str:
+        """``value`` as this encoding writes it (a plain one without the encoder)."""
+        if type(value) is int:
+            return str(value)
+        encoding = self.encoding
+        if isinstance(value, str) and value.isascii() and value.isalnum():
+            if encoding == "json":
+                return f'"{value}"'
+            return value if encoding == "form" else f"%22{value}%22"
+        if encoding == "form":
+            return _escape_form_text(field_text(value).encode("utf-8")).decode("ascii")
+        return self._outer(_json_text(value))
+
+    def _holed(self, holed: Holed) -> list[str | Run | int]:
+        """A holed string's pieces as this encoding writes it (quoted in JSON)."""
+        if self.encoding == "form":
+            return [
+                _escape_form_text(part.encode("utf-8")).decode("ascii")
+                if isinstance(part, str)
+                else part
+                for part in holed
+            ]
+        inner: list[str | Run | int] = [
+            self._outer(encode_basestring(part)[1:-1]) if isinstance(part, str) else part
+            for part in holed
+        ]
+        return [self._outer('"'), *inner, self._outer('"')]
+
+    def _outer(self, json_text: str) -> str:
+        """JSON text as the body carries it (percent-encoded for ``json-urlencoded``)."""
+        if self.encoding == "json-urlencoded":
+            return _escape_whole_json(json_text.encode("utf-8")).decode("ascii")
+        return json_text
+
+
+def _literal_part(text: str) -> str:
+    """``text`` escaped as inside a JSON string, without the quotes around it."""
+    return encode_basestring(text)[1:-1] if _ESCAPE_NEEDED.search(text) else text

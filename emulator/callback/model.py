@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from json.encoder import encode_basestring
 from typing import Any, Literal, NoReturn, get_args
 
 from emulator.wire import Encoding, WireFields, WireValue, encode
@@ -23,12 +24,25 @@ class Callback:
     encoding: Encoding = "json"
     tamper: Tamper = "none"
     _body: tuple[str, bytes] | None = field(default=None, repr=False, compare=False)
+    _literal: str | None = field(default=None, repr=False, compare=False)
 
     def body(self) -> tuple[str, bytes]:
         """``(content_type, body_bytes)`` in this callback's encoding (computed once)."""
         if self._body is None:
             self._body = encode(self.fields, self.encoding)
         return self._body
+
+    def body_literal(self) -> str:
+        """The body's text as a JSON string, quotes included (the record's ``body``)."""
+        if self._literal is None:
+            self._literal = encode_basestring(self.body()[1].decode("utf-8"))
+        return self._literal
+
+    def set_body(self, content_type: str, body: bytes, literal: str) -> None:
+        """Take a body made for these fields (a template's: the bytes encode() would
+        write) and its text as a JSON string, instead of encoding them."""
+        self._body = (content_type, body)
+        self._literal = literal
 
     @property
     def original_id(self) -> str:
@@ -44,7 +58,7 @@ class Callback:
 
     def with_fields(self, fields: WireFields) -> Callback:
         """The same callback carrying other wire fields (e.g. re-signed for a retry)."""
-        return replace(self, fields=fields, _body=None)
+        return replace(self, fields=fields, _body=None, _literal=None)
 
 
 class ReleasedFields(dict[str, WireValue]):

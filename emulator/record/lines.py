@@ -192,7 +192,7 @@ def callback_text(
     number)."""
     if type(delay) not in (int, float) or not math.isfinite(delay):
         return None
-    content_type, body = callback.body()
+    content_type = callback.body()[0]
     return _CALLBACK_LINE % (
         _json_string(run_id),
         _json_string(callback.callback_id),
@@ -203,7 +203,7 @@ def callback_text(
         _json_string(callback.encoding),
         _json_string(callback.tamper),
         _json_string(content_type),
-        _json_string(body.decode("utf-8")),
+        callback.body_literal(),
         "" if retry is None else ',"retry":' + _record_text(dict(retry)),
         "" if expect is None else ',"expect":' + _json_string(expect),
     )

@@ -20,6 +20,11 @@ and each copy regenerates what a receiver keys on:
 * the signature, then the entry's tamper, renames and extra fields — the same steps
   (:func:`~emulator.callback.factory.wire_fields`) a fresh generation takes.
 
+A plain copy (no tamper, rename or extra fields) also takes its body from the template:
+the fixed text encoded once (:class:`~emulator.wire.BodyTemplate`), each copy's values
+and fresh runs filled in — the bytes ``encode`` writes for its fields, and the body's text
+escaped for the record's callback line once, as it is made.
+
 An entry whose task id cannot be regenerated so (no such random run, its text also inside
 another field, or a ``task_id``/``TaskId`` field besides it) is generated afresh for every
 copy instead: correct, only slower.
@@ -36,7 +41,7 @@ from typing import Any
 from emulator.callback.factory import CallbackFactory, wire_fields
 from emulator.callback.model import Callback, Tamper
 from emulator.signing import signature_keys
-from emulator.wire import Encoding, WireFields, WireValue, field_text
+from emulator.wire import BodyTemplate, Encoding, Holed, Run, WireFields, WireValue, field_text
 
 RANDOM_RUN = re.compile(r"[0-9a-f]{16,}")  # the random part of a generated task id
 ID_KEYS = ("file_id", "fileId", "FileID", "TaskId", "PersistentId")  # ids besides the task id
@@ -76,49 +81,74 @@ class TemplateMaker:
         self._digits = False  # ... all decimal digits
         self._catalogue_name = event
         self._ids: list[tuple[str, bool]] = []  # other ids' random runs: text, all digits
+        self._body: BodyTemplate | None = None  # plain copies' body, pre-encoded
         # the template, made now so that no slot of the rate schedule pays for it
         fields, self._catalogue_name, task_id = self._model_fields()
         if self._learn(fields, task_id):
             self._fields = fields
             self._stamp_keys(fields)
 
+    @property
+    def body_templated(self) -> bool:
+        """True when copies' bodies come from a pre-encoded template (plain copies)."""
+        return self._fields is not None and self._body is not None
+
     def __call__(self) -> Callback:
         """The next callback: the template with a fresh identity (see the module docstring)."""
         if self._fields is None:
             return self._generated()  # no template: every copy generated afresh
         factory = self.factory
+        fake = factory.fake
         timestamp, drawn = factory.stamp(self.timestamp)
         nonce = self.nonce or drawn
         fields = dict(self._fields)  # restamped as signing.restamp does, its keys known
-        fields[self._timestamp_key] = timestamp if self._numeric_timestamp else str(timestamp)
-        fields[self._nonce_key] = int(nonce) if self._numeric_nonce else nonce
+        stamp: WireValue = timestamp if self._numeric_timestamp else str(timestamp)
+        once: WireValue = int(nonce) if self._numeric_nonce else nonce
+        fields[self._timestamp_key] = stamp
+        fields[self._nonce_key] = once
         task_id = self._task_id
+        runs: list[str] = []  # the fresh runs, in the order of _runs: task id's, other ids'
         if self._random is not None:
             start, end = self._random
             length = end - start
-            fresh = factory.fake.digits(length) if self._digits else factory.fake.hex(length)
+            fresh = fake.digits(length) if self._digits else fake.hex(length)
+            runs.append(fresh)
             task_id = task_id[:start] + fresh + task_id[end:]
             for key in self._task_keys:
                 fields[key] = task_id
         if self._ids:
-            fake = factory.fake
             fresh_ids = [
                 (run, fake.digits(len(run)) if digits else fake.hex(len(run)))
                 for run, digits in self._ids
             ]
-            for key in self._swap_keys:  # the only fields carrying an old run
+            runs += [new for _, new in fresh_ids]
+            for key, (parts, places) in self._holed.items():  # a string: runs in its holes
+                text = parts.copy()
+                for place, hole in places:
+                    text[place] = runs[hole]
+                fields[key] = "".join(text)
+            for key in self._nested:  # inside a list or object: swapped where found
                 fields[key] = _swapped(fields[key], fresh_ids)
-        if self._plain:  # sign in place: what wire_fields does with nothing else to apply
-            stamped = (fields[self._timestamp_key], fields[self._nonce_key])
-            texts = sorted([self.callback_secret, field_text(stamped[0]), field_text(stamped[1])])
-            fields[self._signature_key] = sha1("".join(texts).encode("utf-8")).hexdigest()
-        else:
+        if not self._plain:
             fields = wire_fields(
                 fields, self.callback_secret, self.tamper, self.rename, self.extra_fields
             )
+            return self._callback(task_id, fields)
+        # sign in place: what wire_fields does with nothing else to apply
+        texts = sorted([self.callback_secret, field_text(stamp), field_text(once)])
+        signature = sha1("".join(texts).encode("utf-8")).hexdigest()
+        fields[self._signature_key] = signature
+        callback = self._callback(task_id, fields)
+        body = self._body
+        if body is not None:  # the body from its template: the same bytes encode() writes
+            scalars = [stamp, once, signature, *[fields[key] for key in self._nested]]
+            callback.set_body(body.content_type, *body.render(scalars, runs))
+        return callback
+
+    def _callback(self, task_id: str, fields: WireFields, event: str | None = None) -> Callback:
         return Callback(
-            callback_id=factory.next_callback_id(),
-            event=self._catalogue_name,
+            callback_id=self.factory.next_callback_id(),
+            event=event or self._catalogue_name,
             task_id=task_id,
             fields=fields,
             encoding=self.encoding,
@@ -126,7 +156,8 @@ class TemplateMaker:
         )
 
     def _stamp_keys(self, fields: WireFields) -> None:
-        """Learn, once, what each copy's restamping and signing touch in the template."""
+        """Learn, once, what each copy's restamping and signing touch in the template, and
+        (plain copies) the template of their body."""
         self._timestamp_key, self._nonce_key, self._signature_key = signature_keys(fields)
         self._numeric_timestamp = type(fields.get(self._timestamp_key)) is int
         self._numeric_nonce = type(fields.get(self._nonce_key)) is int
@@ -135,11 +166,44 @@ class TemplateMaker:
         # (16 or more hex characters), nor does what replaces one: only the fields whose
         # template text carries an old run are ever swapped
         runs = [run for run, _ in self._ids]
-        self._swap_keys = tuple(
+        swapped = [
             key
             for key, value in fields.items()
             if key not in self._task_keys and _carries(value, runs)
-        )
+        ]
+        first = 1 if self._random is not None else 0  # Run indices of the other ids
+        holed = {
+            key: _holes(value, runs, first) for key in swapped if type(value := fields[key]) is str
+        }
+        # each holed string as its pieces (a hole's piece empty), and the run of each hole
+        self._holed = {
+            key: (
+                [part if isinstance(part, str) else "" for part in parts],
+                [(place, part.index) for place, part in enumerate(parts) if isinstance(part, Run)],
+            )
+            for key, parts in holed.items()
+        }
+        self._nested = tuple(key for key in swapped if key not in holed)
+        if self._plain:
+            self._body = self._body_template(fields, holed)
+
+    def _body_template(self, fields: WireFields, holed: dict[str, Holed]) -> BodyTemplate | None:
+        """The template of a plain copy's body, checked against encode() on the template's
+        own values (None, and each body encoded whole, if it ever disagreed)."""
+        own_runs: list[str] = []
+        if self._random is not None:
+            start, end = self._random
+            own_runs.append(self._task_id[start:end])
+            for key in self._task_keys:
+                holed[key] = [self._task_id[:start], Run(0), self._task_id[end:]]
+        own_runs += [run for run, _ in self._ids]
+        signed = dict(fields)
+        signed[self._signature_key] = signed.get(self._signature_key, "")  # where a copy's goes
+        scalars = (self._timestamp_key, self._nonce_key, self._signature_key, *self._nested)
+        holed = {key: [part for part in parts if part != ""] for key, parts in holed.items()}
+        template = BodyTemplate(signed, self.encoding, scalars, holed)
+        own = [signed[key] for key in scalars]
+        return template if template.check(signed, own, own_runs) else None
 
     def _model_fields(self) -> tuple[WireFields, str, str]:
         """A freshly generated model's unsigned wire fields, catalogue name and task id."""
@@ -155,15 +219,10 @@ class TemplateMaker:
 
     def _generated(self) -> Callback:
         fields, name, task_id = self._model_fields()
-        return Callback(
-            callback_id=self.factory.next_callback_id(),
-            event=name,
-            task_id=task_id,
-            fields=wire_fields(
-                fields, self.callback_secret, self.tamper, self.rename, self.extra_fields
-            ),
-            encoding=self.encoding,
-            tamper=self.tamper,
+        return self._callback(
+            task_id,
+            wire_fields(fields, self.callback_secret, self.tamper, self.rename, self.extra_fields),
+            name,
         )
 
     def _learn(self, fields: WireFields, task_id: str) -> bool:
@@ -232,6 +291,21 @@ def _carries(value: WireValue, runs: list[str]) -> bool:
     if isinstance(value, dict):
         return any(_carries(item, runs) for item in value.values())
     return False
+
+
+def _holes(text: str, runs: list[str], first: int) -> Holed:
+    """``text`` as pieces around every occurrence of one of ``runs`` (the j-th run a
+    ``Run(first + j)`` hole), longest run first where two could match."""
+    order = sorted(range(len(runs)), key=lambda j: -len(runs[j]))
+    pattern = re.compile("|".join(re.escape(runs[j]) for j in order))
+    index = {run: first + j for j, run in enumerate(runs)}
+    parts: Holed = []
+    position = 0
+    for match in pattern.finditer(text):
+        parts += [text[position : match.start()], Run(index[match.group()])]
+        position = match.end()
+    parts.append(text[position:])
+    return parts
 
 
 def _swapped(value: WireValue, fresh: list[tuple[str, str]]) -> WireValue:

@@ -16,15 +16,18 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from emulator.callback.factory import CallbackFactory
 from emulator.callback.model import Callback
+from emulator.events import EVENTS
 from emulator.record.reader import read_record
 from emulator.run.templates import TemplateMaker
 from emulator.servers.start import start_server
 from emulator.settings import RunOptions, Secret
 from emulator.term.commands import load_command
+from emulator.wire import ENCODINGS, Encoding, encode
 
 SECRET = "template-secret"
 PROCEDURE_TASK = re.compile(r"^1500\d{6}-procedurev2-[0-9a-f]{32}tt0$")
@@ -206,3 +209,21 @@ def test_load_mode_sends_distinct_signed_callbacks_from_a_scenario(tmp_path: Pat
     record = read_record(tmp_path / "r.jsonl")
     recorded = {line["task_id"] for line in record if line["type"] == "callback"}
     assert recorded == {body["task_id"] for body in bodies}
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_every_events_copies_carry_the_bytes_their_fields_encode_to(encoding: Encoding) -> None:
+    """A copy's body comes from its template's pre-encoded text: for every catalogue event
+    it must be what encoding the copy's own fields writes, and the record's text of it
+    that body as a JSON string."""
+    factory = CallbackFactory(seed=11, app_id="1234567890")
+    templated = 0
+    for event in sorted(EVENTS):
+        maker = TemplateMaker(factory, event, None, SECRET, encoding=encoding)
+        templated += maker.body_templated
+        for _ in range(3):
+            callback = maker()
+            content_type, body = callback.body()
+            assert (content_type, body) == encode(callback.fields, encoding), event
+            assert callback.body_literal() == json.dumps(body.decode(), ensure_ascii=False)
+    assert templated >= len(EVENTS) // 2  # most events' copies take the fast path
