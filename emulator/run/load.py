@@ -77,6 +77,7 @@ class LoadResult:
     answers: Counter[str] = field(default_factory=Counter)  # "200", "500", "timeout", ...
     run_id: str = ""
     record_path: Path | None = None
+    _ordered: list[float] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def achieved_rate(self) -> float:
@@ -92,7 +93,9 @@ class LoadResult:
         """Receiver latency percentile (nearest rank) in ms; None when nothing answered."""
         if not self.latencies:
             return None
-        ordered = sorted(self.latencies)
+        ordered = self._ordered
+        if len(ordered) != len(self.latencies):  # sorted once per count, not per percentile
+            ordered = self._ordered = sorted(self.latencies)
         rank = max(1, math.ceil(percent / 100 * len(ordered)))
         return ordered[min(rank, len(ordered)) - 1]
 
@@ -179,6 +182,7 @@ class _Tally(DispatchListener):
     def __init__(self, result: LoadResult, window: _Window) -> None:
         self.result = result
         self.window = window
+        self.answers: dict[int | str | None, int] = {}  # status or error -> requests
 
     def attempt_finished(self, attempt: Attempt) -> None:
         result = self.result
@@ -186,9 +190,17 @@ class _Tally(DispatchListener):
         status = attempt.status
         if status is not None:
             result.latencies.append(attempt.latency_ms)
-        result.answers[attempt.error or str(status)] += 1
+        key = attempt.error or status
+        answers = self.answers
+        answers[key] = answers.get(key, 0) + 1
         if attempt.attempt == 1:
             self.window.release()
+
+    def count_answers(self) -> None:
+        """Add the answers counted so far to the result's (``"200"``, ``"timeout"``, ...)."""
+        for key, count in self.answers.items():
+            self.result.answers[str(key)] += count
+        self.answers.clear()
 
 
 def procedure_callbacks(
@@ -285,6 +297,7 @@ async def run_load(
                 future.cancel()
             await asyncio.gather(sender, stopper, paced.future, return_exceptions=True)
         result.delivered, result.lost = paced.delivered, paced.lost
+    tally.count_answers()
     result.wall_seconds = time.perf_counter() - started_wall
     return result
 
