@@ -8,15 +8,19 @@ Callback ``i`` is due ``i / rate`` emulated seconds after the start (``rate x du
 callbacks in all, so the count never depends on timing): its slot, which the record keeps
 as its first request's ``scheduled_at``, so ``sent_at - scheduled_at`` is how far behind
 the rate schedule the sender went. Every slot due by now starts at once (a batch per pass
-of the loop), each a timer-driven schedule of the Dispatcher, not a task. Each goes through the
-``Dispatcher``, so a failed request is retried on ZEGO's schedule while new callbacks keep
-coming, as ZEGO does: this is a load test of a receiver that behaves like ZEGO. A scenario
-entry's callbacks retry on its own policy, as ``run`` gives it (its event family's profile
-unless the scenario names one).
+of the loop) in the Dispatcher's paced batch: a schedule each, no task or future
+(:mod:`emulator.run.pacing` paces). Each goes through the ``Dispatcher``, so a failed
+request is retried on ZEGO's schedule while new callbacks keep coming, as ZEGO does: this
+is a load test of a receiver that behaves like ZEGO. A scenario entry's callbacks retry on
+its own policy, as ``run`` gives it (its event family's profile unless the scenario names
+one).
+
 ``window`` bounds the requests in flight (first requests and retries alike); a new
 callback starts only while fewer than ``window`` first requests are unanswered, so a slow
 receiver slows the sender down and the achieved rate drops below the asked one — the
-report says so. Receiver latency is taken over every request that got an HTTP answer.
+report says so. A sender that fell behind catches up: each answer on a full window starts
+the next due callback at once. Receiver latency is taken over every request that got an
+HTTP answer.
 
 ``zego-emulator run --rate R --duration D [--window N]`` runs :func:`load_from_cli`.
 """
@@ -37,15 +41,15 @@ from typing import TYPE_CHECKING, Any
 from emulator.callback.factory import CallbackFactory
 from emulator.callback.model import Callback
 from emulator.clock import Clock, ScaledClock
-from emulator.delivery.dispatch import Delivery, Dispatcher, DispatchListener
-from emulator.delivery.results import AnswerReader, Attempt
+from emulator.delivery.dispatch import Dispatcher, DispatchListener
+from emulator.delivery.results import Attempt
 from emulator.delivery.schedules import Paced
 from emulator.delivery.verdict import Expectation
 from emulator.errors import UsageError
-from emulator.events import answer_reader
 from emulator.record.writer import Recorder
 from emulator.retry import RetryPolicy
 from emulator.run.expect import thresholds
+from emulator.run.pacing import Sender
 from emulator.wire import Encoding
 
 if TYPE_CHECKING:
@@ -151,37 +155,13 @@ class LoadResult:
         return lines
 
 
-class _Window:
-    """The first requests that may still start: taken without awaiting (a counter, not a
-    semaphore's coroutine per callback), waited for only when none is free."""
-
-    def __init__(self, size: int) -> None:
-        self.free = size
-        self._freed: asyncio.Future[None] | None = None
-
-    def take(self) -> None:
-        self.free -= 1
-
-    def release(self) -> None:
-        self.free += 1
-        freed = self._freed
-        if freed is not None and not freed.done():
-            freed.set_result(None)
-
-    async def wait_free(self) -> None:
-        """Return once a slot is free."""
-        while self.free <= 0:
-            self._freed = asyncio.get_running_loop().create_future()
-            await self._freed
-
-
 class _Tally(DispatchListener):
     """Counts what the dispatcher reports; a callback's first answer frees its window slot.
     (Delivered and lost come from the paced batch: only this sender's callbacks.)"""
 
-    def __init__(self, result: LoadResult, window: _Window) -> None:
+    def __init__(self, result: LoadResult) -> None:
         self.result = result
-        self.window = window
+        self.sender: Sender | None = None
         self.answers: dict[int | str | None, int] = {}  # status or error -> requests
 
     def attempt_finished(self, attempt: Attempt) -> None:
@@ -193,8 +173,8 @@ class _Tally(DispatchListener):
         key = attempt.error or status
         answers = self.answers
         answers[key] = answers.get(key, 0) + 1
-        if attempt.attempt == 1:
-            self.window.release()
+        if attempt.attempt == 1 and self.sender is not None:
+            self.sender.answered()
 
     def count_answers(self) -> None:
         """Add the answers counted so far to the result's (``"200"``, ``"timeout"``, ...)."""
@@ -255,8 +235,7 @@ async def run_load(
         factory or CallbackFactory(), callback_secret, encoding
     )
     result = LoadResult(target, rate, duration, window, run_id=run_id)
-    slots = _Window(window)
-    tally = _Tally(result, slots)
+    tally = _Tally(result)
     if dispatcher is None:
         context: contextlib.AbstractAsyncContextManager[Dispatcher] = Dispatcher(
             policy=policy,
@@ -274,11 +253,18 @@ async def run_load(
     started_wall = time.perf_counter()
     async with context as dispatcher:
         paced = dispatcher.paced()
-        sender = asyncio.ensure_future(
-            _send_steadily(
-                dispatcher, paced, target, make_callback, result, slots, expectations, policies
-            )
+        pacer = tally.sender = Sender(
+            dispatcher,
+            paced,
+            rate=rate,
+            duration=duration,
+            window=window,
+            target=target,
+            make_callback=make_callback,
+            expectations=expectations,
+            policies=policies,
         )
+        sender = asyncio.ensure_future(pacer.run())
         stopper = asyncio.ensure_future(stop.wait() if stop is not None else asyncio.Event().wait())
         try:
             everything: list[asyncio.Future[Any]] = [sender, stopper, paced.future]
@@ -298,6 +284,10 @@ async def run_load(
             await asyncio.gather(sender, stopper, paced.future, return_exceptions=True)
         result.delivered, result.lost = paced.delivered, paced.lost
     tally.count_answers()
+    result.callbacks = pacer.number
+    result.send_seconds = pacer.send_seconds
+    result.behind_max = pacer.behind_max
+    result.window_full_s = pacer.window_full_s
     result.wall_seconds = time.perf_counter() - started_wall
     return result
 
@@ -306,79 +296,6 @@ def _raise_failure(paced: Paced) -> None:
     """Raise what failed the batch (a listener's or the recorder's error), if anything did."""
     if paced.future.done() and not paced.future.cancelled():
         paced.future.result()
-
-
-# A loop may run a sleep shorter than its timers' resolution at once (uvloop's are
-# milliseconds: a 0.3 ms sleep is no sleep), so a sender that woke before its next slot
-# would spin until then: it waits at least this long (real seconds) between passes.
-SHORTEST_WAIT = 0.001
-
-
-async def _send_steadily(
-    dispatcher: Dispatcher,
-    paced: Paced,
-    target: str,
-    make_callback: Callable[[int], Callback],
-    result: LoadResult,
-    slots: _Window,
-    expectations: Sequence[Expectation | None] = (),
-    policies: Sequence[RetryPolicy | None] = (),
-) -> None:
-    """Start callback ``i`` in its slot ``start + i / rate`` while fewer than ``window`` first
-    requests wait: every slot due by now starts in one batch, its slot as the first
-    request's scheduled time; then one pass of the loop (the batch's requests go out,
-    answers come in), or a wait for the next slot when none is due.
-
-    The sender is a clock participant while it paces (virtual time must not jump past its
-    next slot) and leaves the clock only while it waits for a full window to free a slot.
-    """
-    clock = dispatcher.clock
-    count = max(1, round(result.rate * result.duration))
-    interval = 1.0 / result.rate
-    shortest = SHORTEST_WAIT * clock.speed if math.isfinite(clock.speed) else 0.0
-    start = clock.now()
-    readers: dict[str, AnswerReader | None] = {}  # event -> its answer reader (hooks)
-    judged, retried = len(expectations), len(policies)
-    add = paced.add
-    number = 0
-    while number < count:
-        async with clock.participant():
-            while number < count and slots.free > 0:
-                now = clock.now()
-                first = number
-                slot = start + number * interval
-                while slot <= now and number < count and slots.free > 0:
-                    slots.take()
-                    callback = make_callback(number)
-                    event = callback.event
-                    if event not in readers:
-                        readers[event] = answer_reader(event)
-                    add(
-                        Delivery(
-                            callback,
-                            target,
-                            expect=expectations[number % judged] if judged else None,
-                            at=slot,
-                            read_answer=readers[event],
-                            policy=policies[number % retried] if retried else None,
-                        )
-                    )
-                    number += 1
-                    slot = start + number * interval
-                if number > first:  # the batch's first and last started this far behind
-                    first_behind = now - (start + first * interval)
-                    last_behind = clock.now() - (start + (number - 1) * interval)
-                    result.behind_max = max(result.behind_max, first_behind, last_behind)
-                    result.callbacks = number
-                    result.send_seconds = clock.now() - start + interval
-                if number < count and slots.free > 0 and slot > clock.now():
-                    await clock.sleep_until(max(slot, clock.now() + shortest))
-                else:
-                    await asyncio.sleep(0)  # the batch's requests go out, answers come in
-        if number < count:
-            waited = time.monotonic()
-            await slots.wait_free()  # window full: wait (off the clock) for a slot to free
-            result.window_full_s += time.monotonic() - waited
 
 
 # --- the command ---------------------------------------------------------------------------

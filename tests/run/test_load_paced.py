@@ -29,7 +29,8 @@ from emulator.delivery.dispatch import DispatchListener
 from emulator.delivery.results import Attempt
 from emulator.record.reader import read_record
 from emulator.record.writer import Recorder
-from emulator.run.load import SHORTEST_WAIT, procedure_callbacks, run_load
+from emulator.run.load import procedure_callbacks, run_load
+from emulator.run.pacing import SHORTEST_WAIT
 from emulator.servers.start import start_server
 
 SECRET = "load-paced-secret"
@@ -41,6 +42,7 @@ class Seen:
 
     def __init__(self) -> None:
         self.task_ids: Counter[str] = Counter()
+        self.fail_first = False  # answer 500 to each callback's first request, 200 after
 
 
 @pytest.fixture
@@ -49,7 +51,10 @@ async def receiver() -> AsyncIterator[tuple[str, Seen]]:
 
     async def ok(request: web.Request) -> web.Response:
         body = await request.json()
-        seen.task_ids[str(body["task_id"])] += 1
+        task_id = str(body["task_id"])
+        seen.task_ids[task_id] += 1
+        if seen.fail_first and seen.task_ids[task_id] == 1:
+            return web.Response(status=500, text="no")
         return web.Response(text="ok")
 
     app = web.Application()
@@ -138,6 +143,39 @@ async def test_a_stall_is_caught_up_and_later_slots_go_out_on_time(
     assert caught_up == [pytest.approx(1.0, abs=1e-6)] * 51  # all at once, as the stall ended
     assert result.behind_max == pytest.approx(0.5, abs=1e-6)
     assert result.achieved_rate == pytest.approx(100)
+
+
+@pytest.mark.parametrize("window", [3, 1])
+async def test_a_stall_on_a_full_window_is_caught_up_while_retries_wait(
+    receiver: tuple[str, Seen], tmp_path: Path, window: int
+) -> None:
+    url, seen = receiver
+    seen.fail_first = True  # every callback has a retry waiting 2 s after its first request
+    record = tmp_path / "load.jsonl"
+    clock = VirtualClock(start_epoch=START)
+    made, maker = stalling(clock, at=20, seconds=0.5)
+    with Recorder(record) as recorder:
+        result = await run_load(
+            url,
+            rate=100,
+            duration=1,
+            window=window,
+            callback_secret=SECRET,
+            clock=clock,
+            recorder=recorder,
+            make_callback=maker,  # type: ignore[arg-type]
+        )
+    assert made == list(range(100))
+    assert (result.callbacks, result.delivered, result.lost, result.requests) == (100, 100, 0, 200)
+    assert sorted(seen.task_ids.values()) == [2] * 100
+    firsts = first_requests(record)
+    # the 51 slots overdue when the stall ended went out then, a window at a time; time did
+    # not move on to the waiting retries meanwhile, and every later slot went out on time
+    late = [sent for slot, sent in firsts if 0.2 - 1e-9 < slot < 0.7 + 1e-9]
+    assert late == [pytest.approx(0.7, abs=1e-6)] * 51
+    rest = [(slot, sent) for slot, sent in firsts if not 0.2 - 1e-9 < slot < 0.7 + 1e-9]
+    assert [sent for _, sent in rest] == [pytest.approx(slot, abs=1e-6) for slot, _ in rest]
+    assert result.behind_max == pytest.approx(0.5, abs=1e-6)
 
 
 async def test_a_failing_listener_ends_the_load_with_its_error(
