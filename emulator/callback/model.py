@@ -33,10 +33,15 @@ class Callback:
         return self._body
 
     def body_literal(self) -> str:
-        """The body's text as a JSON string, quotes included (the record's ``body``)."""
-        if self._literal is None:
-            self._literal = encode_basestring(self.body()[1].decode("utf-8"))
-        return self._literal
+        """The body's text as a JSON string, quotes included (the record's ``body``).
+
+        A literal made with the body (:meth:`set_body`) is handed out once and forgotten:
+        the callback line is written once, and a callback waiting for its request should
+        not hold its body twice. Later calls escape the body again."""
+        literal, self._literal = self._literal, None
+        if literal is None:
+            literal = encode_basestring(self.body()[1].decode("utf-8"))
+        return literal
 
     def set_body(self, content_type: str, body: bytes, literal: str) -> None:
         """Take a body made for these fields (a template's: the bytes encode() would

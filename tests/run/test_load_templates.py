@@ -225,5 +225,7 @@ def test_every_events_copies_carry_the_bytes_their_fields_encode_to(encoding: En
             callback = maker()
             content_type, body = callback.body()
             assert (content_type, body) == encode(callback.fields, encoding), event
-            assert callback.body_literal() == json.dumps(body.decode(), ensure_ascii=False)
+            literal = json.dumps(body.decode(), ensure_ascii=False)
+            assert callback.body_literal() == literal
+            assert callback.body_literal() == literal  # made again from the body, the same
     assert templated >= len(EVENTS) // 2  # most events' copies take the fast path
