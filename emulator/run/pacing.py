@@ -6,9 +6,9 @@
 
 Every slot due by now starts at once (one batch per pass of the loop) through the
 Dispatcher's paced batch, its slot as the first request's ``scheduled_at``; then one pass
-of the loop, or a wait for the next slot (at least :data:`SHORTEST_WAIT`). A new callback
-starts only while fewer than ``window`` first requests are unanswered; on a full window the
-sender parks until an answer frees a slot.
+of the loop, or a wait for the next slot (at least :data:`SHORTEST_WAIT` on a loop whose
+timers are coarser). A new callback starts only while fewer than ``window`` first requests
+are unanswered; on a full window the sender parks until an answer frees a slot.
 
 A sender that fell behind catches up because a batch costs less per callback the larger
 it is: 20,000/s asked of ``python -m bench load``'s receiver achieved ~14,000/s (72 us of
@@ -34,8 +34,10 @@ from emulator.events import answer_reader
 from emulator.retry import RetryPolicy
 
 # A loop may run a sleep shorter than its timers' resolution at once (uvloop's are
-# milliseconds: a 0.3 ms sleep is no sleep), so a sender that woke before its next slot
-# would spin until then: it waits at least this long (real seconds) between passes.
+# milliseconds: a 0.3 ms sleep is no sleep, and a timer may fire a little early), so a
+# sender that woke before the time it slept for would spin until its slot. Once that has
+# happened it waits at least this long (real seconds) between passes. (asyncio's timers
+# never fire early: there it sleeps until the next slot, as lateness is least that way.)
 SHORTEST_WAIT = 0.001
 
 
@@ -80,7 +82,8 @@ class Sender:
         its next slot) and leaves the clock only while it is parked on a full window.
         """
         clock = self.clock
-        shortest = SHORTEST_WAIT * clock.speed if math.isfinite(clock.speed) else 0.0
+        shortest = 0.0  # emulated: SHORTEST_WAIT once the loop woke the sender early
+        coarse = SHORTEST_WAIT * clock.speed if math.isfinite(clock.speed) else 0.0
         self.start = clock.now()
         count = self.count
         while self.number < count:
@@ -89,7 +92,10 @@ class Sender:
                     self.start_due()
                     slot = self.start + self.number * self.interval
                     if self.number < count and self.free > 0 and slot > clock.now():
-                        await clock.sleep_until(max(slot, clock.now() + shortest))
+                        until = max(slot, clock.now() + shortest)
+                        await clock.sleep_until(until)
+                        if clock.now() < until:  # woken early: the loop's timers are coarse
+                            shortest = coarse
                     else:
                         await asyncio.sleep(0)  # the batch's requests go out, answers come in
             if self.number < count:

@@ -201,10 +201,12 @@ async def test_a_failing_listener_ends_the_load_with_its_error(
 
 class SteppingClock:
     """A clock of finite speed (a real clock's kind) whose time moves only when the sender
-    sleeps, to the time it asked for: the waits it asks for are exact."""
+    sleeps: to the time it asked for, or — ``coarse``, as a loop with millisecond timers
+    does (uvloop) — barely at all when it asked for less than half a millisecond."""
 
-    def __init__(self, speed: float) -> None:
+    def __init__(self, speed: float, coarse: bool = False) -> None:
         self.speed = speed
+        self.coarse = coarse
         self._now = 0.0
         self.waits: list[float] = []  # real seconds asked for
 
@@ -215,8 +217,12 @@ class SteppingClock:
         return START + emulated / self.speed
 
     async def sleep_until(self, emulated: float) -> None:
-        self.waits.append((emulated - self._now) / self.speed)
-        self._now = max(self._now, emulated)
+        asked = (emulated - self._now) / self.speed
+        self.waits.append(asked)
+        if self.coarse and asked < 0.0005:
+            self._now += 1e-6 * self.speed  # a pass of the loop, and no wait
+        else:
+            self._now = max(self._now, emulated)
         await asyncio.sleep(0)
 
     def call_at(self, emulated: float, callback: Callable[[], None]) -> asyncio.Handle:
@@ -227,22 +233,45 @@ class SteppingClock:
 
 
 @pytest.mark.parametrize("speed", [1.0, 20.0])
-async def test_the_sender_never_asks_for_a_wait_shorter_than_the_loop_can_keep(
+async def test_the_sender_sleeps_until_each_next_slot_on_precise_timers(
+    receiver: tuple[str, Seen], tmp_path: Path, speed: float
+) -> None:
+    url, seen = receiver
+    record = tmp_path / "load.jsonl"
+    clock = SteppingClock(speed)
+    with Recorder(record) as recorder:
+        result = await run_load(
+            url,
+            rate=5_000 / speed,
+            duration=0.02 * speed,
+            callback_secret=SECRET,
+            clock=clock,
+            recorder=recorder,
+        )
+    assert (result.callbacks, result.delivered) == (100, 100)
+    assert sorted(seen.task_ids.values()) == [1] * 100
+    assert clock.waits == [pytest.approx(0.2e-3)] * 99  # slots 0.2 ms apart, each kept
+    firsts = [line for line in read_record(record) if line["type"] == "attempt"]
+    assert all(line["sent_at"] == pytest.approx(line["scheduled_at"]) for line in firsts)
+
+
+@pytest.mark.parametrize("speed", [1.0, 20.0])
+async def test_the_sender_does_not_spin_on_a_loop_whose_timers_are_coarse(
     receiver: tuple[str, Seen], speed: float
 ) -> None:
     url, seen = receiver
-    clock = SteppingClock(speed)
+    clock = SteppingClock(speed, coarse=True)
     result = await run_load(
-        url, rate=5_000 * speed, duration=0.02 / speed, callback_secret=SECRET, clock=clock
+        url, rate=5_000 / speed, duration=0.02 * speed, callback_secret=SECRET, clock=clock
     )
     assert (result.callbacks, result.delivered) == (100, 100)
     assert sorted(seen.task_ids.values()) == [1] * 100
-    # slots 0.2 ms apart: a loop with millisecond timers (uvloop) would run such a wait at
-    # once, and the sender would spin until its slot; it waits at least SHORTEST_WAIT, then
+    # slots 0.2 ms apart, a 0.2 ms wait runs at once: spinning until each slot would ask
+    # ~200 waits a slot; woken early once, the sender waits SHORTEST_WAIT from then on and
     # starts every slot due by then
-    assert clock.waits
-    assert min(clock.waits) == pytest.approx(SHORTEST_WAIT)
-    assert len(clock.waits) <= 100 * 0.2e-3 / SHORTEST_WAIT + 1
+    assert clock.waits[0] == pytest.approx(0.2e-3)
+    assert clock.waits[1:] == [pytest.approx(SHORTEST_WAIT)] * (len(clock.waits) - 1)
+    assert len(clock.waits) <= 100 * 0.2e-3 / SHORTEST_WAIT + 2
 
 
 def test_load_mode_on_uvloop_keeps_every_slot(receiver_url_thread: str, tmp_path: Path) -> None:
