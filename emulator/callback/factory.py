@@ -19,7 +19,7 @@ from typing import Any
 from emulator.callback.model import Callback, Tamper
 from emulator.callback.tamper import apply_tamper
 from emulator.events import EventParams, event_spec
-from emulator.events.base import CallbackModel, Common, Fake
+from emulator.events.base import CallbackModel, Common, Fake, below
 from emulator.signing import sign_fields
 from emulator.wire import Encoding, WireFields, WireValue
 
@@ -75,13 +75,13 @@ class CallbackFactory:
         if self._nonces[0] != timestamp:
             self._nonces = (timestamp, set())
         used = self._nonces[1]
-        draw = self._nonce_random.randrange
-        nonce = str(draw(100_000, 1_000_000))  # six digits, as ZEGO's samples
+        rng = self._nonce_random
+        nonce = str(100_000 + below(rng, 900_000))  # six digits, as ZEGO's samples
         while nonce in used:
             # redraw six digits while most of them are free; wider only for a huge burst
             # in one second (more than half of the 900,000 six-digit nonces used)
             low, high = (100_000, 1_000_000) if len(used) < 450_000 else (10**11, 10**12)
-            nonce = str(draw(low, high))
+            nonce = str(low + below(rng, high - low))
         used.add(nonce)
         return nonce
 

@@ -106,42 +106,40 @@ class TemplateMaker:
         once: WireValue = int(nonce) if self._numeric_nonce else nonce
         fields[self._timestamp_key] = stamp
         fields[self._nonce_key] = once
+        # the fresh runs: the task id's (when it has one), then the other ids'
+        runs = [
+            fake.digits(length) if digits else fake.hex(length) for length, digits in self._draws
+        ]
         task_id = self._task_id
-        runs: list[str] = []  # the fresh runs, in the order of _runs: task id's, other ids'
         if self._random is not None:
-            start, end = self._random
-            length = end - start
-            fresh = fake.digits(length) if self._digits else fake.hex(length)
-            runs.append(fresh)
-            task_id = task_id[:start] + fresh + task_id[end:]
+            task_id = self._task_prefix + runs[0] + self._task_suffix
             for key in self._task_keys:
                 fields[key] = task_id
-        if self._ids:
-            fresh_ids = [
-                (run, fake.digits(len(run)) if digits else fake.hex(len(run)))
-                for run, digits in self._ids
-            ]
-            runs += [new for _, new in fresh_ids]
-            for key, (parts, places) in self._holed.items():  # a string: runs in its holes
-                text = parts.copy()
-                for place, hole in places:
-                    text[place] = runs[hole]
-                fields[key] = "".join(text)
-            for key in self._nested:  # inside a list or object: swapped where found
+        for key, (parts, places) in self._holed.items():  # a string: runs in its holes
+            text = parts.copy()
+            for place, hole in places:
+                text[place] = runs[hole]
+            fields[key] = "".join(text)
+        if self._nested:  # inside a list or object: swapped where found
+            fresh_ids = list(zip([run for run, _ in self._ids], runs[self._first :], strict=True))
+            for key in self._nested:
                 fields[key] = _swapped(fields[key], fresh_ids)
         if not self._plain:
             fields = wire_fields(
                 fields, self.callback_secret, self.tamper, self.rename, self.extra_fields
             )
             return self._callback(task_id, fields)
-        # sign in place: what wire_fields does with nothing else to apply
-        texts = sorted([self.callback_secret, field_text(stamp), field_text(once)])
+        # sign in place: what wire_fields does with nothing else to apply (str() of a
+        # string or an int is its field text)
+        texts = sorted([self.callback_secret, str(stamp), str(once)])
         signature = sha1("".join(texts).encode("utf-8")).hexdigest()
         fields[self._signature_key] = signature
         callback = self._callback(task_id, fields)
         body = self._body
         if body is not None:  # the body from its template: the same bytes encode() writes
-            scalars = [stamp, once, signature, *[fields[key] for key in self._nested]]
+            scalars = [stamp, once, signature]
+            if self._nested:
+                scalars += [fields[key] for key in self._nested]
             callback.set_body(body.content_type, *body.render(scalars, runs))
         return callback
 
@@ -171,7 +169,13 @@ class TemplateMaker:
             for key, value in fields.items()
             if key not in self._task_keys and _carries(value, runs)
         ]
-        first = 1 if self._random is not None else 0  # Run indices of the other ids
+        first = self._first = 1 if self._random is not None else 0  # the other ids' runs
+        # what each copy draws, in order: the task id's random run, then the other ids'
+        self._draws = [(len(run), digits) for run, digits in self._ids]
+        if self._random is not None:
+            start, end = self._random
+            self._draws.insert(0, (end - start, self._digits))
+            self._task_prefix, self._task_suffix = self._task_id[:start], self._task_id[end:]
         holed = {
             key: _holes(value, runs, first) for key in swapped if type(value := fields[key]) is str
         }
