@@ -39,10 +39,9 @@ from emulator.record.lines import resume_line, run_line, summary_line
 from emulator.record.writer import Recorder
 from emulator.run.expect import (
     ExpectationResult,
-    Observed,
+    OutcomeCounts,
     broken_verdicts,
     check,
-    verdict_summary,
 )
 from emulator.run.interrupt import cancel_and_wait, stop_on_signals, until_done_or_stopped
 from emulator.scenario.model import Expect
@@ -57,12 +56,16 @@ def new_run_id(prefix: str = "") -> str:
 
 
 class Tally(DispatchListener):
-    """Counts every attempt and keeps every outcome as the dispatcher reports them."""
+    """Counts every attempt and keeps every outcome as the dispatcher reports them — or,
+    with ``keep=False`` (load mode), only counts them (:class:`OutcomeCounts`), so that a
+    long run's memory does not grow with the callbacks it finished."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = True) -> None:
         self.attempts = 0
         self.most = 0  # the highest attempt number seen: finished or still retrying
+        self.keep = keep
         self.outcomes: list[Outcome] = []
+        self.counts = OutcomeCounts()  # every outcome, counted (kept or not)
 
     def attempt_finished(self, attempt: Attempt) -> None:
         self.attempts += 1
@@ -70,7 +73,9 @@ class Tally(DispatchListener):
             self.most = attempt.attempt
 
     def delivery_finished(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
+        self.counts.add(outcome)
+        if self.keep:
+            self.outcomes.append(outcome)
 
 
 @dataclass
@@ -96,6 +101,8 @@ class CoreResult:
     planned: int
     interrupted: bool
     wall_s: float
+    # a run that kept no outcome (load mode): the first broken ones, counted as they finished
+    counted_broken: list[Outcome] = field(default_factory=list)
 
     @property
     def failed(self) -> list[ExpectationResult]:
@@ -104,7 +111,7 @@ class CoreResult:
     @property
     def broken(self) -> list[Outcome]:
         """Deliveries whose per-callback expectation (``expect:``) did not hold."""
-        return broken_verdicts(self.outcomes)
+        return broken_verdicts(self.outcomes) + self.counted_broken
 
     @property
     def exit_code(self) -> int:
@@ -130,6 +137,7 @@ class RunCore:
         resume: Prior | None = None,
         append_to: Path | None = None,
         run_extra: Mapping[str, Any] | None = None,
+        keep_outcomes: bool = True,
     ) -> None:
         self.settings = settings
         self.planned = planned  # None: what was started (the mock API; load sets it)
@@ -137,7 +145,7 @@ class RunCore:
         self.expect = expect
         self.expected = expected
         self.prior = resume
-        self.tally = Tally()
+        self.tally = Tally(keep=keep_outcomes)  # load mode: counted, not kept
         self.listeners = [self.tally, *listeners]
         self.summary_extra: dict[str, Any] = {}
         self.extra_expectations: list[ExpectationResult] = []  # set before the run ends
@@ -281,19 +289,20 @@ class RunCore:
         tally, prior = self.tally, self.prior
         outcomes = list(tally.outcomes)
         attempts = tally.attempts
-        every = outcomes
-        planned = self.planned
+        counts = tally.counts
         if prior is not None:
-            every = [*prior.outcomes, *outcomes]
+            counts = OutcomeCounts()
+            for outcome in [*prior.outcomes, *outcomes]:
+                counts.add(outcome)
             attempts = prior.attempts + tally.attempts  # the tally hears new attempts only
-            planned = prior.planned
+        planned = self.planned if prior is None else prior.planned
         if planned is None:
-            planned = len(every)
-        observed = Observed.from_outcomes(every, planned, attempts)
+            planned = counts.callbacks
+        observed = counts.observed(planned, attempts)
         if self._interrupted:  # callbacks cut off mid-schedule made requests too
             observed = replace(observed, max_attempts=max(observed.max_attempts, tally.most))
         # ``callbacks: N`` is met by callbacks that got an outcome, never by planned ones
-        finished = replace(observed, callbacks=len(every))
+        finished = replace(observed, callbacks=counts.callbacks)
         if self.expected is not None:
             expectations = [
                 ExpectationResult(name, value, finished.value(name))
@@ -310,12 +319,12 @@ class RunCore:
             lost=observed.lost,
             attempts=observed.attempts,
             max_attempts=observed.max_attempts,
-            pending=planned - len(every),
+            pending=planned - counts.callbacks,
             expectations=[result.to_record() for result in expectations],
             interrupted=self._interrupted,
             record=None if self.record_path is None else str(self.record_path),
             **({"resumed": True} if prior is not None else {}),
-            **verdict_summary(every),
+            **counts.verdicts(),
             **self.summary_extra,
         )
         if self._recorder is not None:
@@ -329,6 +338,7 @@ class RunCore:
             planned=planned,
             interrupted=self._interrupted,
             wall_s=time.perf_counter() - self._started,
+            counted_broken=[] if tally.keep else [o for _, o in tally.counts.broken],
         )
 
 

@@ -15,6 +15,7 @@ Every key is compared for equality with the observed count:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,14 +41,10 @@ class Observed:
         cls, outcomes: Iterable[Outcome], planned: int | None = None, attempts: int | None = None
     ) -> Observed:
         """Counts from finished outcomes; ``planned``/``attempts`` override for cut-short runs."""
-        finished = list(outcomes)
-        return cls(
-            callbacks=len(finished) if planned is None else planned,
-            delivered=sum(1 for outcome in finished if outcome.delivered),
-            lost=sum(1 for outcome in finished if outcome.lost),
-            attempts=sum(o.attempts for o in finished) if attempts is None else attempts,
-            max_attempts=max((o.attempts for o in finished), default=0),
-        )
+        counts = OutcomeCounts()
+        for outcome in outcomes:
+            counts.add(outcome)
+        return counts.observed(planned, attempts)
 
     def value(self, name: str) -> int:
         return int(getattr(self, name))
@@ -143,20 +140,71 @@ def broken_verdicts(outcomes: Iterable[Outcome]) -> list[Outcome]:
 def verdict_summary(outcomes: Iterable[Outcome]) -> dict[str, Any]:
     """The summary line's ``verdicts`` (``{"pass": n, "fail": m}``) and ``failed_callbacks``
     (the first :data:`FAILED_CALLBACKS_KEPT`: ``callback_id``, ``event``, ``expect``, ``why``)."""
-    judged = [o for o in outcomes if o.verdict is not None]
-    broken = broken_verdicts(judged)
-    return {
-        "verdicts": {"pass": len(judged) - len(broken), "fail": len(broken)},
-        "failed_callbacks": [
-            {
-                "callback_id": o.callback_id,
-                "event": o.event,
-                "expect": o.verdict.expect if o.verdict else "",
-                "why": o.verdict.reason if o.verdict else "",
-            }
-            for o in sorted(broken, key=lambda o: o.callback_id)[:FAILED_CALLBACKS_KEPT]
-        ],
-    }
+    counts = OutcomeCounts()
+    for outcome in outcomes:
+        counts.add(outcome)
+    return counts.verdicts()
+
+
+class OutcomeCounts:
+    """What a summary line needs of a run's outcomes, counted as each one finishes — for a
+    run that keeps no outcome (load mode: its memory must not grow with its length). Of
+    the broken ones it keeps the first :data:`FAILED_CALLBACKS_KEPT` by callback id."""
+
+    def __init__(self) -> None:
+        self.callbacks = 0
+        self.delivered = 0
+        self.lost = 0
+        self.attempts = 0
+        self.max_attempts = 0
+        self.judged = 0
+        self.failed = 0
+        self.broken: list[tuple[str, Outcome]] = []  # (callback id, outcome), in id order
+
+    def add(self, outcome: Outcome) -> None:
+        self.callbacks += 1
+        self.delivered += outcome.delivered
+        self.lost += outcome.lost
+        attempts = outcome.attempts
+        self.attempts += attempts
+        if attempts > self.max_attempts:
+            self.max_attempts = attempts
+        verdict = outcome.verdict
+        if verdict is None:
+            return
+        self.judged += 1
+        if verdict.ok:
+            return
+        self.failed += 1
+        broken = self.broken
+        if len(broken) < FAILED_CALLBACKS_KEPT or outcome.callback_id < broken[-1][0]:
+            bisect.insort(broken, (outcome.callback_id, outcome), key=lambda item: item[0])
+            del broken[FAILED_CALLBACKS_KEPT:]
+
+    def observed(self, planned: int | None = None, attempts: int | None = None) -> Observed:
+        """The counts as :meth:`Observed.from_outcomes` gives them."""
+        return Observed(
+            callbacks=self.callbacks if planned is None else planned,
+            delivered=self.delivered,
+            lost=self.lost,
+            attempts=self.attempts if attempts is None else attempts,
+            max_attempts=self.max_attempts,
+        )
+
+    def verdicts(self) -> dict[str, Any]:
+        """The summary line's ``verdicts`` and ``failed_callbacks``."""
+        return {
+            "verdicts": {"pass": self.judged - self.failed, "fail": self.failed},
+            "failed_callbacks": [
+                {
+                    "callback_id": o.callback_id,
+                    "event": o.event,
+                    "expect": o.verdict.expect if o.verdict else "",
+                    "why": o.verdict.reason if o.verdict else "",
+                }
+                for _, o in self.broken
+            ],
+        }
 
 
 def describe_broken(outcome: Outcome) -> str:

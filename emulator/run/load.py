@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import math
 import time
+from array import array
 from asyncio import FIRST_COMPLETED
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -77,7 +78,8 @@ class LoadResult:
     window_full_s: float = 0.0  # real seconds the sender waited for a full window to free
     wall_seconds: float = 0.0
     interrupted: bool = False
-    latencies: list[float] = field(default_factory=list, repr=False)  # ms, answered requests
+    # ms, each answered request: 8 bytes each (an array, not a list of float objects)
+    latencies: array[float] = field(default_factory=lambda: array("d"), repr=False)
     answers: Counter[str] = field(default_factory=Counter)  # "200", "500", "timeout", ...
     run_id: str = ""
     record_path: Path | None = None
@@ -350,6 +352,7 @@ def load_from_cli(
         planned=planned,
         expect=scenario.expect if scenario is not None else None,
         run_extra={"load": {"rate": rate, "duration": duration, "window": window}},
+        keep_outcomes=False,  # counted: a long load run's memory must not grow with it
     )
     assert settings.target is not None
     target = settings.target
