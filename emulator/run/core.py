@@ -352,7 +352,10 @@ def use_event_loop(name: str) -> None:
     if name not in EVENT_LOOPS:
         raise UsageError(f"--loop {name}: expected one of {', '.join(EVENT_LOOPS)}")
     if name == "uvloop" and importlib.util.find_spec("uvloop") is None:
-        raise UsageError("--loop uvloop: uvloop is not installed (pip install uvloop)")
+        raise UsageError(
+            "--loop uvloop: uvloop is not installed "
+            "(pip install 'zego-callback-emulator[uvloop]', or pip install uvloop)"
+        )
     _event_loop = name
 
 
@@ -367,7 +370,7 @@ def run_in_cli(main: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
             return await main(stop)
 
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None
-    if _event_loop == "uvloop":  # optional: 1.07-1.09x on bench burst, load mode unmeasured
+    if _event_loop == "uvloop":  # optional (the [uvloop] extra): see README, uvloop
         factory = importlib.import_module("uvloop").new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(body())
