@@ -56,7 +56,9 @@ class Callback:
 
     def release_fields(self) -> None:
         """Keep only the encoded body: the wire fields dict is dropped (it is most of a
-        waiting callback's memory after its body). Reading ``fields`` afterwards raises."""
+        waiting callback's memory after its body). Reading ``fields`` afterwards raises.
+        The body's record text goes too (a run with no record never takes it)."""
+        self._literal = None
         if not isinstance(self.fields, ReleasedFields):
             self.body()
             self.fields = ReleasedFields(self.callback_id)
