@@ -98,7 +98,9 @@ def first_requests(record: Path) -> list[tuple[float, float]]:
     )
 
 
-def stalling(clock: VirtualClock, at: int, seconds: float) -> tuple[list[int], object]:
+def stalling(
+    clock: VirtualClock, at: int, seconds: float
+) -> tuple[list[int], Callable[[int], Callback]]:
     """A callback maker that holds the sender up for ``seconds`` while it makes callback
     ``at`` (time moves on under it, as a busy or descheduled process's would)."""
     made: list[int] = []
@@ -130,7 +132,7 @@ async def test_a_stall_is_caught_up_and_later_slots_go_out_on_time(
             callback_secret=SECRET,
             clock=clock,
             recorder=recorder,
-            make_callback=maker,  # type: ignore[arg-type]
+            make_callback=maker,
         )
     assert made == list(range(200))  # each callback made, and started, once
     assert (result.callbacks, result.delivered, result.lost) == (200, 200, 0)
@@ -163,7 +165,7 @@ async def test_a_stall_on_a_full_window_is_caught_up_while_retries_wait(
             callback_secret=SECRET,
             clock=clock,
             recorder=recorder,
-            make_callback=maker,  # type: ignore[arg-type]
+            make_callback=maker,
         )
     assert made == list(range(100))
     assert (result.callbacks, result.delivered, result.lost, result.requests) == (100, 100, 0, 200)
