@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from emulator.clock import Timer
 from emulator.delivery.results import Outcome
@@ -71,10 +71,35 @@ class Schedule:
             self.worker.cancel()
 
 
-class Batch:
+class _Group:
+    """What :class:`Batch` and :class:`Paced` share: a future their caller waits on and the
+    schedules started and not yet finished, stopped together."""
+
+    __slots__ = ()
+    dispatcher: Dispatcher
+    future: asyncio.Future[Any]
+    live: set[Schedule]
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(exc)
+        self.cancel()
+
+    def cancel(self) -> None:
+        """Stop every delivery still going (nothing more of them is recorded)."""
+        self.dispatcher._batches.discard(self)
+        for schedule in list(self.live):
+            schedule.cancel()
+        self.live.clear()
+        if not self.future.done():
+            self.future.cancel()
+
+
+class Batch(_Group):
     """Chains of deliveries a caller waits for together; its future gets their outcomes."""
 
     __slots__ = ("chains", "dispatcher", "future", "left", "live", "outcomes", "sealed")
+    future: asyncio.Future[list[list[Outcome]]]
 
     def __init__(
         self,
@@ -128,20 +153,6 @@ class Batch:
             self.dispatcher._batches.discard(self)
             self.future.set_result(self.outcomes)
 
-    def fail(self, exc: BaseException) -> None:
-        if not self.future.done():
-            self.future.set_exception(exc)
-        self.cancel()
-
-    def cancel(self) -> None:
-        """Stop every delivery still going (nothing more of them is recorded)."""
-        self.dispatcher._batches.discard(self)
-        for schedule in list(self.live):
-            schedule.cancel()
-        self.live.clear()
-        if not self.future.done():
-            self.future.cancel()
-
 
 class Single:
     """One delivery a caller waits for alone (:meth:`Dispatcher.start`): a batch of one."""
@@ -179,7 +190,7 @@ class Single:
             schedule.cancel()
 
 
-class Paced:
+class Paced(_Group):
     """Deliveries a sender adds one at a time (load mode), waited for and cancelled as a whole.
 
     Per delivery only its :class:`Schedule`: no future, no done-callback, no outcome kept
@@ -188,6 +199,7 @@ class Paced:
     """
 
     __slots__ = ("delivered", "dispatcher", "future", "live", "lost", "sealed")
+    future: asyncio.Future[None]
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
@@ -216,24 +228,9 @@ class Paced:
             self.delivered += 1
         else:
             self.lost += 1
-        if self.sealed and not self.live:
-            self.settle()
+        self.settle()
 
     def settle(self) -> None:
         if self.sealed and not self.live and not self.future.done():
             self.dispatcher._batches.discard(self)
             self.future.set_result(None)
-
-    def fail(self, exc: BaseException) -> None:
-        if not self.future.done():
-            self.future.set_exception(exc)
-        self.cancel()
-
-    def cancel(self) -> None:
-        """Stop every delivery still going (nothing more of them is recorded)."""
-        self.dispatcher._batches.discard(self)
-        for schedule in list(self.live):
-            schedule.cancel()
-        self.live.clear()
-        if not self.future.done():
-            self.future.cancel()
